@@ -1,0 +1,292 @@
+"""The one place that speaks Moodle's REST web-service protocol.
+
+Why it looks the way it does:
+
+* Everything is POSTed to ``/webservice/rest/server.php`` with ``wstoken``, ``wsfunction`` and
+  ``moodlewsrestformat=json`` as the *first* form fields: a GET would put the token into server logs, and
+  PHP's ``max_input_vars`` cut keeps the first fields, so the protocol fields must never be the ones lost.
+* Moodle reports errors as HTTP 200 with an exception object, so every answer is inspected, whatever
+  its status.
+* Batches are chunked so that no request carries more form fields than ``max_form_fields``: PHP
+  silently drops the rest and a batch would just shrink.
+* Retries (exponential backoff with jitter) only where repeating cannot do harm: a read, or a write whose
+  request provably never reached Moodle (connect failure) or was refused by a proxy (502/503/504).
+  A Moodle exception is an answer, never retried.
+* The token lives in one private attribute and is never formatted into a message, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from mintqo_lms.moodle.encoding import FormFields, encode_params, flatten
+from mintqo_lms.moodle.errors import (
+    IncompleteBatchError,
+    InsecureURLError,
+    MoodleConnectionError,
+    MoodleHTTPError,
+    MoodleProtocolError,
+    RequestTooLargeError,
+    error_from_answer,
+)
+
+log = logging.getLogger(__name__)
+
+REST_PATH = "/webservice/rest/server.php"
+RETRY_STATUSES = frozenset({502, 503, 504})
+PROTOCOL_FIELDS = 3  # wstoken, wsfunction, moodlewsrestformat
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Return the site's base URL without trailing slash, refusing plain http off loopback."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InsecureURLError(f"Moodle URL must start with https:// and name a host, got {url!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
+        raise InsecureURLError(
+            f"refusing plain http:// for {parts.hostname}: the token would travel unencrypted; "
+            "use https:// or set moodle.allow_insecure_http = true explicitly"
+        )
+    return url.strip().rstrip("/")
+
+
+def is_read_function(function: str) -> bool:
+    """Reads can always be repeated safely; Moodle names them get_*/view_* by convention."""
+    name = function.split("_", 2)[-1] if function.count("_") >= 2 else function
+    return name.startswith(("get_", "view_", "search_")) or "_get_" in function
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    errors: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ClientStats:
+    """Calls and time per web-service function, for benchmarks and the ``sync_runs`` table."""
+
+    by_function: dict[str, CallStats] = field(default_factory=dict)
+
+    def record(self, function: str, seconds: float, *, error: bool = False, retries: int = 0) -> None:
+        stats = self.by_function.setdefault(function, CallStats())
+        stats.calls += 1
+        stats.seconds += seconds
+        stats.retries += retries
+        stats.errors += int(error)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(s.calls for s in self.by_function.values())
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(s.seconds for s in self.by_function.values())
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        return {name: vars(stats).copy() for name, stats in sorted(self.by_function.items())}
+
+    def reset(self) -> None:
+        self.by_function.clear()
+
+
+class _RedactingFilter(logging.Filter):
+    """Belt and braces: scrub a token from any record that reaches our loggers."""
+
+    def __init__(self, secret: str):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secret and self.secret in record.getMessage():
+            record.msg = record.getMessage().replace(self.secret, "***")
+            record.args = ()
+        return True
+
+
+class MoodleClient:
+    """A Moodle web-service client: ``client.call("core_course_get_contents", courseid=2)``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        allow_insecure_http: bool = False,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_form_fields: int = 1000,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not token:
+            raise InsecureURLError("no web-service token configured")
+        self.url = check_url(url, allow_insecure_http=allow_insecure_http)
+        self.endpoint = self.url + REST_PATH
+        self.__token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_form_fields = max_form_fields
+        self.session = session or requests.Session()
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._redactor = _RedactingFilter(token)
+        for name in ("mintqo_lms", "urllib3", "requests"):
+            logging.getLogger(name).addFilter(self._redactor)
+
+    def __repr__(self) -> str:
+        return f"MoodleClient(url={self.url!r}, token=***)"
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.__token, "***") if self.__token else text
+
+    # -- single calls -------------------------------------------------------------------------------
+
+    def call(self, function: str, **params: Any) -> Any:
+        """Call one web-service function and return its decoded JSON answer.
+
+        Raises a :class:`~mintqo_lms.moodle.errors.MoodleError` subclass for every failure.
+        """
+        fields = encode_params(params)
+        if len(fields) + PROTOCOL_FIELDS > self.max_form_fields:
+            raise RequestTooLargeError(
+                f"{function}: {len(fields) + PROTOCOL_FIELDS} form fields exceed the limit of "
+                f"{self.max_form_fields}; use call_batched()"
+            )
+        return self._post(function, fields)
+
+    def _post(self, function: str, fields: FormFields) -> Any:
+        body = [("wstoken", self.__token), ("wsfunction", function), ("moodlewsrestformat", "json"), *fields]
+        retry_any_failure = is_read_function(function)
+        attempt = 0
+        started = time.perf_counter()
+        while True:
+            try:
+                response = self.session.post(self.endpoint, data=body, timeout=self.timeout)
+            except requests.exceptions.ConnectTimeout as exc:
+                error: Exception = MoodleConnectionError(function, "connect timeout", maybe_applied=False)
+                cause: Exception = exc
+            except requests.exceptions.ConnectionError as exc:
+                error = MoodleConnectionError(function, _reason(exc), maybe_applied=not _never_sent(exc))
+                cause = exc
+            except requests.exceptions.Timeout as exc:
+                error = MoodleConnectionError(function, "read timeout", maybe_applied=True)
+                cause = exc
+            else:
+                if response.status_code in RETRY_STATUSES:
+                    error, cause = MoodleHTTPError(function, response.status_code), None
+                elif response.status_code != 200:
+                    self.stats.record(function, time.perf_counter() - started, error=True, retries=attempt)
+                    raise MoodleHTTPError(function, response.status_code)
+                else:
+                    self.stats.record(function, time.perf_counter() - started, retries=attempt)
+                    return self._decode(function, response)
+            retryable = retry_any_failure or isinstance(error, MoodleHTTPError) or (
+                isinstance(error, MoodleConnectionError) and not error.maybe_applied
+            )
+            if not retryable or attempt >= self.retries:
+                self.stats.record(function, time.perf_counter() - started, error=True, retries=attempt)
+                raise error from cause
+            delay = self.backoff * (2 ** attempt) * (0.5 + random.random())
+            log.info("%s: %s; retry %d/%d in %.2fs", function, error, attempt + 1, self.retries, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    def _decode(self, function: str, response: requests.Response) -> Any:
+        text = response.text
+        try:
+            answer = json.loads(text) if text.strip() else None
+        except ValueError:
+            kind = "XML" if text.lstrip().startswith("<?xml") else "non-JSON text"
+            raise MoodleProtocolError(function, f"{kind} ({len(text)} bytes)") from None
+        if isinstance(answer, dict) and "exception" in answer and "errorcode" in answer:
+            error = error_from_answer(function, answer)
+            self.stats.by_function[function].errors += 1
+            raise error
+        return answer
+
+    # -- batches ------------------------------------------------------------------------------------
+
+    def chunks(self, items: Sequence[Any], list_param: str, **params: Any) -> Iterator[list[Any]]:
+        """Split ``items`` so that each request stays within ``max_form_fields``."""
+        fixed = len(encode_params(params)) + PROTOCOL_FIELDS
+        budget = self.max_form_fields - fixed
+        chunk: list[Any] = []
+        used = 0
+        for item in items:
+            size = len(flatten(item, f"{list_param}[0]"))
+            if size > budget:
+                raise RequestTooLargeError(
+                    f"one item of {list_param} needs {size} form fields; the limit leaves {budget}"
+                )
+            if chunk and used + size > budget:
+                yield chunk
+                chunk, used = [], 0
+            chunk.append(item)
+            used += size
+        if chunk:
+            yield chunk
+
+    def call_batched(self, function: str, list_param: str, items: Sequence[Any], *,
+                     expect_one_result_each: bool = False, **params: Any) -> list[Any]:
+        """Call ``function`` once per chunk of ``items`` and return the answers' items concatenated.
+
+        With ``expect_one_result_each`` a create that returns fewer records than it was sent raises
+        :class:`IncompleteBatchError` instead of silently losing records.
+        """
+        results: list[Any] = []
+        for chunk in self.chunks(items, list_param, **params):
+            answer = self._post(function, encode_params({**params, list_param: chunk}))
+            if answer is None:
+                continue
+            if isinstance(answer, Mapping):
+                results.append(answer)
+                continue
+            if expect_one_result_each and len(answer) != len(chunk):
+                raise IncompleteBatchError(
+                    f"{function}: sent {len(chunk)} items, Moodle returned {len(answer)}"
+                )
+            results.extend(answer)
+        return results
+
+
+def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection failed before a byte of the request left (refused, DNS): safe to retry."""
+    inner = exc.args[0] if exc.args else None
+    inner = getattr(inner, "reason", inner)  # urllib3 MaxRetryError wraps the real cause
+    return isinstance(inner, urllib3.exceptions.NewConnectionError)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "reset" in text.lower():
+        return "connection reset"
+    if "refused" in text.lower():
+        return "connection refused"
+    if "RemoteDisconnected" in text or "closed" in text.lower() or "aborted" in text.lower():
+        return "connection closed without answer"
+    return exc.__class__.__name__

@@ -1,0 +1,171 @@
+"""Pydantic models of the Moodle answers we rely on.
+
+Only the fields the service uses are declared; Moodle's answers carry many more, which are ignored so a
+newer Moodle adding fields does not break us. Numbers Moodle sometimes sends as strings are coerced.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MoodleModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class SiteFunction(MoodleModel):
+    name: str
+    version: str = ""
+
+
+class SiteInfo(MoodleModel):
+    sitename: str
+    siteurl: str
+    release: str = ""
+    version: str = ""
+    userid: int
+    username: str
+    lang: str = "en"
+    userissiteadmin: bool = False
+    functions: list[SiteFunction] = Field(default_factory=list)
+
+    @property
+    def function_names(self) -> set[str]:
+        return {f.name for f in self.functions}
+
+
+class Category(MoodleModel):
+    id: int
+    name: str
+    idnumber: str | None = ""
+    parent: int = 0
+    description: str = ""
+
+
+class CreatedCategory(MoodleModel):
+    id: int
+    name: str
+
+
+class Course(MoodleModel):
+    id: int
+    shortname: str
+    fullname: str
+    idnumber: str | None = ""
+    categoryid: int = 0
+    summary: str = ""
+    format: str = ""
+    visible: int = 1
+    enablecompletion: int = 0
+    startdate: int = 0
+    enddate: int = 0
+    lang: str = ""
+
+
+class CreatedCourse(MoodleModel):
+    id: int
+    shortname: str
+
+
+class Warning(MoodleModel):
+    item: str = ""
+    itemid: int | None = None
+    warningcode: str = ""
+    message: str = ""
+
+
+class User(MoodleModel):
+    id: int
+    username: str
+    firstname: str = ""
+    lastname: str = ""
+    email: str = ""
+    idnumber: str = ""
+    lang: str = ""
+    suspended: bool = False
+
+
+class CreatedUser(MoodleModel):
+    id: int
+    username: str
+
+
+class Role(MoodleModel):
+    roleid: int
+    shortname: str = ""
+
+
+class EnrolledUser(MoodleModel):
+    id: int
+    username: str = ""
+    fullname: str = ""
+    idnumber: str = ""
+    email: str = ""
+    roles: list[Role] = Field(default_factory=list)
+
+
+class Group(MoodleModel):
+    id: int
+    courseid: int
+    name: str
+    idnumber: str = ""
+    description: str = ""
+
+
+class Module(MoodleModel):
+    id: int
+    name: str
+    modname: str
+    instance: int = 0
+    visible: int = 1
+
+
+class Section(MoodleModel):
+    id: int
+    section: int
+    name: str = ""
+    summary: str = ""
+    visible: int = 1
+    modules: list[Module] = Field(default_factory=list)
+
+
+class ActivityCompletionStatus(MoodleModel):
+    cmid: int
+    modname: str = ""
+    instance: int = 0
+    state: int
+    timecompleted: int = 0
+    tracking: int = 0
+    overrideby: int | None = None
+
+
+class CourseCompletionStatus(MoodleModel):
+    completed: bool
+    aggregation: int = 1
+
+
+class OverrideResult(MoodleModel):
+    cmid: int
+    userid: int
+    state: int
+    timecompleted: int = 0
+    overrideby: int | None = None
+    tracking: int = 0
+
+
+class Quiz(MoodleModel):
+    id: int
+    coursemodule: int
+    course: int
+    name: str
+    section: int = 0
+    attempts: int = 0
+    grademethod: int = 1
+    sumgrades: float | None = None
+    grade: float | None = None
+
+
+class MessageResult(MoodleModel):
+    msgid: int
+    clientmsgid: str | None = None
+    errormessage: str | None = None

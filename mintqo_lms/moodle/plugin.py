@@ -1,0 +1,182 @@
+"""Typed wrappers for the ``local_mintqo`` plugin's web services (moodle/local/mintqo/README.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mintqo_lms.moodle.client import MoodleClient
+from mintqo_lms.moodle.models import MoodleModel
+
+PLUGIN_FUNCTIONS: tuple[str, ...] = (
+    "local_mintqo_get_site_languages",
+    "local_mintqo_upsert_sections",
+    "local_mintqo_upsert_activities",
+    "local_mintqo_import_quiz",
+    "local_mintqo_get_quiz_responses",
+    "local_mintqo_get_completions",
+)
+
+Status = Literal["created", "updated", "unchanged"]
+
+
+class Language(MoodleModel):
+    code: str
+    name: str = ""
+
+
+class SiteLanguages(MoodleModel):
+    defaultlang: str
+    languages: list[Language] = Field(default_factory=list)
+
+    def has(self, code: str) -> bool:
+        return any(lang.code == code for lang in self.languages)
+
+
+class SectionResult(MoodleModel):
+    section: int
+    id: int
+    name: str = ""
+    status: Status
+
+
+class ActivityResult(MoodleModel):
+    idnumber: str
+    cmid: int
+    instanceid: int
+    modname: str
+    status: Status
+
+
+class CriteriaResult(MoodleModel):
+    status: Status
+    count: int = 0
+
+
+class UpsertActivitiesResult(MoodleModel):
+    activities: list[ActivityResult]
+    completioncriteria: CriteriaResult
+
+
+class ImportedQuestion(MoodleModel):
+    idnumber: str
+    questionid: int
+    slot: int
+
+
+class ImportQuizResult(MoodleModel):
+    cmid: int
+    quizid: int
+    status: Status
+    questioncategoryid: int = 0
+    questions: list[ImportedQuestion] = Field(default_factory=list)
+
+
+class QuizResponse(MoodleModel):
+    attemptid: int
+    quizid: int
+    cmid: int
+    userid: int
+    attempt: int
+    timestart: int = 0
+    timefinish: int = 0
+    timemodified: int
+    slot: int
+    questionid: int = 0
+    questionidnumber: str
+    answertext: str = ""
+    answerposition: int = 0
+    fraction: float | None = None
+
+
+class ActivityCompletion(MoodleModel):
+    courseid: int
+    cmid: int
+    idnumber: str = ""
+    modname: str = ""
+    userid: int
+    state: int
+    timemodified: int
+    overrideby: int | None = None
+
+
+class CourseCompletion(MoodleModel):
+    courseid: int
+    userid: int
+    timeenrolled: int = 0
+    timestarted: int = 0
+    timecompleted: int | None = None
+    timemodified: int = 0
+
+
+class PluginAPI:
+    """The plugin's functions, typed. Write batches are chunked like core ones."""
+
+    def __init__(self, client: MoodleClient):
+        self.client = client
+
+    def get_site_languages(self) -> SiteLanguages:
+        return SiteLanguages.model_validate(self.client.call("local_mintqo_get_site_languages"))
+
+    def upsert_sections(self, courseid: int, sections: Sequence[Mapping[str, Any]]) -> list[SectionResult]:
+        results: list[SectionResult] = []
+        for answer in self.client.call_batched("local_mintqo_upsert_sections", "sections", list(sections),
+                                               courseid=courseid):
+            results.extend(SectionResult.model_validate(s) for s in answer["sections"])
+        return results
+
+    def upsert_activities(self, courseid: int, activities: Sequence[Mapping[str, Any]],
+                          completioncriteria: Sequence[str] = ()) -> UpsertActivitiesResult:
+        """Activities go in chunks; the completion criteria travel with the last chunk, when every
+        activity they name exists."""
+        chunks = list(self.client.chunks(list(activities), "activities", courseid=courseid,
+                                         completioncriteria=[{"idnumber": i} for i in completioncriteria]))
+        results: list[ActivityResult] = []
+        criteria = CriteriaResult(status="unchanged", count=0)
+        for index, chunk in enumerate(chunks or [[]]):
+            last = index == len(chunks or [[]]) - 1
+            answer = self.client.call(
+                "local_mintqo_upsert_activities", courseid=courseid, activities=chunk,
+                completioncriteria=[{"idnumber": i} for i in completioncriteria] if last else [])
+            parsed = UpsertActivitiesResult.model_validate(answer)
+            results.extend(parsed.activities)
+            if last:
+                criteria = parsed.completioncriteria
+        return UpsertActivitiesResult(activities=results, completioncriteria=criteria)
+
+    def import_quiz(self, *, courseid: int, section: int, idnumber: str, name: str, intro: str,
+                    questionsxml: str, sections: Sequence[Mapping[str, Any]],
+                    settings: Mapping[str, Any] | None = None) -> ImportQuizResult:
+        answer = self.client.call("local_mintqo_import_quiz", courseid=courseid, section=section, idnumber=idnumber,
+                                  name=name, intro=intro, questionsxml=questionsxml, sections=list(sections),
+                                  settings=dict(settings or {}))
+        return ImportQuizResult.model_validate(answer)
+
+    def iter_quiz_responses(self, quizids: Sequence[int], since: int = 0,
+                            page_size: int = 1000) -> Iterator[QuizResponse]:
+        """All responses since ``since``, page by page (``total`` tells when to stop)."""
+        limitfrom = 0
+        while True:
+            answer = self.client.call("local_mintqo_get_quiz_responses", quizids=list(quizids), since=since,
+                                      limitfrom=limitfrom, limitnum=page_size)
+            rows = answer.get("responses", [])
+            yield from (QuizResponse.model_validate(r) for r in rows)
+            limitfrom += len(rows)
+            if not rows or limitfrom >= int(answer.get("total", 0)):
+                return
+
+    def get_completions(self, courseids: Sequence[int], since: int = 0,
+                        page_size: int = 1000) -> tuple[list[ActivityCompletion], list[CourseCompletion]]:
+        activities: list[ActivityCompletion] = []
+        courses: list[CourseCompletion] = []
+        limitfrom = 0
+        while True:
+            answer = self.client.call("local_mintqo_get_completions", courseids=list(courseids), since=since,
+                                      limitfrom=limitfrom, limitnum=page_size)
+            activities.extend(ActivityCompletion.model_validate(a) for a in answer.get("activities", []))
+            courses.extend(CourseCompletion.model_validate(c) for c in answer.get("courses", []))
+            limitfrom += page_size
+            if limitfrom >= max(int(answer.get("totalactivities", 0)), int(answer.get("totalcourses", 0))):
+                return activities, courses
