@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mintqo_lms.moodle.client import MoodleClient, check_url
-from mintqo_lms.moodle.errors import ConfigError
+from mintqo_lms.moodle.errors import ConfigError, InsecureURLError
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ class Config(_Section):
                               file=self.where)
         try:
             check_url(self.moodle.url, allow_insecure_http=self.moodle.allow_insecure_http)
-        except ConfigError as exc:
-            raise ConfigError(str(exc), key="moodle.url", file=self.where) from None
+        except InsecureURLError as exc:
+            raise InsecureURLError(str(exc), key="moodle.url", file=self.where) from None
         return MoodleClient(
             self.moodle.url,
             self.token(),

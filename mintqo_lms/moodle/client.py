@@ -112,18 +112,23 @@ class ClientStats:
         self.by_function.clear()
 
 
-class _RedactingFilter(logging.Filter):
-    """Belt and braces: scrub a token from any record that reaches our loggers."""
+_SECRETS: set[str] = set()
+_base_record_factory = logging.getLogRecordFactory()
 
-    def __init__(self, secret: str):
-        super().__init__()
-        self.secret = secret
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret and self.secret in record.getMessage():
-            record.msg = record.getMessage().replace(self.secret, "***")
-            record.args = ()
-        return True
+def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Belt and braces: scrub every registered token from any log record, whoever logs it."""
+    record = _base_record_factory(*args, **kwargs)
+    if _SECRETS:
+        message = record.getMessage()
+        if any(secret in message for secret in _SECRETS):
+            for secret in _SECRETS:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+    return record
+
+
+logging.setLogRecordFactory(_redacting_record_factory)
 
 
 class MoodleClient:
@@ -154,9 +159,7 @@ class MoodleClient:
         self.session = session or requests.Session()
         self.stats = ClientStats()
         self._sleep = sleep
-        self._redactor = _RedactingFilter(token)
-        for name in ("mintqo_lms", "urllib3", "requests"):
-            logging.getLogger(name).addFilter(self._redactor)
+        _SECRETS.add(token)
 
     def __repr__(self) -> str:
         return f"MoodleClient(url={self.url!r}, token=***)"

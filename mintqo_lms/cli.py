@@ -1,0 +1,112 @@
+"""The ``mintqo-lms`` command: a thin click layer over the library.
+
+Every command loads the config the same way, turns our typed errors into one clear line on stderr and a
+non-zero exit (no tracebacks for expected failures), and never prints the token.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from mintqo_lms import __version__
+from mintqo_lms.config import DEFAULT_CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
+from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.store import Store
+
+
+class MintqoGroup(click.Group):
+    """Turns our expected errors into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except MintqoError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+
+def _config(ctx: click.Context) -> Config:
+    cached = ctx.obj.get("config") if ctx.obj else None
+    if cached is None:
+        cached = load_config(ctx.obj.get("config_path"))
+        ctx.obj["config"] = cached
+    return cached
+
+
+@click.group(cls=MintqoGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="MINTQO_CONFIG",
+              help=f"Config file (default: $MINTQO_CONFIG, else ./{DEFAULT_CONFIG_NAME}).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="mintqo-lms")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Provision Moodle for the MINT-Qualitätsoffensive and sync it into the programme store."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+@main.command()
+@click.option("--path", "target", type=click.Path(dir_okay=False), default=DEFAULT_CONFIG_NAME,
+              show_default=True, help="Where to write the config.")
+@click.option("--url", help="Moodle site URL.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+def init(target: str, url: str | None, force: bool) -> None:
+    """Write a config file and create the programme store next to it."""
+    path = Path(target)
+    if path.exists() and not force:
+        click.echo(f"{path} exists; keeping it (use --force to overwrite).")
+    else:
+        text = EXAMPLE_CONFIG
+        if url:
+            text = text.replace('url = "https://moodle.example.org"', f'url = "{url}"')
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {path}. Put the web-service token into the token file it names (chmod 600).")
+    config = load_config(path)
+    with Store(config.store.path) as store:
+        click.echo(f"Store ready: {config.store.path} (schema version {store.version}).")
+
+
+@main.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check config, store and the Moodle connection; list functions the token cannot call."""
+    config = load_config(ctx.obj.get("config_path"), require_file=False)
+    click.echo(f"Config: {config.where}")
+    if config.store.path.exists():
+        with Store(config.store.path) as store:
+            click.echo(f"Store: {config.store.path} (schema version {store.version})")
+    else:
+        click.echo(f"Store: {config.store.path} does not exist yet (mintqo-lms init creates it)")
+    moodle = Moodle(config.client())
+    info = moodle.core.get_site_info()
+    click.echo(f"Moodle: {info.sitename} — release {info.release} — as {info.username}")
+    missing = [name for name in moodle.required_functions if name not in info.function_names]
+    if missing:
+        click.secho(f"The token cannot call {len(missing)} function(s) the service needs:", fg="yellow")
+        for name in missing:
+            click.echo(f"  - {name}")
+        click.echo("Add them to the token's service (install the local_mintqo plugin; see its README).")
+        sys.exit(2)
+    click.secho("All required web-service functions are available.", fg="green")
+
+
+def _attach_optional_groups() -> None:
+    """Sub-command groups living in their own modules."""
+    try:
+        from mintqo_lms.sandbox.cli import sandbox
+    except ImportError:  # the sandbox package is optional at this step
+        return
+    main.add_command(sandbox)
+
+
+_attach_optional_groups()
+
+if __name__ == "__main__":
+    main()
