@@ -1,0 +1,452 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+
+namespace local_mintqo\local;
+
+use context;
+use context_course;
+use context_module;
+use stdClass;
+
+/**
+ * Builds a self-assessment quiz: questions from Moodle XML, one quiz section and grade item per dimension.
+ *
+ * Every step uses Moodle's own API (qformat_xml, add_moduleinfo(), quiz_add_quiz_question(), the quiz
+ * structure class) so question versions, references, events and gradebook items are what the UI makes.
+ *
+ * @package    local_mintqo
+ * @copyright  2025 MINT-Qualitätsoffensive
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class quiz_builder {
+    /** @var stdClass course record */
+    protected stdClass $course;
+
+    /**
+     * Constructor.
+     *
+     * @param stdClass $course
+     */
+    public function __construct(stdClass $course) {
+        global $CFG;
+        require_once($CFG->dirroot . '/course/modlib.php');
+        require_once($CFG->libdir . '/questionlib.php');
+        require_once($CFG->libdir . '/completionlib.php');
+        require_once($CFG->dirroot . '/mod/quiz/lib.php');
+        require_once($CFG->dirroot . '/mod/quiz/locallib.php');
+        require_once($CFG->dirroot . '/question/format.php');
+        require_once($CFG->dirroot . '/question/format/xml/format.php');
+        $this->course = $course;
+    }
+
+    /**
+     * The idnumbers of the questions in a Moodle XML file, in file order, without importing anything.
+     *
+     * The importer silently drops an idnumber that already exists in the category, so duplicates must be
+     * caught before it runs.
+     *
+     * @param string $xml
+     * @return string[] idnumbers ('' for a question without one)
+     */
+    public static function question_idnumbers(string $xml): array {
+        $document = new \DOMDocument();
+        $previous = libxml_use_internal_errors(true);
+        libxml_clear_errors();
+        $loaded = $document->loadXML($xml, LIBXML_NONET);
+        $errors = libxml_get_errors();
+        libxml_clear_errors();
+        libxml_use_internal_errors($previous);
+        if (!$loaded) {
+            $first = $errors ? $errors[0] : null;
+            $message = $first ? trim($first->message) . ' (line ' . $first->line . ')' : 'not well-formed XML';
+            throw helper::error('questionimportfailed', $message);
+        }
+        $root = $document->documentElement;
+        if (!$root || $root->nodeName !== 'quiz') {
+            throw helper::error('questionimportfailed', 'root element must be <quiz>');
+        }
+        $idnumbers = [];
+        foreach ($root->childNodes as $node) {
+            if (!($node instanceof \DOMElement) || $node->nodeName !== 'question') {
+                continue;
+            }
+            if ($node->getAttribute('type') === 'category') {
+                continue;
+            }
+            $idnumber = '';
+            foreach ($node->childNodes as $child) {
+                if ($child instanceof \DOMElement && $child->nodeName === 'idnumber') {
+                    $idnumber = trim($child->textContent);
+                }
+            }
+            $idnumbers[] = $idnumber;
+        }
+        if (!$idnumbers) {
+            throw helper::error('questionimportfailed', 'the file contains no questions');
+        }
+        return $idnumbers;
+    }
+
+    /**
+     * Check that sections and XML name the same questions, each exactly once.
+     *
+     * @param string[] $xmlidnumbers from question_idnumbers()
+     * @param array $sections request sections: heading, questionidnumbers
+     */
+    public static function validate_sections(array $xmlidnumbers, array $sections): void {
+        $inxml = [];
+        foreach ($xmlidnumbers as $position => $idnumber) {
+            if ($idnumber === '') {
+                throw helper::error('unknownquestionidnumber', 'question ' . ($position + 1) . ' of the XML has no <idnumber>');
+            }
+            if (isset($inxml[$idnumber])) {
+                throw helper::error('duplicatequestionidnumber', $idnumber);
+            }
+            $inxml[$idnumber] = true;
+        }
+        $insections = [];
+        foreach ($sections as $index => $section) {
+            if (empty($section['questionidnumbers'])) {
+                throw helper::error('invalidsection', 'quiz section ' . ($index + 1) . ' has no questions');
+            }
+            foreach ($section['questionidnumbers'] as $idnumber) {
+                if (isset($insections[$idnumber])) {
+                    throw helper::error('duplicatequestionidnumber', $idnumber);
+                }
+                if (!isset($inxml[$idnumber])) {
+                    throw helper::error('unknownquestionidnumber', $idnumber);
+                }
+                $insections[$idnumber] = true;
+            }
+        }
+        foreach (array_keys($inxml) as $idnumber) {
+            if (!isset($insections[$idnumber])) {
+                throw helper::error('unknownquestionidnumber', (string)$idnumber);
+            }
+        }
+    }
+
+    /**
+     * The context new questions go to: the course (4.4/4.5) or the course's system mod_qbank (5.x).
+     *
+     * @return context
+     */
+    public function question_bank_context(): context {
+        $helper = '\core_question\local\bank\question_bank_helper';
+        if (helper::is_moodle5() && class_exists($helper) && method_exists($helper, 'get_default_open_instance_system_type')) {
+            $bank = $helper::get_default_open_instance_system_type($this->course, true);
+            return context_module::instance($bank->id);
+        }
+        return context_course::instance($this->course->id);
+    }
+
+    /**
+     * Create a question category of its own for the quiz, below the context's top category.
+     *
+     * @param context $context
+     * @param string $name
+     * @return stdClass question_categories row
+     */
+    public function create_category(context $context, string $name): stdClass {
+        global $DB;
+        $top = question_get_top_category($context->id, true);
+        $category = new stdClass();
+        $category->name = \core_text::substr($name, 0, 255);
+        $category->contextid = $context->id;
+        $category->info = '';
+        $category->infoformat = FORMAT_HTML;
+        $category->stamp = make_unique_id_code();
+        $category->parent = $top->id;
+        $category->sortorder = 999;
+        $category->idnumber = null;
+        $category->id = $DB->insert_record('question_categories', $category);
+        if (class_exists('\core\event\question_category_created')) {
+            \core\event\question_category_created::create_from_question_category_instance($category, $context)->trigger();
+        }
+        return $category;
+    }
+
+    /**
+     * Import Moodle XML into a category with qformat_xml; the importer's HTML output is discarded.
+     *
+     * @param stdClass $category
+     * @param context $context the category's context
+     * @param string $xml
+     * @return array idnumber => question id (latest version in the category)
+     */
+    public function import_questions(stdClass $category, context $context, string $xml): array {
+        global $DB;
+        $file = make_request_directory() . '/mintqo_questions.xml';
+        file_put_contents($file, $xml);
+
+        $format = new \qformat_xml();
+        $format->setCategory($category);
+        $format->setContexts([$context]);
+        $format->setCourse($this->course);
+        $format->setFilename($file);
+        $format->setRealfilename('mintqo_questions.xml');
+        $format->setMatchgrades('error');
+        $format->setCatfromfile(false);
+        $format->setContextfromfile(false);
+        $format->setStoponerror(true);
+        $format->set_display_progress(false);
+
+        ob_start();
+        try {
+            $ok = $format->importpreprocess() && $format->importprocess() && $format->importpostprocess();
+        } finally {
+            $output = ob_get_clean();
+        }
+        if (!$ok || $format->importerrors > 0 || empty($format->questionids)) {
+            throw helper::error('questionimportfailed', self::first_message((string)$output));
+        }
+
+        $sql = "SELECT qbe.idnumber, q.id
+                  FROM {question_bank_entries} qbe
+                  JOIN {question_versions} qv ON qv.questionbankentryid = qbe.id
+                  JOIN {question} q ON q.id = qv.questionid
+                 WHERE qbe.questioncategoryid = :categoryid
+                   AND qbe.idnumber IS NOT NULL
+                   AND qv.version = (SELECT MAX(v2.version)
+                                       FROM {question_versions} v2
+                                      WHERE v2.questionbankentryid = qbe.id)";
+        return $DB->get_records_sql_menu($sql, ['categoryid' => $category->id]);
+    }
+
+    /**
+     * The first error the importer printed, as plain text.
+     *
+     * @param string $html
+     * @return string
+     */
+    protected static function first_message(string $html): string {
+        $text = trim(preg_replace('/\s+/u', ' ', html_entity_decode(strip_tags(
+            preg_replace('~<(br|/p|/div|/li|hr)[^>]*>~i', "\n", $html)), ENT_QUOTES, 'UTF-8')));
+        if ($text === '') {
+            return 'the importer rejected the file';
+        }
+        return \core_text::substr($text, 0, 500);
+    }
+
+    /**
+     * Create the quiz with add_moduleinfo(): completion when an attempt is graded, i.e. on submission.
+     *
+     * @param int $section course section number
+     * @param string $idnumber
+     * @param string $name
+     * @param string $intro
+     * @param array $settings attempts, grademethod, questionsperpage, visible
+     * @return stdClass moduleinfo with coursemodule and instance
+     */
+    public function create_quiz(int $section, string $idnumber, string $name, string $intro, array $settings): stdClass {
+        global $DB;
+        $config = get_config('quiz');
+        $module = $DB->get_record('modules', ['name' => 'quiz'], '*', MUST_EXIST);
+        $completionenabled = (new \completion_info($this->course))->is_enabled();
+
+        $data = new stdClass();
+        $data->modulename = 'quiz';
+        $data->module = $module->id;
+        $data->course = $this->course->id;
+        $data->section = $section;
+        $data->cmidnumber = $idnumber;
+        $data->name = $name;
+        $data->intro = $intro;
+        $data->introformat = FORMAT_HTML;
+        $data->showdescription = 0;
+        $data->visible = empty($settings['visible']) ? 0 : 1;
+        $data->visibleoncoursepage = 1;
+        $data->groupmode = 0;
+        $data->groupingid = 0;
+        $data->availability = null;
+        $data->completion = $completionenabled ? COMPLETION_TRACKING_AUTOMATIC : COMPLETION_TRACKING_NONE;
+        $data->completionview = 0;
+        $data->completionusegrade = $completionenabled ? 1 : 0;
+        $data->completionpassgrade = 0;
+        $data->completionexpected = 0;
+        $data->completionattemptsexhausted = 0;
+        $data->completionminattempts = 0;
+
+        $data->timeopen = 0;
+        $data->timeclose = 0;
+        $data->timelimit = 0;
+        $data->overduehandling = $config->overduehandling ?? 'autosubmit';
+        $data->graceperiod = (int)($config->graceperiod ?? 86400);
+        $data->preferredbehaviour = $config->preferredbehaviour ?? 'deferredfeedback';
+        $data->canredoquestions = 0;
+        $data->attempts = (int)$settings['attempts'];
+        $data->attemptonlast = 0;
+        $data->grademethod = (int)$settings['grademethod'];
+        $data->decimalpoints = (int)($config->decimalpoints ?? 2);
+        $data->questiondecimalpoints = -1;
+        $data->questionsperpage = (int)$settings['questionsperpage'];
+        $data->navmethod = 'free';
+        $data->shuffleanswers = 0;
+        $data->sumgrades = 0;
+        $data->grade = (float)($config->maximumgrade ?? 10);
+        $data->quizpassword = '';
+        $data->subnet = '';
+        $data->browsersecurity = '-';
+        $data->delay1 = 0;
+        $data->delay2 = 0;
+        $data->showuserpicture = 0;
+        $data->showblocks = 0;
+        $data->allowofflineattempts = 0;
+        $data->seb_requiresafeexambrowser = 0;
+        $this->review_options($data, $config);
+
+        return add_moduleinfo($data, $this->course);
+    }
+
+    /**
+     * Expand the site's default review bitmasks into the checkbox fields quiz_process_options() reads.
+     *
+     * @param stdClass $data
+     * @param stdClass $config get_config('quiz')
+     */
+    protected function review_options(stdClass $data, stdClass $config): void {
+        $times = ['during' => 0x10000, 'immediately' => 0x01000, 'open' => 0x00100, 'closed' => 0x00010];
+        $fields = ['attempt', 'correctness', 'maxmarks', 'marks', 'specificfeedback', 'generalfeedback',
+            'rightanswer', 'overallfeedback'];
+        foreach ($fields as $field) {
+            $mask = (int)($config->{'review' . $field} ?? 0x11110);
+            foreach ($times as $when => $bit) {
+                $data->{$field . $when} = ($mask & $bit) ? 1 : 0;
+            }
+        }
+    }
+
+    /**
+     * Add the questions in section order, one page run per section, then headings and grade items.
+     *
+     * @param int $quizid
+     * @param int $cmid
+     * @param array $sections request sections
+     * @param array $questionids idnumber => question id
+     * @param int $questionsperpage 0 = a section is one page
+     * @return array [['idnumber', 'questionid', 'slot'], ...] in slot order
+     */
+    public function build_structure(int $quizid, int $cmid, array $sections, array $questionids,
+            int $questionsperpage): array {
+        global $DB;
+        $quiz = $DB->get_record('quiz', ['id' => $quizid], '*', MUST_EXIST);
+        $quiz->cmid = $cmid;
+
+        $result = [];
+        $firstpages = [];
+        $page = 0;
+        $slot = 0;
+        foreach ($sections as $index => $section) {
+            $page++;
+            $firstpages[$index] = $page;
+            $onpage = 0;
+            foreach ($section['questionidnumbers'] as $idnumber) {
+                if ($questionsperpage > 0 && $onpage >= $questionsperpage) {
+                    $page++;
+                    $onpage = 0;
+                }
+                if (!isset($questionids[$idnumber])) {
+                    throw helper::error('questionimportfailed', 'question ' . $idnumber . ' was not imported');
+                }
+                quiz_add_quiz_question((int)$questionids[$idnumber], $quiz, (int)$page);
+                $onpage++;
+                $slot++;
+                $result[] = ['idnumber' => $idnumber, 'questionid' => (int)$questionids[$idnumber], 'slot' => $slot];
+            }
+        }
+
+        // Headings: the first section exists since quiz_add_instance(); later ones start on their own page.
+        $quizobj = \mod_quiz\quiz_settings::create($quizid);
+        $structure = $quizobj->get_structure();
+        $sectionids = [];
+        foreach ($sections as $index => $section) {
+            $heading = (string)$section['heading'];
+            if ($index === array_key_first($sections)) {
+                $first = $DB->get_record('quiz_sections', ['quizid' => $quizid, 'firstslot' => 1], '*', MUST_EXIST);
+                $structure->set_section_heading($first->id, $heading);
+                $sectionids[$index] = (int)$first->id;
+            } else {
+                $sectionids[$index] = (int)$structure->add_section_heading($firstpages[$index], $heading);
+            }
+        }
+
+        // One grade item per section; the section's slots are graded into it.
+        $quizobj = \mod_quiz\quiz_settings::create($quizid);
+        $structure = $quizobj->get_structure();
+        if (method_exists($structure, 'create_grade_item')) {
+            $slotnumber = 0;
+            foreach ($sections as $section) {
+                $gradeitem = new stdClass();
+                $gradeitem->quizid = $quizid;
+                $gradeitem->name = clean_param((string)$section['heading'], PARAM_TEXT);
+                $structure->create_grade_item($gradeitem);
+                foreach ($section['questionidnumbers'] as $unused) {
+                    $slotnumber++;
+                    $slotrecord = $DB->get_record('quiz_slots', ['quizid' => $quizid, 'slot' => $slotnumber], '*', MUST_EXIST);
+                    $structure->update_slot_grade_item($slotrecord, (int)$gradeitem->id);
+                }
+            }
+        }
+
+        $quizobj = \mod_quiz\quiz_settings::create($quizid);
+        $quizobj->get_grade_calculator()->recompute_quiz_sumgrades();
+        $quiz = $DB->get_record('quiz', ['id' => $quizid], '*', MUST_EXIST);
+        $quiz->cmidnumber = $DB->get_field('course_modules', 'idnumber', ['id' => $cmid]);
+        $quiz->coursemodule = $cmid;
+        quiz_update_grades($quiz, 0, true);
+        return $result;
+    }
+
+    /**
+     * The questions of an existing quiz, for the "unchanged" answer.
+     *
+     * @param int $quizid
+     * @param int $cmid
+     * @return array [questions, questioncategoryid]
+     */
+    public function existing_questions(int $quizid, int $cmid): array {
+        global $DB;
+        $sql = "SELECT qs.slot, qbe.idnumber, qbe.questioncategoryid,
+                       (SELECT qv.questionid
+                          FROM {question_versions} qv
+                         WHERE qv.questionbankentryid = qbe.id
+                           AND qv.version = COALESCE(qr.version,
+                                   (SELECT MAX(v2.version)
+                                      FROM {question_versions} v2
+                                     WHERE v2.questionbankentryid = qbe.id))) AS questionid
+                  FROM {quiz_slots} qs
+                  JOIN {question_references} qr ON qr.itemid = qs.id
+                                               AND qr.component = 'mod_quiz'
+                                               AND qr.questionarea = 'slot'
+                                               AND qr.usingcontextid = :contextid
+                  JOIN {question_bank_entries} qbe ON qbe.id = qr.questionbankentryid
+                 WHERE qs.quizid = :quizid
+              ORDER BY qs.slot";
+        $rows = $DB->get_records_sql($sql, ['quizid' => $quizid, 'contextid' => context_module::instance($cmid)->id]);
+        $questions = [];
+        $categoryid = 0;
+        foreach ($rows as $row) {
+            $categoryid = $categoryid ?: (int)$row->questioncategoryid;
+            $questions[] = [
+                'idnumber' => (string)$row->idnumber,
+                'questionid' => (int)$row->questionid,
+                'slot' => (int)$row->slot,
+            ];
+        }
+        return [$questions, $categoryid];
+    }
+}

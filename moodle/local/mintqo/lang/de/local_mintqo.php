@@ -1,0 +1,43 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+
+/**
+ * German strings for local_mintqo.
+ *
+ * @package    local_mintqo
+ * @copyright  2025 MINT-Qualitätsoffensive
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['activitytypemismatch'] = 'Die ID-Nummer „{$a->idnumber}“ gehört zu einer Aktivität vom Typ {$a->existing}, nicht {$a->requested}.';
+$string['duplicatequestionidnumber'] = 'Die Fragen-ID-Nummer „{$a}“ kommt mehrfach vor.';
+$string['invalidcompletioncriteria'] = 'Abschlusskriterium „{$a}“ ist keine Aktivität dieses Kurses mit aktivierter Abschlussverfolgung.';
+$string['invalidsection'] = 'Ungültiger Abschnitt: {$a}.';
+$string['mintqo:provision'] = 'MINT-QO-Kurse, -Aktivitäten und -Tests einrichten';
+$string['pluginname'] = 'MINT-QO-Webservices';
+$string['privacy:metadata:mintqo_sync'] = 'Der Synchronisationsdienst mintqo-lms der MINT-Qualitätsoffensive liest über die Webservices dieses Plugins Teilnehmendendaten, um das Programm und seine Auswertungen durchzuführen.';
+$string['privacy:metadata:mintqo_sync:completion'] = 'Abschlussstatus von Aktivitäten und Kursen.';
+$string['privacy:metadata:mintqo_sync:email'] = 'Die E-Mail-Adresse der Person.';
+$string['privacy:metadata:mintqo_sync:enrolments'] = 'Die Kurse und Gruppen, in die die Person eingeschrieben ist.';
+$string['privacy:metadata:mintqo_sync:fullname'] = 'Der vollständige Name der Person.';
+$string['privacy:metadata:mintqo_sync:quizresponses'] = 'Die Antworten in Selbsteinschätzungs-Tests.';
+$string['privacy:metadata:mintqo_sync:userid'] = 'Die ID der Person.';
+$string['questionimportfailed'] = 'Der Fragenimport ist fehlgeschlagen: {$a}';
+$string['unknownquestionidnumber'] = 'Unbekannte oder keinem Abschnitt zugeordnete Fragen-ID-Nummer: {$a}';
+$string['unsupportedmodule'] = 'Aktivitätstyp „{$a}“ wird nicht unterstützt (page, url, label, assign).';

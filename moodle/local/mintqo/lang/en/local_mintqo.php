@@ -1,0 +1,43 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+
+/**
+ * English strings for local_mintqo.
+ *
+ * @package    local_mintqo
+ * @copyright  2025 MINT-Qualitätsoffensive
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['activitytypemismatch'] = 'The idnumber "{$a->idnumber}" belongs to a {$a->existing} activity, not to a {$a->requested}.';
+$string['duplicatequestionidnumber'] = 'The question idnumber "{$a}" appears more than once.';
+$string['invalidcompletioncriteria'] = 'Completion criterion "{$a}" is not an activity of this course with completion enabled.';
+$string['invalidsection'] = 'Invalid section: {$a}.';
+$string['mintqo:provision'] = 'Provision MINT-QO courses, activities and quizzes';
+$string['pluginname'] = 'MINT-QO web services';
+$string['privacy:metadata:mintqo_sync'] = 'The mintqo-lms sync service of the MINT-Qualitätsoffensive reads participant data through this plugin\'s web services to run the programme and its statistics.';
+$string['privacy:metadata:mintqo_sync:completion'] = 'Activity and course completion states.';
+$string['privacy:metadata:mintqo_sync:email'] = 'The e-mail address of the user.';
+$string['privacy:metadata:mintqo_sync:enrolments'] = 'The courses and groups the user is enrolled in.';
+$string['privacy:metadata:mintqo_sync:fullname'] = 'The full name of the user.';
+$string['privacy:metadata:mintqo_sync:quizresponses'] = 'The answers given in self-assessment quizzes.';
+$string['privacy:metadata:mintqo_sync:userid'] = 'The id of the user.';
+$string['questionimportfailed'] = 'The question import failed: {$a}';
+$string['unknownquestionidnumber'] = 'Unknown or unassigned question idnumber: {$a}';
+$string['unsupportedmodule'] = 'Activity type "{$a}" is not supported (page, url, label, assign).';
