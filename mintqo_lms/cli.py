@@ -97,6 +97,97 @@ def doctor(ctx: click.Context) -> None:
     click.secho("All required web-service functions are available.", fg="green")
 
 
+@main.group()
+def roster() -> None:
+    """The roster CSV the office keeps: one row per person."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cohort", required=True, help="Cohort key, e.g. 2025.")
+@click.pass_context
+def roster_import(ctx: click.Context, file: str, cohort: str) -> None:
+    """Check FILE and store it for COHORT (all or nothing; re-import updates)."""
+    from mintqo_lms.programme import import_roster
+    from mintqo_lms.roster import RosterError
+
+    config = _config(ctx)
+    with Store(config.store.path) as store:
+        try:
+            summary = import_roster(store, file, cohort)
+        except RosterError as exc:
+            click.secho(str(exc), fg="red", err=True)
+            click.echo("Nothing was stored. Correct the file and import it again.", err=True)
+            sys.exit(1)
+    click.echo(str(summary))
+
+
+@main.command()
+@click.option("--cohort", required=True, help="Cohort key, e.g. 2025.")
+@click.option("--dry-run", is_flag=True, help="Only print the plan.")
+@click.pass_context
+def provision(ctx: click.Context, cohort: str, dry_run: bool) -> None:
+    """Create what the templates and the roster want in Moodle (never deletes)."""
+    config = _config(ctx)
+    with Store(config.store.path) as store:
+        run_provision(Moodle(config.client()), store, config, cohort, dry_run=dry_run)
+
+
+def run_provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_run: bool = False,
+                  echo=click.echo):
+    """Provision with a plan table and a progress bar; shared by `provision` and `demo`."""
+    from mintqo_lms.provision import provision as do_provision
+
+    bar = None
+
+    def progress(label: str, done: int, total: int) -> None:
+        nonlocal bar
+        if total < 3:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    result = do_provision(moodle, store, config, cohort, dry_run=dry_run, progress=progress)
+    echo(f"Plan for cohort {cohort}:")
+    echo(result.plan.table())
+    for warning in result.plan.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    if dry_run:
+        echo("Dry run: nothing changed.")
+    elif not result.plan.has_work:
+        echo(f"Everything is up to date ({result.calls} web-service calls, no changes).")
+    else:
+        done = ", ".join(f"{count} {what}" for what, count in sorted(result.applied.items()) if count)
+        echo(f"Applied: {done} ({result.calls} web-service calls; run #{result.run_id}).")
+    return result
+
+
+@main.group()
+def people() -> None:
+    """Explicit changes to people that provisioning never makes on its own."""
+
+
+@people.command("remove")
+@click.argument("email")
+@click.option("--cohort", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> None:
+    """Unenrol EMAIL from every course of COHORT and take them off its roster (the account stays)."""
+    from mintqo_lms.programme import remove_member
+
+    config = _config(ctx)
+    with Store(config.store.path) as store:
+        if not yes:
+            click.confirm(f"Unenrol {email} from all courses of cohort {cohort}?", abort=True)
+        removed = remove_member(Moodle(config.client()), store, email, cohort)
+    click.echo(f"Unenrolled {email} from {removed} course(s) of cohort {cohort}; the Moodle account is kept.")
+
+
 def _attach_optional_groups() -> None:
     """Sub-command groups living in their own modules."""
     try:

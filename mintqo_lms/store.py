@@ -53,7 +53,7 @@ def _m1_programme(db: sqlite_utils.Database) -> None:
                              pk=("cohort", "network_slug", "slug"), foreign_keys=[("cohort", "cohorts", "key")])
     db["memberships"].create({
         "cohort": str, "person_id": int, "role": str, "network_slug": str, "initiative_slug": str,
-        "buddy_of_id": int, "roster_line": int, "updated_at": int,
+        "buddy_of_id": int, "roster_line": int, "active": int, "updated_at": int,
     }, pk=("cohort", "person_id", "role"),
         foreign_keys=[("cohort", "cohorts", "key"), ("person_id", "people", "id")])
 
@@ -62,7 +62,7 @@ def _m2_moodle_objects(db: sqlite_utils.Database) -> None:
     """What we created in Moodle, by idnumber, with Moodle's ids."""
     db["courses"].create({
         "idnumber": str, "cohort": str, "kind": str, "network_slug": str, "moodle_id": int,
-        "shortname": str, "fullname": str, "updated_at": int,
+        "shortname": str, "fullname": str, "content_hash": str, "updated_at": int,
     }, pk="idnumber")
     db["enrolments"].create({"course_idnumber": str, "person_id": int, "role": str, "updated_at": int},
                             pk=("course_idnumber", "person_id", "role"))

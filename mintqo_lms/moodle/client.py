@@ -108,6 +108,16 @@ class ClientStats:
     def as_dict(self) -> dict[str, dict[str, float]]:
         return {name: vars(stats).copy() for name, stats in sorted(self.by_function.items())}
 
+    def delta(self, before: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """Calls per function since the snapshot ``before`` (an earlier :meth:`as_dict`)."""
+        out = {}
+        for name, now in self.as_dict().items():
+            then = before.get(name, {})
+            diff = {key: value - then.get(key, 0) for key, value in now.items()}
+            if diff["calls"]:
+                out[name] = diff
+        return out
+
     def reset(self) -> None:
         self.by_function.clear()
 

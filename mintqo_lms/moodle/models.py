@@ -95,6 +95,11 @@ class Role(MoodleModel):
     shortname: str = ""
 
 
+class GroupRef(MoodleModel):
+    id: int
+    name: str = ""
+
+
 class EnrolledUser(MoodleModel):
     id: int
     username: str = ""
@@ -102,6 +107,7 @@ class EnrolledUser(MoodleModel):
     idnumber: str = ""
     email: str = ""
     roles: list[Role] = Field(default_factory=list)
+    groups: list[GroupRef] = Field(default_factory=list)
 
 
 class Group(MoodleModel):

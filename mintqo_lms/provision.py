@@ -1,0 +1,580 @@
+"""Cohort provisioning: compare what the templates and the roster want with what Moodle holds, then apply.
+
+How it stays safe to run again and again:
+
+* Every object we create carries an ``idnumber`` derived from our own keys (categories, courses, users,
+  groups, activities), so a run first *reads* what exists and only creates what is missing.
+* One read pass builds the :class:`Plan` (printed as a table, and all a ``--dry-run`` does); the apply
+  pass then writes phase by phase (categories → courses → users → enrolments → groups → content),
+  each phase in batches that Moodle applies all-or-nothing. A run cut off anywhere leaves only complete
+  batches behind, and the next run's read pass simply finds them.
+* Calls grow with the number of courses, not of people: users, enrolments, groups and memberships travel
+  in chunked batches across all courses; per course we read enrolments and groups once and write the
+  content in a few plugin calls. A course's content is re-sent only when its template fingerprint
+  changed (stored after a complete upload), so an unchanged second run makes no write call at all.
+* Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mintqo_lms.config import Config
+from mintqo_lms.instrument import quiz_sections, to_moodle_xml
+from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
+from mintqo_lms.programme import CohortRoster, Member, load_cohort, set_moodle_user_ids
+from mintqo_lms.roster import initiative_idnumber, region_idnumber
+from mintqo_lms.store import Store
+from mintqo_lms.templates import Activity, Curriculum, load_curriculum
+
+log = logging.getLogger(__name__)
+
+QUALIFICATION_TEMPLATE = "qualification"
+REGIONAL_TEMPLATE = "regional_cycle"
+
+# Moodle completion settings per template rule: (completion, completionview, completionsubmit).
+_COMPLETION = {"none": (0, 0, 0), "manual": (1, 0, 0), "view": (2, 1, 0), "submit": (2, 0, 1)}
+_USERNAME_UNSAFE = re.compile(r"[^a-z0-9._@-]")
+
+
+class ProvisionError(MintqoError):
+    """Provisioning cannot go on; the message names the object and, where Moodle is vague, the cause."""
+
+
+def cohort_category_idnumber(cohort: str) -> str:
+    return f"mintqo:category:{cohort}"
+
+
+def cohort_course_idnumber(cohort: str) -> str:
+    return f"mintqo:cohort:{cohort}"
+
+
+def buddy_group_idnumber(cohort: str, coordinator: Member) -> str:
+    return f"mintqo:buddies:{cohort}:{coordinator.idnumber.rsplit(':', 1)[-1]}"
+
+
+def activity_idnumber(curriculum: Curriculum, activity: Activity) -> str:
+    return f"mintqo:{curriculum.key}:{activity.key}"
+
+
+def moodle_username(email: str) -> str:
+    """Moodle usernames are lower-case and allow only ``a-z0-9._@-``."""
+    return _USERNAME_UNSAFE.sub("", email.strip().lower())
+
+
+# -- the plan ---------------------------------------------------------------------------------------
+
+@dataclass
+class Change:
+    kind: str      # category, course, user, enrolment, group, membership, content
+    action: str    # create, update, unchanged
+    key: str       # idnumber or a readable key
+    detail: str = ""
+
+
+@dataclass
+class DesiredCourse:
+    idnumber: str
+    curriculum: Curriculum
+    fullname: str
+    shortname: str
+    summary: str
+    network_slug: str | None = None
+    moodle_id: int | None = None
+    current_fullname: str | None = None
+    enrolled: dict[int, set[int]] = field(default_factory=dict)         # userid -> roleids
+    user_groups: dict[int, set[int]] = field(default_factory=dict)      # userid -> groupids
+    groups: dict[str, int] = field(default_factory=dict)                # group idnumber -> id
+    group_names: dict[str, int] = field(default_factory=dict)           # name -> id (adoption of hand-made groups)
+    content_hash: str = ""
+    content_stale: bool = True
+
+
+@dataclass
+class DesiredGroup:
+    idnumber: str
+    course_idnumber: str
+    name: str
+    description: str
+    member_ids: list[int]          # person ids
+    moodle_id: int | None = None
+
+
+@dataclass
+class Plan:
+    cohort: str
+    changes: list[Change] = field(default_factory=list)
+    root_category_id: int | None = None
+    cohort_category_id: int | None = None
+    courses: list[DesiredCourse] = field(default_factory=list)
+    people: dict[int, Member] = field(default_factory=dict)
+    user_ids: dict[int, int] = field(default_factory=dict)           # person id -> Moodle user id
+    enrolments: list[tuple[str, int, str]] = field(default_factory=list)  # course idnumber, person id, role
+    groups: list[DesiredGroup] = field(default_factory=list)
+    lang: str = "de"
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, action: str, key: str, detail: str = "") -> None:
+        self.changes.append(Change(kind, action, key, detail))
+
+    def counts(self) -> dict[str, Counter]:
+        table: dict[str, Counter] = {}
+        for change in self.changes:
+            table.setdefault(change.kind, Counter())[change.action] += 1
+        return table
+
+    @property
+    def has_work(self) -> bool:
+        return any(change.action != "unchanged" for change in self.changes)
+
+    def table(self) -> str:
+        """The plan as a small text table: one row per kind, create/update/unchanged columns."""
+        kinds = ["category", "course", "user", "enrolment", "group", "membership", "content"]
+        counts = self.counts()
+        lines = [f"{'kind':<12}{'create':>8}{'update':>8}{'unchanged':>11}"]
+        for kind in kinds:
+            c = counts.get(kind, Counter())
+            lines.append(f"{kind:<12}{c['create']:>8}{c['update']:>8}{c['unchanged']:>11}")
+        return "\n".join(lines)
+
+
+@dataclass
+class ProvisionResult:
+    plan: Plan
+    applied: Counter = field(default_factory=Counter)
+    calls: int = 0
+    run_id: int | None = None
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class Provisioner:
+    """Plans and applies one cohort. ``progress(label, done, total)`` is told about long phases."""
+
+    def __init__(self, moodle: Moodle, store: Store, config: Config, *,
+                 templates_root: str | None = None, progress: ProgressCallback | None = None):
+        self.moodle = moodle
+        self.store = store
+        self.config = config
+        self.templates_root = templates_root or (str(config.programme.templates_dir)
+                                                 if config.programme.templates_dir else None)
+        self.progress = progress or (lambda label, done, total: None)
+        self.roles = config.roles
+
+    # -- desired state ------------------------------------------------------------------------------
+
+    def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
+                                               list[DesiredGroup]]:
+        roster = load_cohort(self.store, cohort)
+        qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
+        regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
+        names = qualification.render_course(cohort)
+        courses = [DesiredCourse(cohort_course_idnumber(cohort), qualification, names.fullname, names.shortname,
+                                 names.summary)]
+        enrolments: list[tuple[str, int, str]] = []
+        groups: list[DesiredGroup] = []
+        cohort_course = courses[0].idnumber
+        staff = roster.by_role("staff")
+        for member in roster.by_role("coordinator"):
+            enrolments.append((cohort_course, member.person_id, "student"))
+        for member in roster.by_role("buddy"):
+            enrolments.append((cohort_course, member.person_id, "teacher"))
+        for member in staff:
+            enrolments.append((cohort_course, member.person_id, "manager"))
+        coordinators = {m.person_id: m for m in roster.by_role("coordinator")}
+        for coordinator in coordinators.values():
+            buddies = [b.person_id for b in roster.by_role("buddy") if b.buddy_of_id == coordinator.person_id]
+            if buddies:
+                groups.append(DesiredGroup(
+                    buddy_group_idnumber(cohort, coordinator), cohort_course,
+                    f"Buddy-Tandem {coordinator.first_name} {coordinator.last_name}",
+                    "Buddy-Programm: Koordination und Alumni-Buddy", [coordinator.person_id, *buddies]))
+        for slug, network in sorted(roster.networks.items()):
+            names = regional.render_course(cohort, network=network["name"], region=network["region"])
+            idnumber = region_idnumber(cohort, network["name"])
+            courses.append(DesiredCourse(idnumber, regional, names.fullname, names.shortname, names.summary,
+                                         network_slug=slug))
+            enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
+            for member in staff:
+                enrolments.append((idnumber, member.person_id, "manager"))
+            for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
+                if net_slug != slug:
+                    continue
+                members = [m.person_id for m in roster.by_role("initiative")
+                           if m.network_slug == slug and m.initiative_slug == init_slug]
+                for person_id in members:
+                    enrolments.append((idnumber, person_id, "student"))
+                offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
+                groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
+                                           idnumber, initiative["name"], offer, members))
+        for course in courses:
+            course.content_hash = _fingerprint(self._content(course))
+        return roster, courses, enrolments, groups
+
+    def _content(self, course: DesiredCourse) -> dict[str, Any]:
+        """Everything the plugin calls send for a course's sections and activities."""
+        curriculum = course.curriculum
+        sections, activities, quizzes = [], [], []
+        for number, section in enumerate(curriculum.sections, start=1):
+            sections.append({"section": number, "name": section.name, "summary": section.summary})
+            for activity in section.activities:
+                idnumber = activity_idnumber(curriculum, activity)
+                if activity.type == "quiz":
+                    instrument = curriculum.instrument(activity.instrument or "")
+                    quizzes.append({
+                        "section": number, "idnumber": idnumber, "name": activity.name, "intro": activity.intro,
+                        "questionsxml": to_moodle_xml(instrument),
+                        "sections": [dict(s) for s in quiz_sections(instrument)],
+                        "settings": {"attempts": 0, "grademethod": 4, "questionsperpage": 0, "visible": 1},
+                    })
+                    continue
+                completion, view, submit = _COMPLETION[activity.completion]
+                activities.append({
+                    "section": number, "modname": activity.type, "idnumber": idnumber, "name": activity.name,
+                    "intro": activity.intro if activity.type != "label" else (activity.content or activity.intro),
+                    "content": activity.content if activity.type == "page" else "",
+                    "externalurl": activity.url or "" if activity.type == "url" else "",
+                    "visible": 1, "completion": completion, "completionview": view, "completionsubmit": submit,
+                })
+        criteria = [activity_idnumber(curriculum, curriculum.activity(key)) for key in curriculum.course_completion]
+        return {"sections": sections, "activities": activities, "quizzes": quizzes, "criteria": criteria,
+                "version": curriculum.version}
+
+    # -- read pass: the plan ------------------------------------------------------------------------
+
+    def plan(self, cohort: str) -> Plan:
+        roster, courses, enrolments, groups = self._desired(cohort)
+        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups)
+        core = self.moodle.core
+        prog = self.config.programme
+
+        root = core.get_categories_by_idnumber(prog.root_category_idnumber)
+        plan.root_category_id = root[0].id if root else None
+        plan.add("category", "unchanged" if root else "create", prog.root_category_idnumber, prog.root_category_name)
+        cohort_cat = core.get_categories_by_idnumber(cohort_category_idnumber(cohort)) if root else []
+        plan.cohort_category_id = cohort_cat[0].id if cohort_cat else None
+        plan.add("category", "unchanged" if cohort_cat else "create", cohort_category_idnumber(cohort))
+
+        self._plan_courses(plan)
+        self._plan_users(plan)
+        self._plan_enrolments_and_groups(plan)
+        self._plan_content(plan)
+        return plan
+
+    def _plan_courses(self, plan: Plan) -> None:
+        core = self.moodle.core
+        existing = {}
+        if plan.cohort_category_id:
+            existing = {c.idnumber: c for c in core.get_courses_by_field("category", plan.cohort_category_id)}
+        # A course moved to another category by hand is still ours: look up the rest by idnumber.
+        missing = [c.idnumber for c in plan.courses if c.idnumber not in existing]
+        if missing and plan.root_category_id:
+            existing.update(core.get_courses_by_idnumbers(missing))
+        for course in plan.courses:
+            found = existing.get(course.idnumber)
+            if not found:
+                plan.add("course", "create", course.idnumber, course.fullname)
+                continue
+            course.moodle_id, course.current_fullname = found.id, found.fullname
+            action = "update" if found.fullname != course.fullname else "unchanged"
+            plan.add("course", action, course.idnumber, course.fullname)
+
+    def _plan_users(self, plan: Plan) -> None:
+        core = self.moodle.core
+        people = list(plan.people.values())
+        if not people:
+            return
+        by_idnumber = {u.idnumber: u for u in core.get_users_by_field("idnumber", [p.idnumber for p in people])}
+        rest = [p for p in people if p.idnumber not in by_idnumber]
+        by_email = {u.email.lower(): u for u in core.get_users_by_field("email", [p.email for p in rest])} if rest else {}
+        rest = [p for p in rest if p.email not in by_email]
+        by_username = ({u.username: u for u in core.get_users_by_field("username",
+                                                                       [moodle_username(p.email) for p in rest])}
+                       if rest else {})
+        for person in people:
+            user = by_idnumber.get(person.idnumber) or by_email.get(person.email)
+            account = by_username.get(moodle_username(person.email))
+            if user is None and account is not None:
+                if account.email.lower() != person.email:
+                    raise ProvisionError(
+                        f"cannot create an account for {person.email}: the username "
+                        f"'{account.username}' belongs to another account ({account.email or 'no e-mail'})")
+                user = account
+            if user is not None:
+                plan.user_ids[person.person_id] = user.id
+                plan.add("user", "unchanged", person.idnumber, person.email)
+            else:
+                plan.add("user", "create", person.idnumber, person.email)
+        if any(c.kind == "user" and c.action == "create" for c in plan.changes):
+            plan.lang = self._account_language(plan)
+
+    def _account_language(self, plan: Plan) -> str:
+        """Moodle rejects an uninstalled ``lang`` with a bare invalid-parameter error: check first."""
+        wanted = self.config.moodle.lang
+        languages = self.moodle.plugin.get_site_languages()
+        if languages.has(wanted):
+            return wanted
+        plan.warnings.append(
+            f"the site has no '{wanted}' language pack; new accounts get the site language "
+            f"'{languages.defaultlang}' (install the pack under Site administration → Language packs)")
+        return languages.defaultlang
+
+    def _plan_enrolments_and_groups(self, plan: Plan) -> None:
+        core = self.moodle.core
+        for course in plan.courses:
+            if course.moodle_id is None:
+                continue
+            for user in core.get_enrolled_users(course.moodle_id, userfields=("id", "roles", "groups")):
+                course.enrolled[user.id] = {r.roleid for r in user.roles}
+                course.user_groups[user.id] = {g.id for g in user.groups}
+            for group in core.get_course_groups(course.moodle_id):
+                if group.idnumber:
+                    course.groups[group.idnumber] = group.id
+                course.group_names[group.name] = group.id
+        courses = {c.idnumber: c for c in plan.courses}
+        for course_idnumber, person_id, role in plan.enrolments:
+            course = courses[course_idnumber]
+            userid = plan.user_ids.get(person_id)
+            roleid = getattr(self.roles, role)
+            done = userid is not None and roleid in course.enrolled.get(userid, set())
+            plan.add("enrolment", "unchanged" if done else "create",
+                     f"{course_idnumber} {plan.people[person_id].email}", role)
+        for group in plan.groups:
+            course = courses[group.course_idnumber]
+            group.moodle_id = course.groups.get(group.idnumber) or course.group_names.get(group.name)
+            plan.add("group", "unchanged" if group.moodle_id else "create", group.idnumber, group.name)
+            for person_id in group.member_ids:
+                userid = plan.user_ids.get(person_id)
+                done = (group.moodle_id is not None and userid is not None
+                        and group.moodle_id in course.user_groups.get(userid, set()))
+                plan.add("membership", "unchanged" if done else "create",
+                         f"{group.idnumber} {plan.people[person_id].email}")
+
+    def _plan_content(self, plan: Plan) -> None:
+        stored = {row["idnumber"]: row for row in self.store.db["courses"].rows}
+        for course in plan.courses:
+            previous = stored.get(course.idnumber)
+            known = previous is not None and previous["moodle_id"] == course.moodle_id and course.moodle_id
+            if known and previous["content_hash"] == course.content_hash:
+                course.content_stale = False
+                plan.add("content", "unchanged", course.idnumber)
+            else:
+                plan.add("content", "update" if known else "create", course.idnumber)
+
+    # -- write pass ---------------------------------------------------------------------------------
+
+    def apply(self, plan: Plan, result: ProvisionResult | None = None) -> ProvisionResult:
+        """Write the plan, phase by phase; ``result.applied`` counts what each phase did so far."""
+        result = result or ProvisionResult(plan=plan)
+        self._apply_categories(plan, result)
+        self._apply_courses(plan, result)
+        self._apply_users(plan, result)
+        self._apply_enrolments(plan, result)
+        self._apply_groups(plan, result)
+        self._apply_content(plan, result)
+        return result
+
+    def _apply_categories(self, plan: Plan, result: ProvisionResult) -> None:
+        core, prog = self.moodle.core, self.config.programme
+        if plan.root_category_id is None:
+            created = core.create_categories([{"name": prog.root_category_name, "parent": 0,
+                                               "idnumber": prog.root_category_idnumber,
+                                               "description": "<p>Online-Angebote der MINT-Qualitätsoffensive</p>"}])
+            plan.root_category_id = created[0].id
+            result.applied["category created"] += 1
+        if plan.cohort_category_id is None:
+            created = core.create_categories([{"name": f"Durchgang {plan.cohort}", "parent": plan.root_category_id,
+                                               "idnumber": cohort_category_idnumber(plan.cohort)}])
+            plan.cohort_category_id = created[0].id
+            result.applied["category created"] += 1
+
+    def _apply_courses(self, plan: Plan, result: ProvisionResult) -> None:
+        core = self.moodle.core
+        to_create = [c for c in plan.courses if c.moodle_id is None]
+        if to_create:
+            start = _cohort_start(plan.cohort)
+            created = core.create_courses([{
+                "fullname": c.fullname, "shortname": c.shortname, "categoryid": plan.cohort_category_id,
+                "idnumber": c.idnumber, "summary": c.summary, "summaryformat": 1, "format": "topics",
+                "numsections": len(c.curriculum.sections), "enablecompletion": 1,
+                **({"startdate": start} if start else {}),
+            } for c in to_create])
+            by_shortname = {c.shortname: c.id for c in created}
+            for course in to_create:
+                course.moodle_id = by_shortname[course.shortname]
+            result.applied["course created"] += len(created)
+        to_update = [c for c in plan.courses if c.current_fullname is not None and c.current_fullname != c.fullname]
+        if to_update:
+            warnings = core.update_courses([{"id": c.moodle_id, "fullname": c.fullname} for c in to_update])
+            if warnings:
+                raise ProvisionError("Moodle did not update every course: "
+                                     + "; ".join(f"course {w.itemid}: {w.warningcode}: {w.message}" for w in warnings))
+            result.applied["course updated"] += len(to_update)
+        now = int(time.time())
+        with self.store.transaction():
+            for course in plan.courses:
+                self.store.db["courses"].upsert({
+                    "idnumber": course.idnumber, "cohort": plan.cohort, "kind": course.curriculum.kind,
+                    "network_slug": course.network_slug, "moodle_id": course.moodle_id,
+                    "shortname": course.shortname, "fullname": course.fullname, "updated_at": now,
+                }, pk="idnumber")
+
+    def _apply_users(self, plan: Plan, result: ProvisionResult) -> None:
+        missing = [p for p in plan.people.values() if p.person_id not in plan.user_ids]
+        if missing:
+            payload = [{
+                "username": moodle_username(p.email), "auth": "manual", "createpassword": 1,
+                "firstname": p.first_name, "lastname": p.last_name, "email": p.email, "idnumber": p.idnumber,
+                "lang": plan.lang,
+            } for p in missing]
+            try:
+                created = self.moodle.core.create_users(payload)
+            except InvalidParameterError as exc:
+                raise ProvisionError(self._explain_user_rejection(payload, exc)) from None
+            by_username = {u.username: u.id for u in created}
+            for person in missing:
+                plan.user_ids[person.person_id] = by_username[moodle_username(person.email)]
+            result.applied["user created"] += len(created)
+        set_moodle_user_ids(self.store, ((pid, uid) for pid, uid in plan.user_ids.items()))
+
+    def _explain_user_rejection(self, payload: list[dict], exc: InvalidParameterError) -> str:
+        """Moodle (debugging off) only says "Invalid parameter value detected". Creates are all-or-nothing,
+        so nothing was stored: find the account that caused it by asking what Moodle already has."""
+        core = self.moodle.core
+        emails = [u["email"] for u in payload]
+        taken = {u.email.lower() for u in core.get_users_by_field("email", emails)}
+        usernames = {u.username for u in core.get_users_by_field("username", [u["username"] for u in payload])}
+        causes = [f"{u['email']}: e-mail already used by another account" for u in payload if u["email"] in taken]
+        causes += [f"{u['email']}: username '{u['username']}' already exists" for u in payload
+                   if u["username"] in usernames]
+        if not causes:
+            causes = ["an e-mail may already exist with different capitalisation (Moodle looks up e-mails "
+                      "case-sensitively but rejects them case-insensitively), or the site's language pack "
+                      f"'{payload[0]['lang']}' is missing"]
+        detail = f" [{exc.debuginfo}]" if exc.debuginfo else ""
+        return "Moodle rejected the new accounts (nothing was created): " + "; ".join(causes) + detail
+
+    def _apply_enrolments(self, plan: Plan, result: ProvisionResult) -> None:
+        courses = {c.idnumber: c for c in plan.courses}
+        todo = []
+        for course_idnumber, person_id, role in plan.enrolments:
+            course, userid, roleid = courses[course_idnumber], plan.user_ids[person_id], getattr(self.roles, role)
+            if roleid not in course.enrolled.get(userid, set()):
+                todo.append({"roleid": roleid, "userid": userid, "courseid": course.moodle_id})
+                course.enrolled.setdefault(userid, set()).add(roleid)
+        if todo:
+            self.moodle.core.enrol_users(todo)
+            result.applied["enrolment created"] += len(todo)
+        now = int(time.time())
+        with self.store.transaction():
+            for course_idnumber, person_id, role in plan.enrolments:
+                self.store.db["enrolments"].upsert({"course_idnumber": course_idnumber, "person_id": person_id,
+                                                    "role": role, "updated_at": now},
+                                                   pk=("course_idnumber", "person_id", "role"))
+
+    def _apply_groups(self, plan: Plan, result: ProvisionResult) -> None:
+        courses = {c.idnumber: c for c in plan.courses}
+        missing = [g for g in plan.groups if g.moodle_id is None]
+        if missing:
+            created = self.moodle.core.create_groups([{
+                "courseid": courses[g.course_idnumber].moodle_id, "name": g.name, "description": g.description,
+                "idnumber": g.idnumber} for g in missing])
+            by_idnumber = {g.idnumber: g.id for g in created}
+            for group in missing:
+                group.moodle_id = by_idnumber[group.idnumber]
+            result.applied["group created"] += len(created)
+        members = []
+        for group in plan.groups:
+            course = courses[group.course_idnumber]
+            for person_id in group.member_ids:
+                userid = plan.user_ids[person_id]
+                if group.moodle_id not in course.user_groups.get(userid, set()):
+                    members.append({"groupid": group.moodle_id, "userid": userid})
+                    course.user_groups.setdefault(userid, set()).add(group.moodle_id)
+        if members:
+            self.moodle.core.add_group_members(members)
+            result.applied["membership created"] += len(members)
+        with self.store.transaction():
+            for group in plan.groups:
+                self.store.db["groups"].upsert({"idnumber": group.idnumber, "course_idnumber": group.course_idnumber,
+                                                "moodle_id": group.moodle_id, "name": group.name}, pk="idnumber")
+
+    def _apply_content(self, plan: Plan, result: ProvisionResult) -> None:
+        stale = [c for c in plan.courses if c.content_stale]
+        plugin = self.moodle.plugin
+        for done, course in enumerate(stale):
+            self.progress("Kursinhalte", done, len(stale))
+            content = self._content(course)
+            sections = plugin.upsert_sections(course.moodle_id, content["sections"])
+            result.applied.update(f"section {s.status}" for s in sections)
+            cms: list[dict[str, Any]] = []
+            for quiz in content["quizzes"]:
+                imported = plugin.import_quiz(courseid=course.moodle_id, **quiz)
+                result.applied[f"quiz {imported.status}"] += 1
+                cms.append({"idnumber": quiz["idnumber"], "cmid": imported.cmid, "instance_id": imported.quizid,
+                            "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
+            answer = plugin.upsert_activities(course.moodle_id, content["activities"], content["criteria"])
+            result.applied.update(f"activity {a.status}" for a in answer.activities)
+            names = {a["idnumber"]: (a["name"], a["section"]) for a in content["activities"]}
+            cms += [{"idnumber": a.idnumber, "cmid": a.cmid, "instance_id": a.instanceid, "modname": a.modname,
+                     "name": names[a.idnumber][0], "section": names[a.idnumber][1]} for a in answer.activities]
+            now = int(time.time())
+            with self.store.transaction():  # the fingerprint only after everything of the course is in
+                for cm in cms:
+                    self.store.db["activities"].upsert({"course_idnumber": course.idnumber, **cm, "updated_at": now},
+                                                       pk="idnumber")
+                self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
+            course.content_stale = False
+        self.progress("Kursinhalte", len(stale), len(stale))
+
+
+def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_run: bool = False,
+              progress: ProgressCallback | None = None) -> ProvisionResult:
+    """Plan, and unless ``dry_run``, apply. Returns the plan and what was applied."""
+    provisioner = Provisioner(moodle, store, config, progress=progress)
+    stats = moodle.client.stats
+    calls_before, snapshot = stats.total_calls, stats.as_dict()
+    run_id = store.start_run("provision" if not dry_run else "provision-dry-run", cohort)
+    result: ProvisionResult | None = None
+    try:
+        plan = provisioner.plan(cohort)
+        result = ProvisionResult(plan=plan, run_id=run_id)
+        if not dry_run and plan.has_work:
+            provisioner.apply(plan, result)
+    except Exception as exc:
+        store.finish_run(run_id, status="failed", summary=dict(result.applied) if result else {},
+                         calls=stats.delta(snapshot), error=str(exc))
+        raise
+    result.calls = stats.total_calls - calls_before
+    store.finish_run(run_id, status="planned" if dry_run else "ok",
+                     summary={"plan": {k: dict(v) for k, v in plan.counts().items()}, "applied": dict(result.applied),
+                              "warnings": plan.warnings},
+                     calls=stats.delta(snapshot))
+    return result
+
+
+def _fingerprint(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _cohort_start(cohort: str) -> int | None:
+    """Courses of cohort "2025" start on 1 January 2025 (UTC); other cohort keys leave Moodle's default."""
+    match = re.match(r"^(\d{4})", cohort)
+    if not match:
+        return None
+    return calendar.timegm((int(match.group(1)), 1, 1, 0, 0, 0))
+
+
+__all__ = ["Change", "Plan", "ProvisionError", "ProvisionResult", "Provisioner", "activity_idnumber",
+           "cohort_category_idnumber", "cohort_course_idnumber", "moodle_username", "provision"]
