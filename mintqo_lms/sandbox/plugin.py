@@ -1,0 +1,312 @@
+"""The local_mintqo plugin's functions, per moodle/local/mintqo/README.md (the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import completion, quiz
+from .common import cm_by_idnumber, require_course
+from .core_course import add_module, add_section, sections_of
+from .params import ALPHANUMEXT, INT, RAW, TEXT, M, Params, S, V
+from .protocol import invalid_parameter, missing_record, moodle_exception
+from .registry import Call, ws
+from .state import Record, Site
+
+SUPPORTED_MODULES = ("page", "url", "label", "assign")
+MAX_LIMITNUM = 5000
+
+
+def plugin_error(code: str, message: str) -> Exception:
+    return moodle_exception(code, message)
+
+
+@ws("local_mintqo_get_site_languages", Params())
+def get_site_languages(call: Call) -> dict:
+    site = call.site
+    return {"defaultlang": site.defaultlang,
+            "languages": [{"code": code, "name": name} for code, name in sorted(site.languages.items())]}
+
+
+# ------------------------------------------------------------------------------ sections
+@ws("local_mintqo_upsert_sections", Params(courseid=V(INT), sections=M(S(
+    section=V(INT), name=V(TEXT), summary=V(RAW, ""), visible=V(INT, 1)))), write=True)
+def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
+    site = call.site
+    course = require_course(site, courseid)
+    seen: set[int] = set()
+    for item in sections:
+        if item["section"] < 1:
+            raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
+        if item["section"] in seen:
+            raise plugin_error("invalidsection", f"Section {item['section']} is given more than once")
+        seen.add(item["section"])
+    existing = {s["section"]: s for s in sections_of(site, course["id"])}
+    highest = max(seen, default=0)
+    created_now = set()
+    for number in range(0, highest + 1):
+        if number not in existing:
+            existing[number] = add_section(site, course["id"], number)
+            created_now.add(number)
+    out = []
+    for item in sections:
+        section = existing[item["section"]]
+        wanted = {"name": item["name"], "summary": item["summary"], "visible": 1 if item["visible"] else 0}
+        changed = {k: v for k, v in wanted.items() if section.get(k) != v}
+        if changed:
+            site.update("course_sections", section["id"], timemodified=site.now(), **changed)
+        status = "created" if item["section"] in created_now else ("updated" if changed else "unchanged")
+        out.append({"section": item["section"], "id": section["id"], "name": item["name"], "status": status})
+    return {"sections": out}
+
+
+# ------------------------------------------------------------------------------ activities
+ACTIVITY = S(section=V(INT), modname=V(ALPHANUMEXT), idnumber=V(RAW), name=V(TEXT), intro=V(RAW, ""),
+             content=V(RAW, ""), externalurl=V(RAW, ""), visible=V(INT, 1), completion=V(INT, 0),
+             completionview=V(INT, 0), completionsubmit=V(INT, 0), duedate=V(INT, 0))
+
+
+def _instance_fields(item: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": item["name"], "intro": item["intro"]}
+    if item["modname"] == "page":
+        fields["content"] = item["content"]
+    if item["modname"] == "url":
+        fields["externalurl"] = item["externalurl"]
+    if item["modname"] == "assign":
+        fields["duedate"] = item["duedate"]
+    return fields
+
+
+def _cm_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {"visible": 1 if item["visible"] else 0, "completion": item["completion"],
+            "completionview": item["completionview"] if item["completion"] == 2 else 0,
+            "completionsubmit": item["completionsubmit"] if item["completion"] == 2 and item["modname"] == "assign"
+            else 0}
+
+
+def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
+    current = site.tables["course_sections"][cm["section"]]
+    if current["section"] == sectionnum:
+        return False
+    target = site.find_one("course_sections", course=cm["course"], section=sectionnum) \
+        or add_section(site, cm["course"], sectionnum)
+    site.update("course_sections", current["id"], sequence=[i for i in current["sequence"] if i != cm["id"]])
+    site.update("course_sections", target["id"], sequence=target["sequence"] + [cm["id"]])
+    site.update("course_modules", cm["id"], section=target["id"])
+    return True
+
+
+@ws("local_mintqo_upsert_activities", Params(courseid=V(INT), activities=M(ACTIVITY),
+                                             completioncriteria=M(S(idnumber=V(RAW)), default=[])), write=True)
+def upsert_activities(call: Call, courseid: int, activities: list[dict], completioncriteria: list[dict]) -> dict:
+    site = call.site
+    course = require_course(site, courseid)
+    out = []
+    for item in activities:
+        if item["modname"] not in SUPPORTED_MODULES:
+            raise plugin_error("unsupportedmodule",
+                               f"Module type '{item['modname']}' is not supported (page, url, label, assign)")
+        if item["idnumber"] == "":
+            raise invalid_parameter("activities => idnumber must not be empty")
+        if item["section"] < 0:
+            raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
+        if item["completion"] not in (0, 1, 2):
+            raise invalid_parameter(f"completion must be 0, 1 or 2, not {item['completion']}")
+        cm = cm_by_idnumber(site, course["id"], item["idnumber"])
+        if cm is not None and cm["modname"] != item["modname"]:
+            raise plugin_error("activitytypemismatch",
+                               f"The activity with idnumber '{item['idnumber']}' is a {cm['modname']}, "
+                               f"not a {item['modname']}")
+        if cm is None:
+            cm = add_module(site, course["id"], item["section"], item["modname"], _instance_fields(item),
+                            idnumber=item["idnumber"], **_cm_fields(item))
+            status = "created"
+        else:
+            instance = site.tables[cm["modname"]][cm["instance"]]
+            inst_changes = {k: v for k, v in _instance_fields(item).items() if instance.get(k) != v}
+            cm_changes = {k: v for k, v in _cm_fields(item).items() if cm.get(k) != v}
+            moved = _move_to_section(site, cm, item["section"])
+            if inst_changes:
+                site.update(cm["modname"], instance["id"], timemodified=site.now(), **inst_changes)
+            if cm_changes:
+                site.update("course_modules", cm["id"], **cm_changes)
+            status = "updated" if (inst_changes or cm_changes or moved) else "unchanged"
+        out.append({"idnumber": item["idnumber"], "cmid": cm["id"], "instanceid": cm["instance"],
+                    "modname": cm["modname"], "status": status})
+    criteria_status = {"status": "unchanged", "count": len(completion.criteria(site, course["id"]))}
+    if completioncriteria:
+        cmids = []
+        for crit in completioncriteria:
+            cm = cm_by_idnumber(site, course["id"], crit["idnumber"])
+            if cm is None or not cm["completion"]:
+                raise plugin_error("invalidcompletioncriteria",
+                                   f"'{crit['idnumber']}' is not an activity of this course with completion enabled")
+            if cm["id"] not in cmids:
+                cmids.append(cm["id"])
+        had = bool(completion.criteria(site, course["id"]))
+        changed = completion.set_activity_criteria(site, course["id"], cmids)
+        criteria_status = {"status": ("updated" if had else "created") if changed else "unchanged",
+                           "count": len(cmids)}
+    return {"activities": out, "completioncriteria": criteria_status}
+
+
+# ------------------------------------------------------------------------------ quiz import
+SETTINGS_DEFAULT = {"attempts": 0, "grademethod": 1, "questionsperpage": 0, "visible": 1}
+
+
+@ws("local_mintqo_import_quiz", Params(
+    courseid=V(INT), section=V(INT), idnumber=V(RAW), name=V(TEXT), intro=V(RAW), questionsxml=V(RAW),
+    sections=M(S(heading=V(TEXT), questionidnumbers=M(V(RAW)))),
+    settings=S(req=0, default=dict(SETTINGS_DEFAULT), attempts=V(INT, 0), grademethod=V(INT, 1),
+               questionsperpage=V(INT, 0), visible=V(INT, 1))), write=True)
+def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
+                sections: list[dict], settings: dict) -> dict:
+    site = call.site
+    course = require_course(site, courseid)
+    existing = cm_by_idnumber(site, course["id"], idnumber)
+    if existing is not None:
+        if existing["modname"] != "quiz":
+            raise plugin_error("activitytypemismatch",
+                               f"The activity with idnumber '{idnumber}' is a {existing['modname']}, not a quiz")
+        return _quiz_result(site, existing, "unchanged")
+    if idnumber == "":
+        raise invalid_parameter("idnumber must not be empty")
+    parsed = quiz.parse_questions_xml(questionsxml)
+    by_idnumber: dict[str, quiz.ParsedQuestion] = {}
+    for question in parsed:
+        if question.idnumber in by_idnumber:
+            raise plugin_error("duplicatequestionidnumber", f"Question idnumber '{question.idnumber}' is used twice")
+        by_idnumber[question.idnumber] = question
+    placed: list[tuple[int, str]] = []  # (section index, idnumber) in slot order
+    seen: set[str] = set()
+    for index, quiz_section in enumerate(sections):
+        for qid in quiz_section["questionidnumbers"]:
+            if qid not in by_idnumber:
+                raise plugin_error("unknownquestionidnumber",
+                                   f"Section '{quiz_section['heading']}' names question '{qid}', which is not in "
+                                   "the XML")
+            if qid in seen:
+                raise plugin_error("duplicatequestionidnumber", f"Question '{qid}' is in more than one section")
+            seen.add(qid)
+            placed.append((index, qid))
+    missing = [q for q in by_idnumber if q not in seen]
+    if missing:
+        raise plugin_error("unknownquestionidnumber", f"Question '{missing[0]}' is in no section")
+    if section < 0:
+        raise plugin_error("invalidsection", f"Invalid section number: {section}")
+
+    now = site.now()
+    sumgrades = sum(by_idnumber[q].defaultmark for _, q in placed)
+    cm = add_module(site, course["id"], section, "quiz", {
+        "name": name, "intro": intro, "introformat": 1, "attempts": settings["attempts"],
+        "grademethod": settings["grademethod"], "questionsperpage": settings["questionsperpage"],
+        "sumgrades": sumgrades, "grade": 10.0, "timeopen": 0, "timeclose": 0, "timelimit": 0,
+    }, idnumber=idnumber, completion=2, visible=1 if settings["visible"] else 0, completionusegrade=1)
+    site.update("quiz", cm["instance"], cmid=cm["id"])
+    category_id = site.insert("question_categories", {"name": name, "contextid": course["contextid"],
+                                                      "info": "", "idnumber": None, "timecreated": now})
+    per_page = settings["questionsperpage"]
+    section_ids = []
+    for index, quiz_section in enumerate(sections):
+        first = next((n for n, (i, _) in enumerate(placed, start=1) if i == index), None)
+        grade_item = site.insert("quiz_grade_items", {"quizid": cm["instance"], "sortorder": index + 1,
+                                                      "name": quiz_section["heading"]})
+        section_ids.append((first, grade_item))
+        if first is not None:
+            site.insert("quiz_sections", {"quizid": cm["instance"], "firstslot": first,
+                                          "heading": quiz_section["heading"], "shufflequestions": 0})
+    for slot_number, (index, qid) in enumerate(placed, start=1):
+        question = by_idnumber[qid]
+        question_id = site.insert("question", {
+            "category": category_id, "idnumber": qid, "name": question.name, "qtype": "multichoice",
+            "questiontext": question.questiontext, "defaultmark": question.defaultmark,
+            "answers": question.answers, "timecreated": now,
+        })
+        page = 1 if per_page <= 0 else (slot_number - 1) // per_page + 1
+        site.insert("quiz_slots", {"quizid": cm["instance"], "slot": slot_number, "page": page,
+                                   "questionid": question_id, "maxmark": question.defaultmark,
+                                   "quizgradeitemid": section_ids[index][1]})
+    return _quiz_result(site, site.tables["course_modules"][cm["id"]], "created", category_id)
+
+
+def _quiz_result(site: Site, cm: Record, status: str, category_id: int | None = None) -> dict:
+    slots = quiz.slots_of(site, cm["instance"])
+    if category_id is None:
+        category_id = site.tables["question"][slots[0]["questionid"]]["category"] if slots else 0
+    return {"cmid": cm["id"], "quizid": cm["instance"], "status": status, "questioncategoryid": category_id,
+            "questions": [{"idnumber": site.tables["question"][s["questionid"]]["idnumber"],
+                           "questionid": s["questionid"], "slot": s["slot"]} for s in slots]}
+
+
+# ------------------------------------------------------------------------------ reads
+def _check_limit(limitfrom: int, limitnum: int) -> None:
+    if limitnum < 1 or limitnum > MAX_LIMITNUM:
+        raise invalid_parameter(f"limitnum must be between 1 and {MAX_LIMITNUM}")
+    if limitfrom < 0:
+        raise invalid_parameter("limitfrom must not be negative")
+
+
+@ws("local_mintqo_get_quiz_responses", Params(quizids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),
+                                              limitnum=V(INT, 1000)))
+def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: int, limitnum: int) -> dict:
+    site = call.site
+    _check_limit(limitfrom, limitnum)
+    quizzes = {}
+    for quizid in quizids:
+        record = site.get("quiz", quizid)
+        if record is None:
+            raise missing_record("quiz")
+        quizzes[quizid] = record
+    attempts = [a for a in site.tables["quiz_attempts"].values()
+                if a["quiz"] in quizzes and a["state"] == "finished" and not a["preview"]
+                and a["timemodified"] >= since]
+    attempts.sort(key=lambda a: (a["timemodified"], a["id"]))
+    rows = []
+    for attempt in attempts:
+        record = quizzes[attempt["quiz"]]
+        for slot in quiz.slots_of(site, record["id"]):
+            question = site.tables["question"][slot["questionid"]]
+            response = attempt["responses"].get(slot["slot"]) or attempt["responses"].get(str(slot["slot"])) or {}
+            position = int(response.get("position", 0))
+            fraction = response.get("fraction")
+            rows.append({
+                "attemptid": attempt["id"], "quizid": record["id"], "cmid": record["cmid"],
+                "userid": attempt["userid"], "attempt": attempt["attempt"], "timestart": attempt["timestart"],
+                "timefinish": attempt["timefinish"], "timemodified": attempt["timemodified"], "slot": slot["slot"],
+                "questionid": question["id"], "questionidnumber": question["idnumber"],
+                "answertext": question["answers"][position - 1]["text"] if position else "",
+                "answerposition": position,
+                "fraction": None if fraction is None else round(float(fraction), 7),
+            })
+    return {"responses": rows[limitfrom:limitfrom + limitnum], "total": len(rows)}
+
+
+@ws("local_mintqo_get_completions", Params(courseids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),
+                                           limitnum=V(INT, 1000)))
+def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int, limitnum: int) -> dict:
+    site = call.site
+    _check_limit(limitfrom, limitnum)
+    wanted = set()
+    for courseid in courseids:
+        wanted.add(require_course(site, courseid)["id"])
+    activities = []
+    for row in site.tables["course_modules_completion"].values():
+        cm = site.get("course_modules", row["coursemoduleid"])
+        if cm is None or cm["course"] not in wanted or row["timemodified"] < since:
+            continue
+        activities.append((row["timemodified"], row["id"], {
+            "courseid": cm["course"], "cmid": cm["id"], "idnumber": cm["idnumber"], "modname": cm["modname"],
+            "userid": row["userid"], "state": row["completionstate"], "timemodified": row["timemodified"],
+            "overrideby": row["overrideby"]}))
+    courses = []
+    for row in site.tables["course_completions"].values():
+        if row["course"] not in wanted or row["timemodified"] < since:
+            continue
+        courses.append((row["timemodified"], row["id"], {
+            "courseid": row["course"], "userid": row["userid"], "timeenrolled": row["timeenrolled"],
+            "timestarted": row["timestarted"], "timecompleted": row["timecompleted"],
+            "timemodified": row["timemodified"]}))
+    activities.sort(key=lambda t: (t[0], t[1]))
+    courses.sort(key=lambda t: (t[0], t[1]))
+    return {"activities": [a[2] for a in activities[limitfrom:limitfrom + limitnum]],
+            "courses": [c[2] for c in courses[limitfrom:limitfrom + limitnum]],
+            "totalactivities": len(activities), "totalcourses": len(courses)}

@@ -1,0 +1,188 @@
+"""In-memory data model of the sandbox site: tables of dict records with Moodle-like ids.
+
+Why a journal instead of copies: Moodle web services run in a delegated transaction, so a failing
+batch leaves nothing behind. Every write goes through ``insert``/``update``/``delete``, which record
+an undo step while a transaction is open; rolling back replays them backwards. That keeps all-or-
+nothing cheap even on a site with thousands of users.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+Record = dict[str, Any]
+
+# Ids a fresh Moodle 4.4 site has already used (so the first created object gets the recorded id).
+FRESH_SITE_NEXT_IDS = {
+    "course_categories": 2,  # 1 = "Category 1" (Miscellaneous)
+    "course": 2,  # 1 = site course
+    "user": 3,  # 1 guest, 2 admin
+    "course_sections": 1,
+    "course_modules": 1,
+    "context": 2,  # 1 = system context
+}
+
+ROLES = {
+    1: ("manager", "Manager"),
+    2: ("coursecreator", "Course creator"),
+    3: ("editingteacher", "Teacher"),
+    4: ("teacher", "Non-editing teacher"),
+    5: ("student", "Student"),
+    6: ("guest", "Guest"),
+    7: ("user", "Authenticated user"),
+    8: ("frontpage", "Authenticated user on site home"),
+}
+ASSIGNABLE_COURSE_ROLES = {1, 3, 4, 5}
+
+
+class Site:
+    """Tables + id sequences + clock + transaction journal. Domain logic lives in the handlers."""
+
+    def __init__(self, clock: Callable[[], int] | None = None, german_language_pack: bool = True,
+                 wwwroot: str = "http://127.0.0.1") -> None:
+        self.tables: dict[str, dict[int, Record]] = defaultdict(dict)
+        self.next_ids: dict[str, int] = defaultdict(lambda: 1)
+        self.next_ids.update(FRESH_SITE_NEXT_IDS)
+        self._journal: list[Callable[[], None]] | None = None
+        self.lock = threading.RLock()
+        self._clock: Callable[[], int] = clock or (lambda: int(time.time()))
+        self.wwwroot = wwwroot
+        self.languages: dict[str, str] = {"en": "English \u200e(en)\u200e"}
+        if german_language_pack:
+            self.languages["de"] = "Deutsch \u200e(de)\u200e"
+        self.defaultlang = "en"
+        self.sitename = "MINT-QO Sandbox"
+        self._seed()
+
+    # ---------------------------------------------------------------- clock
+    @property
+    def clock(self) -> Callable[[], int]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], int] | int) -> None:
+        self._clock = value if callable(value) else (lambda: int(value))
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    # ---------------------------------------------------------------- seed
+    def _seed(self) -> None:
+        now = self.now()
+        self.tables["context"][1] = {"id": 1, "contextlevel": 10, "instanceid": 0}
+        self.tables["course_categories"][1] = {
+            "id": 1, "name": "Category 1", "idnumber": "", "description": "", "descriptionformat": 0, "parent": 0,
+            "sortorder": 10000, "coursecount": 0, "visible": 1, "visibleold": 1, "timemodified": now, "depth": 1,
+            "path": "/1", "theme": "", "contextid": self.new_context(40, 1),
+        }
+        self.tables["course"][1] = {
+            "id": 1, "category": 0, "fullname": self.sitename, "shortname": "sandbox", "idnumber": "", "summary": "",
+            "summaryformat": 1, "format": "site", "numsections": 0, "startdate": 0, "enddate": 0, "visible": 1,
+            "enablecompletion": 0, "timecreated": now, "timemodified": now, "contextid": self.new_context(50, 1),
+            "lang": "", "showgrades": 1, "newsitems": 3,
+        }
+        for userid, (username, first, last, email) in {
+            1: ("guest", "Guest user", " ", "root@localhost"),
+            2: ("admin", "Admin", "User", "admin@example.org"),
+        }.items():
+            self.tables["user"][userid] = {
+                "id": userid, "username": username, "firstname": first, "lastname": last, "email": email,
+                "auth": "manual", "idnumber": "", "lang": "en", "city": "", "country": "", "department": "",
+                "institution": "", "timezone": "99", "mailformat": 1, "suspended": 0, "confirmed": 1, "deleted": 0,
+                "firstaccess": 0, "lastaccess": 0, "description": "", "descriptionformat": 1, "theme": "",
+                "password": "", "timecreated": now, "timemodified": now, "customfields": [],
+                "contextid": self.new_context(30, userid),
+            }
+
+    def new_context(self, level: int, instanceid: int) -> int:
+        return self.insert("context", {"contextlevel": level, "instanceid": instanceid})
+
+    # ---------------------------------------------------------------- table access
+    def insert(self, table: str, record: Record) -> int:
+        new_id = self.next_ids[table]
+        self.next_ids[table] = new_id + 1
+        record = dict(record, id=new_id)
+        self.tables[table][new_id] = record
+        if self._journal is not None:
+            def undo(table=table, new_id=new_id) -> None:
+                self.tables[table].pop(new_id, None)
+                self.next_ids[table] = min(self.next_ids[table], new_id)
+            self._journal.append(undo)
+        return new_id
+
+    def update(self, table: str, record_id: int, **changes: Any) -> Record:
+        record = self.tables[table][record_id]
+        if self._journal is not None:
+            before = {k: record[k] for k in changes if k in record}
+            missing = [k for k in changes if k not in record]
+
+            def undo(record=record, before=before, missing=missing) -> None:
+                record.update(before)
+                for key in missing:
+                    record.pop(key, None)
+            self._journal.append(undo)
+        record.update(changes)
+        return record
+
+    def delete(self, table: str, record_id: int) -> None:
+        record = self.tables[table].pop(record_id, None)
+        if record is not None and self._journal is not None:
+            self._journal.append(lambda: self.tables[table].__setitem__(record_id, record))
+
+    def get(self, table: str, record_id: Any) -> Record | None:
+        try:
+            return self.tables[table].get(int(record_id))
+        except (TypeError, ValueError):
+            return None
+
+    def find(self, table: str, **equal: Any) -> list[Record]:
+        return [r for r in self.tables[table].values() if all(r.get(k) == v for k, v in equal.items())]
+
+    def find_one(self, table: str, **equal: Any) -> Record | None:
+        for record in self.tables[table].values():
+            if all(record.get(k) == v for k, v in equal.items()):
+                return record
+        return None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing block (nested blocks join the outer one, like delegated transactions)."""
+        if self._journal is not None:
+            yield
+            return
+        self._journal = []
+        try:
+            yield
+        except BaseException:
+            for undo in reversed(self._journal):
+                undo()
+            raise
+        finally:
+            self._journal = None
+
+    # ---------------------------------------------------------------- persistence
+    def dump(self) -> dict[str, Any]:
+        return {"tables": {t: list(rows.values()) for t, rows in self.tables.items()},
+                "next_ids": dict(self.next_ids), "languages": self.languages}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.tables = defaultdict(dict)
+        for table, rows in data["tables"].items():
+            self.tables[table] = {int(r["id"]): r for r in rows}
+        self.next_ids = defaultdict(lambda: 1)
+        self.next_ids.update({k: int(v) for k, v in data["next_ids"].items()})
+        self.languages = dict(data.get("languages", self.languages))
+
+    def save_file(self, path: Path) -> None:
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(json.dumps(self.dump(), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+    def load_file(self, path: Path) -> None:
+        self.load(json.loads(Path(path).read_text(encoding="utf-8")))
