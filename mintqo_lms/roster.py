@@ -232,13 +232,15 @@ def parse_roster(path: str | Path) -> Roster:
         raise RosterError(problems)
     shown_column = {field: header[index].strip() for field, index in columns.items()}
 
-    entries = [_parse_row(line, cells, columns, shown_column, problem) for line, cells in rows]
-    valid = [e for e in entries if e is not None]
-    _check_relations(valid, shown_column, problem)
+    parsed = [_parse_row(line, cells, columns, shown_column, problem) for line, cells in rows]
+    # Rows with a problem still take part in the cross-row checks (a coordinator with a typo in the
+    # Rechtsform still owns its network), so one mistake does not cascade into spurious ones.
+    entries = [entry for entry, _ in parsed if entry is not None]
+    _check_relations(entries, shown_column, problem)
     if problems:
         problems.sort(key=lambda p: (p.line or 0))
         raise RosterError(problems)
-    return Roster(source=str(file), entries=valid)
+    return Roster(source=str(file), entries=entries)
 
 
 def _map_header(header: list[str], line: int, problem: _Report) -> dict[str, int]:
@@ -264,7 +266,8 @@ def _map_header(header: list[str], line: int, problem: _Report) -> dict[str, int
 
 
 def _parse_row(line: int, cells: list[str], columns: dict[str, int], shown_column: dict[str, str],
-               problem: _Report) -> RosterEntry | None:
+               problem: _Report) -> tuple[RosterEntry | None, bool]:
+    """The row as an entry (None if its role is unknown) and whether it was free of problems."""
     def cell(field: str) -> str | None:
         index = columns.get(field)
         if index is None or index >= len(cells):
@@ -287,7 +290,7 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], shown_colum
     role = _ROLES.get((raw_role or "").lower())
     if role is None:
         bad("role", f"unknown role {raw_role!r} (allowed: Koordination, Initiative, Buddy, Geschäftsstelle)"
-            if raw_role else "role is empty")
+            if raw_role else "is empty")
     for field in ("first_name", "last_name"):
         if not cell(field):
             bad(field, "is empty")
@@ -320,13 +323,13 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], shown_colum
     for field in ("network", "initiative"):
         if cell(field) and not slugify(cell(field) or ""):
             bad(field, f"{cell(field)!r} has no letters or digits to build a key from")
-    if not ok or role is None:
-        return None
+    if role is None:
+        return None, False
     return RosterEntry(
         line=line, role=role, first_name=cell("first_name") or "", last_name=cell("last_name") or "",
         email=email, network=cell("network"), region=cell("region"), initiative=cell("initiative"),
         offer=cell("offer"), legal_status=legal_status, buddy_of=buddy_of,
-    )
+    ), ok
 
 
 def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], problem: _Report) -> None:
@@ -334,6 +337,8 @@ def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], p
 
     first_seen: dict[str, int] = {}
     for entry in entries:
+        if not entry.email:
+            continue  # already reported as empty
         if entry.email in first_seen:
             problem(entry.line, col("email"),
                     f"'{entry.email}' appears twice (lines {first_seen[entry.email]} and {entry.line})")
@@ -343,6 +348,8 @@ def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], p
     coordinators = {e.email: e for e in entries if e.role == "coordinator"}
     network_region: dict[str, RosterEntry] = {}
     for coordinator in coordinators.values():
+        if not coordinator.network_slug:
+            continue
         other = network_region.setdefault(coordinator.network_slug or "", coordinator)
         if other is not coordinator and (other.region or "").lower() != (coordinator.region or "").lower():
             problem(coordinator.line, col("region"),
@@ -350,14 +357,16 @@ def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], p
 
     initiative_names: dict[tuple[str, str], str] = {}
     for entry in entries:
-        if entry.role == "initiative":
+        if entry.role == "initiative" and entry.network_slug:
             if entry.network_slug not in network_region:
                 problem(entry.line, col("network"),
                         f"network '{entry.network}' has no coordinator in this file")
                 continue
             # Spell the network as its coordinator does, so every row of a network agrees.
             entry.network = network_region[entry.network_slug or ""].network
-            key = (entry.network_slug or "", entry.initiative_slug or "")
+            if not entry.initiative_slug:
+                continue
+            key = (entry.network_slug, entry.initiative_slug)
             first = initiative_names.setdefault(key, entry.initiative or "")
             if first.lower() == (entry.initiative or "").lower():
                 entry.initiative = first
@@ -365,7 +374,7 @@ def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], p
                 problem(entry.line, col("initiative"),
                         f"'{entry.initiative}' and '{first}' give the same key '{entry.initiative_slug}'; "
                         "use one spelling")
-        elif entry.role == "buddy":
+        elif entry.role == "buddy" and entry.buddy_of:
             if entry.buddy_of not in coordinators:
                 problem(entry.line, col("buddy_of"),
                         f"'{entry.buddy_of}' is not the e-mail of a coordinator in this file")

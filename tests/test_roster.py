@@ -190,3 +190,17 @@ def test_multiline_quoted_cell_keeps_line_numbers_right(tmp_path):
     member = 'Initiative;Lea;Schäfer;lea@fw.example;MINT-Region Trier;;Forscherwerkstatt;"Forscher-AG\nmit Ausflug";;'
     err = problems_of(write(tmp_path, GERMAN_HEADER, COORDINATOR, member, MEMBER.replace("lea@fw.example", "kaputt")))
     assert "roster.csv line 5, E-Mail: 'kaputt' is not a valid e-mail address" in str(err)
+
+
+def test_one_mistake_does_not_cascade_into_the_rows_that_depend_on_it(tmp_path):
+    # The coordinator's Rechtsform is wrong, but its network still exists for the member and the buddy.
+    err = problems_of(write(tmp_path, GERMAN_HEADER, COORDINATOR.replace("gemeinnützig", "eV"), MEMBER,
+                            "Buddy;Renate;Köhler;rk@alumni.example;;;;;;jw@mint-trier.example"))
+    assert [(p.line, p.column) for p in err.problems] == [(2, "Rechtsform")]
+
+
+def test_two_coordinators_of_one_network_must_agree_on_the_region(tmp_path):
+    second = "Koordination;Eva;Zwei;eva@mint-trier.example;MINT-Region Trier;Saarland;;;;"
+    err = problems_of(write(tmp_path, GERMAN_HEADER, COORDINATOR, "", second))
+    assert "roster.csv line 4, Bundesland: network 'MINT-Region Trier' is in region 'Rheinland-Pfalz' on line 2" \
+        in str(err)
