@@ -1,0 +1,239 @@
+"""Static checks of the Moodle plugin moodle/local/mintqo against its README contract.
+
+Why static: CI has no Moodle, but most plugin mistakes that break an install or a call (a function
+without its class, a missing language string, a service list that drifted from the contract, a PHP
+syntax error) are visible in the source text alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[1] / "moodle" / "local" / "mintqo"
+COMPONENT = "local_mintqo"
+
+
+def read(relative: str) -> str:
+    return (PLUGIN / relative).read_text(encoding="utf-8")
+
+
+def php_block(text: str, start_pattern: str) -> str:
+    """The text of the bracketed PHP array that follows ``start_pattern`` (balanced [ ])."""
+    match = re.search(start_pattern, text)
+    assert match, f"pattern {start_pattern!r} not found"
+    start = text.index("[", match.end() - 1)
+    depth = 0
+    for index in range(start, len(text)):
+        if text[index] == "[":
+            depth += 1
+        elif text[index] == "]":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1:index]
+    raise AssertionError(f"unbalanced array after {start_pattern!r}")
+
+
+def top_level_entries(block: str) -> dict[str, str]:
+    """``'key' => [ ... ]`` entries of a PHP array body, key -> body."""
+    entries: dict[str, str] = {}
+    for match in re.finditer(r"'([^']+)'\s*=>\s*\[", block):
+        if block[:match.start()].count("[") != block[:match.start()].count("]"):
+            continue  # Nested deeper than the top level.
+        body = php_block(block[match.start():], r"=>\s*\[")
+        entries[match.group(1)] = body
+    return entries
+
+
+def services_functions() -> dict[str, str]:
+    return top_level_entries(php_block(read("db/services.php"), r"\$functions\s*=\s*\["))
+
+
+def service_definition() -> tuple[str, str]:
+    services = top_level_entries(php_block(read("db/services.php"), r"\$services\s*=\s*\["))
+    assert len(services) == 1, f"db/services.php must declare exactly one service, found {sorted(services)}"
+    return next(iter(services.items()))
+
+
+def service_function_list() -> list[str]:
+    _, body = service_definition()
+    return re.findall(r"'([a-z0-9_]+)'", php_block(body, r"'functions'\s*=>\s*\["))
+
+
+def readme_section(title: str) -> str:
+    readme = read("README.md")
+    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", readme, re.M | re.S)
+    assert match, f"README.md has no '## {title}' section"
+    return match.group(1)
+
+
+def readme_plugin_functions() -> list[str]:
+    return re.findall(r"^### `(local_mintqo_[a-z_]+)\(", readme_section("Functions"), re.M)
+
+
+def lang_keys(lang: str) -> set[str]:
+    return set(re.findall(r"^\$string\['([^']+)'\]\s*=", read(f"lang/{lang}/{COMPONENT}.php"), re.M))
+
+
+def php_files() -> list[Path]:
+    return sorted(PLUGIN.rglob("*.php"))
+
+
+# --- version.php -------------------------------------------------------------------------------------
+
+def test_version_declares_component_and_moodle_44():
+    text = read("version.php")
+    assert re.search(r"\$plugin->component\s*=\s*'local_mintqo'\s*;", text)
+    requires = re.search(r"\$plugin->requires\s*=\s*(\d+)\s*;", text)
+    assert requires and int(requires.group(1)) == 2024042200
+    assert re.search(r"\$plugin->version\s*=\s*\d{10}\s*;", text)
+
+
+# --- functions and their classes ---------------------------------------------------------------------
+
+def test_services_declares_the_six_readme_functions():
+    assert sorted(services_functions()) == sorted(readme_plugin_functions())
+    assert len(readme_plugin_functions()) == 6
+
+
+@pytest.mark.parametrize("name", sorted(services_functions()))
+def test_function_has_class_with_execute_trio_and_description(name):
+    body = services_functions()[name]
+    short = name.removeprefix(f"{COMPONENT}_")
+    expected_class = f"local_mintqo\\external\\{short}"
+    classname = re.search(r"'classname'\s*=>\s*'([^']+)'", body)
+    assert classname, f"{name}: no classname in db/services.php"
+    assert classname.group(1).replace("\\\\", "\\") == expected_class
+    description = re.search(r"'description'\s*=>\s*'([^']+)'", body)
+    assert description and description.group(1).strip(), f"{name}: empty description"
+    assert re.search(r"'type'\s*=>\s*'(read|write)'", body), f"{name}: type must be read or write"
+
+    path = PLUGIN / "classes" / "external" / f"{short}.php"
+    assert path.exists(), f"{name}: missing {path.relative_to(PLUGIN)}"
+    source = path.read_text(encoding="utf-8")
+    assert re.search(r"^namespace local_mintqo\\external;", source, re.M)
+    assert re.search(rf"^class {short} extends external_api\b", source, re.M)
+    assert "use core_external\\external_api;" in source
+    for method in ("execute_parameters", "execute", "execute_returns"):
+        assert re.search(rf"public static function {method}\(", source), f"{path.name}: no {method}()"
+    assert "validate_parameters(" in source, f"{path.name} never validates its parameters"
+
+
+@pytest.mark.parametrize("name", sorted(services_functions()))
+def test_write_functions_use_one_transaction(name):
+    body = services_functions()[name]
+    if "'write'" not in body:
+        return
+    source = read(f"classes/external/{name.removeprefix(f'{COMPONENT}_')}.php")
+    assert "helper::in_transaction(" in source or "start_delegated_transaction(" in source
+
+
+def test_delegated_transaction_helper_exists():
+    assert "start_delegated_transaction()" in read("classes/local/helper.php")
+
+
+# --- service ---------------------------------------------------------------------------------------
+
+def test_service_is_the_restricted_mintqo_sync_service():
+    name, body = service_definition()
+    assert name == "MINT-QO Sync"
+    assert re.search(r"'shortname'\s*=>\s*'mintqo_sync'", body)
+    assert re.search(r"'restrictedusers'\s*=>\s*1\b", body)
+    assert re.search(r"'enabled'\s*=>\s*1\b", body)
+
+
+def test_service_function_list_equals_readme():
+    core = re.findall(r"`([a-z0-9_]+)`", readme_section("Service"))
+    # Web-service function names are component_area_verb; this skips `mintqo_sync`, `restrictedusers`.
+    core = [name for name in core if re.fullmatch(r"(core|enrol|mod)_[a-z0-9]+_[a-z0-9_]+", name)]
+    assert len(core) == 20
+    expected = sorted(set(core) | set(readme_plugin_functions()))
+    listed = service_function_list()
+    assert len(listed) == len(set(listed)), "a function is listed twice in the service"
+    assert sorted(listed) == expected
+
+
+# --- capabilities ----------------------------------------------------------------------------------
+
+def test_capability_definition():
+    text = read("db/access.php")
+    capability = php_block(text, r"'local/mintqo:provision'\s*=>\s*\[")
+    assert re.search(r"'riskbitmask'\s*=>\s*RISK_CONFIG\s*\|\s*RISK_PERSONAL", capability)
+    assert re.search(r"'contextlevel'\s*=>\s*CONTEXT_SYSTEM", capability)
+    assert re.search(r"'manager'\s*=>\s*CAP_ALLOW", capability)
+
+
+# --- language strings ------------------------------------------------------------------------------
+
+def used_string_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in php_files():
+        if path.parts[-3:-1] == ("lang", "en") or path.parts[-3:-1] == ("lang", "de"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        keys |= set(re.findall(r"get_string\(\s*'([^']+)'\s*,\s*'local_mintqo'", source))
+        keys |= set(re.findall(r"new\s+\\?moodle_exception\(\s*'([^']+)'\s*,\s*'local_mintqo'", source))
+        keys |= set(re.findall(r"helper::error\(\s*'([^']+)'", source))
+        keys |= set(re.findall(r"'(privacy:metadata:[^']+)'", source))
+    for capability in re.findall(r"'local/(mintqo:[a-z]+)'\s*=>", read("db/access.php")):
+        keys.add(capability)
+    keys.add("pluginname")
+    return keys
+
+
+def test_every_used_string_exists_in_both_languages():
+    used = used_string_keys()
+    assert "invalidsection" in used  # The scan itself works.
+    for lang in ("en", "de"):
+        missing = used - lang_keys(lang)
+        assert not missing, f"lang/{lang}/local_mintqo.php lacks {sorted(missing)}"
+
+
+def test_documented_error_codes_have_strings():
+    codes = re.findall(r"`([a-z]+)`", readme_section("Conventions (all functions)").split("error codes:")[1])
+    assert len(codes) == 7
+    assert set(codes) <= lang_keys("en")
+
+
+def test_language_files_have_the_same_keys():
+    assert lang_keys("en") == lang_keys("de")
+
+
+def test_privacy_provider_declares_the_external_location():
+    source = read("classes/privacy/provider.php")
+    assert "add_external_location_link('mintqo_sync'" in source
+    for field in ("userid", "fullname", "email", "enrolments", "completion", "quizresponses"):
+        assert f"'{field}' =>" in source
+
+
+# --- PHP syntax ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", php_files(), ids=lambda path: str(path.relative_to(PLUGIN)))
+def test_php_syntax(path):
+    php = shutil.which("php")
+    if php is None:
+        pytest.fail("php-cli is needed to lint the plugin (CI installs php-cli; apt-get install php-cli)")
+    result = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- sandbox parity ---------------------------------------------------------------------------------
+
+def sandbox_registry() -> dict:
+    module = importlib.import_module("mintqo_lms.sandbox.functions")
+    return module.REGISTRY
+
+
+def test_sandbox_implements_every_plugin_function():
+    missing = sorted(set(services_functions()) - set(sandbox_registry()))
+    assert not missing, f"mintqo_lms.sandbox.functions.REGISTRY lacks {missing}"
+
+
+def test_sandbox_implements_every_service_function():
+    missing = sorted(set(service_function_list()) - set(sandbox_registry()))
+    assert not missing, f"mintqo_lms.sandbox.functions.REGISTRY lacks {missing}"
