@@ -335,3 +335,14 @@ def test_invalid_instrument_reference_in_file_reports_instrument_file(root: Path
     with pytest.raises(TemplateError) as info:
         load_curriculum("regional_cycle", root)
     assert str(info.value).startswith("lms_templates/selfanalysis/v1.yaml: dimensions[0].title: missing German title")
+
+
+def test_templates_dir_falls_back_to_working_directory_when_installed(root: Path, monkeypatch):
+    # A non-editable install has no lms_templates/ next to the package; the project checkout (cwd) does.
+    import mintqo_lms.templates as templates_module
+
+    monkeypatch.delenv("MINTQO_TEMPLATES_DIR", raising=False)
+    monkeypatch.setattr(templates_module, "__file__", str(root.parent / "site-packages" / "mintqo_lms" / "templates.py"))
+    monkeypatch.chdir(root.parent)
+    assert templates_dir() == root.resolve()
+    assert load_curriculum("qualification").key == "qualification"
