@@ -1,0 +1,261 @@
+"""local_mintqo against a real Moodle: every plugin function, idempotency and documented shapes.
+
+Each run builds its own course (unique shortname), so runs never depend on each other or on site state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from mintqo_lms.moodle.errors import MoodleError
+
+pytestmark = pytest.mark.realmoodle
+
+RECORDED_XML = Path("/work/shared/moodle/recordings/likert_questions_export.xml")
+SCALE = ["trifft voll zu", "trifft eher zu", "trifft eher nicht zu", "trifft nicht zu"]
+
+
+def likert_xml(idnumbers: list[str]) -> str:
+    """A small Moodle XML file of single-choice Likert questions (used when the recording is absent)."""
+    fractions = ["100", "66.66667", "33.33333", "0"]
+    questions = []
+    for idnumber in idnumbers:
+        answers = "".join(
+            f'<answer fraction="{fraction}" format="plain_text"><text>{text}</text>'
+            f'<feedback format="html"><text></text></feedback></answer>'
+            for text, fraction in zip(SCALE, fractions))
+        questions.append(
+            f'<question type="multichoice"><name><text>{idnumber}</text></name>'
+            f'<questiontext format="html"><text>Aussage {idnumber}</text></questiontext>'
+            f'<generalfeedback format="html"><text></text></generalfeedback>'
+            f'<defaultgrade>1</defaultgrade><penalty>0</penalty><hidden>0</hidden>'
+            f'<idnumber>{idnumber}</idnumber><single>true</single><shuffleanswers>false</shuffleanswers>'
+            f'<answernumbering>none</answernumbering>{answers}</question>')
+    return '<?xml version="1.0" encoding="UTF-8"?><quiz>' + "".join(questions) + "</quiz>"
+
+
+def question_xml() -> tuple[str, list[str]]:
+    if RECORDED_XML.exists():
+        ids = ["sa-v1-ang-01", "sa-v1-ang-02", "sa-v1-res-01", "sa-v1-res-02"]
+        text = RECORDED_XML.read_text(encoding="utf-8")
+        found = [idnumber for idnumber in ids if f"<idnumber>{idnumber}</idnumber>" in text]
+        if found == ids:
+            return text, ids
+    ids = ["e2e-q1", "e2e-q2", "e2e-q3", "e2e-q4"]
+    return likert_xml(ids), ids
+
+
+def recorded_idnumbers(text: str) -> list[str]:
+    import re
+
+    return [i for i in re.findall(r"<idnumber>([^<]+)</idnumber>", text) if not i.endswith("-cat")]
+
+
+def assert_error(excinfo, errorcode: str) -> None:
+    assert getattr(excinfo.value, "errorcode", None) == errorcode, repr(excinfo.value)
+
+
+@pytest.fixture(scope="module")
+def course(moodle):
+    run = uuid.uuid4().hex[:10]
+    created = moodle.call("core_course_create_courses", courses=[{
+        "fullname": f"MINT-QO E2E {run}",
+        "shortname": f"mintqo-e2e-{run}",
+        "idnumber": f"mintqo-e2e-{run}",
+        "categoryid": 1,
+        "enablecompletion": 1,
+        "format": "topics",
+        "numsections": 0,
+    }])
+    return {"id": created[0]["id"], "run": run}
+
+
+def test_get_site_languages(moodle):
+    answer = moodle.call("local_mintqo_get_site_languages")
+    assert isinstance(answer["defaultlang"], str) and answer["defaultlang"]
+    codes = [language["code"] for language in answer["languages"]]
+    assert answer["defaultlang"] in codes
+    assert all(isinstance(language["name"], str) for language in answer["languages"])
+
+
+def test_upsert_sections_twice(moodle, course):
+    sections = [
+        {"section": 1, "name": "Workshop 1 – Einführung", "summary": "<p>Start</p>"},
+        {"section": 3, "name": "Workshop 3", "visible": 0},
+        {"section": 2, "name": "Workshop 2"},
+    ]
+    first = moodle.call("local_mintqo_upsert_sections", courseid=course["id"], sections=sections)["sections"]
+    assert [row["section"] for row in first] == [1, 3, 2]
+    assert {row["status"] for row in first} <= {"created", "updated"}
+    assert all(isinstance(row["id"], int) and row["id"] > 0 for row in first)
+    second = moodle.call("local_mintqo_upsert_sections", courseid=course["id"], sections=sections)["sections"]
+    assert [row["status"] for row in second] == ["unchanged"] * 3
+    assert [row["id"] for row in second] == [row["id"] for row in first]
+
+    renamed = moodle.call("local_mintqo_upsert_sections", courseid=course["id"],
+                          sections=[{"section": 2, "name": "Workshop 2 (neu)"}])["sections"]
+    assert renamed[0]["status"] == "updated"
+    contents = moodle.call("core_course_get_contents", courseid=course["id"])
+    names = {section["section"]: section["name"] for section in contents}
+    assert names[2] == "Workshop 2 (neu)"
+    assert names[1] == "Workshop 1 – Einführung"
+
+
+def test_upsert_sections_rejects_bad_numbers(moodle, course):
+    for sections in ([{"section": 0, "name": "x"}], [{"section": 4, "name": "a"}, {"section": 4, "name": "b"}]):
+        with pytest.raises(MoodleError) as excinfo:
+            moodle.call("local_mintqo_upsert_sections", courseid=course["id"], sections=sections)
+        assert_error(excinfo, "invalidsection")
+
+
+def test_missing_course_is_invalidrecord(moodle):
+    with pytest.raises(MoodleError) as excinfo:
+        moodle.call("local_mintqo_upsert_sections", courseid=987654321, sections=[{"section": 1, "name": "x"}])
+    assert_error(excinfo, "invalidrecord")
+
+
+ACTIVITIES = [
+    {"section": 1, "modname": "page", "idnumber": "e2e-page", "name": "Leitfaden", "intro": "<p>Intro</p>",
+     "content": "<p>Inhalt</p>", "completion": 2, "completionview": 1},
+    {"section": 1, "modname": "url", "idnumber": "e2e-url", "name": "Orientierungsrahmen",
+     "externalurl": "https://example.org/orientierungsrahmen.pdf", "completion": 2, "completionview": 1},
+    {"section": 2, "modname": "label", "idnumber": "e2e-label", "name": "Hinweis", "intro": "<p>Hinweis</p>"},
+    {"section": 2, "modname": "assign", "idnumber": "e2e-assign", "name": "Angebotsbeschreibung",
+     "intro": "<p>Bitte hochladen</p>", "completion": 2, "completionsubmit": 1, "duedate": 1893456000},
+]
+CRITERIA = [{"idnumber": "e2e-page"}, {"idnumber": "e2e-url"}, {"idnumber": "e2e-assign"}]
+
+
+def test_upsert_activities_twice(moodle, course):
+    first = moodle.call("local_mintqo_upsert_activities", courseid=course["id"], activities=ACTIVITIES,
+                        completioncriteria=CRITERIA)
+    assert [row["status"] for row in first["activities"]] == ["created"] * 4
+    assert [row["modname"] for row in first["activities"]] == ["page", "url", "label", "assign"]
+    assert first["completioncriteria"] == {"status": "created", "count": 3}
+
+    second = moodle.call("local_mintqo_upsert_activities", courseid=course["id"], activities=ACTIVITIES,
+                         completioncriteria=CRITERIA)
+    assert [row["status"] for row in second["activities"]] == ["unchanged"] * 4
+    assert [row["cmid"] for row in second["activities"]] == [row["cmid"] for row in first["activities"]]
+    assert second["completioncriteria"] == {"status": "unchanged", "count": 3}
+
+    changed = [dict(ACTIVITIES[0], name="Leitfaden (2. Auflage)", section=2), ACTIVITIES[1]]
+    third = moodle.call("local_mintqo_upsert_activities", courseid=course["id"], activities=changed)
+    assert [row["status"] for row in third["activities"]] == ["updated", "unchanged"]
+    assert third["completioncriteria"]["status"] == "unchanged"
+    contents = moodle.call("core_course_get_contents", courseid=course["id"])
+    located = {module["id"]: (section["section"], module["name"])
+               for section in contents for module in section["modules"]}
+    assert located[first["activities"][0]["cmid"]] == (2, "Leitfaden (2. Auflage)")
+    course["cmids"] = {row["idnumber"]: row["cmid"] for row in first["activities"]}
+
+
+def test_upsert_activities_errors(moodle, course):
+    cases = [
+        ([{"section": 1, "modname": "forum", "idnumber": "e2e-forum", "name": "F"}], [], "unsupportedmodule"),
+        ([{"section": 1, "modname": "url", "idnumber": "e2e-page", "name": "P",
+           "externalurl": "https://example.org"}], [], "activitytypemismatch"),
+        ([], [{"idnumber": "e2e-label"}], "invalidcompletioncriteria"),
+        ([], [{"idnumber": "does-not-exist"}], "invalidcompletioncriteria"),
+    ]
+    for activities, criteria, errorcode in cases:
+        with pytest.raises(MoodleError) as excinfo:
+            moodle.call("local_mintqo_upsert_activities", courseid=course["id"], activities=activities,
+                        completioncriteria=criteria)
+        assert_error(excinfo, errorcode)
+
+
+def test_import_quiz_twice(moodle, course):
+    xml, ids = question_xml()
+    sections = [
+        {"heading": "Angebotsqualität", "questionidnumbers": ids[:2]},
+        {"heading": "Ressourcenqualität", "questionidnumbers": ids[2:]},
+    ]
+    if xml.startswith("<?xml") and RECORDED_XML.exists() and ids[0].startswith("sa-v1"):
+        # The recording may carry more questions than the four used here: give every one a section.
+        extra = [i for i in recorded_idnumbers(xml) if i not in ids]
+        if extra:
+            sections.append({"heading": "Weitere", "questionidnumbers": extra})
+    params = dict(courseid=course["id"], section=3, idnumber="e2e-quiz", name="Selbsteinschätzung",
+                  intro="<p>Bitte ehrlich</p>", questionsxml=xml, sections=sections,
+                  settings={"attempts": 1, "questionsperpage": 0})
+    first = moodle.call("local_mintqo_import_quiz", **params)
+    assert first["status"] == "created"
+    expected = [i for section in sections for i in section["questionidnumbers"]]
+    assert [q["idnumber"] for q in first["questions"]] == expected
+    assert [q["slot"] for q in first["questions"]] == list(range(1, len(expected) + 1))
+    assert first["questioncategoryid"] > 0
+
+    second = moodle.call("local_mintqo_import_quiz", **params)
+    assert second["status"] == "unchanged"
+    assert (second["cmid"], second["quizid"]) == (first["cmid"], first["quizid"])
+    assert second["questions"] == first["questions"]
+    assert second["questioncategoryid"] == first["questioncategoryid"]
+
+    quizzes = moodle.call("mod_quiz_get_quizzes_by_courses", courseids=[course["id"]])["quizzes"]
+    quiz = next(q for q in quizzes if q["id"] == first["quizid"])
+    assert float(quiz["sumgrades"]) == pytest.approx(len(expected))
+    course["quizid"] = first["quizid"]
+
+
+def test_import_quiz_errors(moodle, course):
+    xml, ids = likert_xml(["err-1", "err-2"]), ["err-1", "err-2"]
+    base = dict(courseid=course["id"], section=3, name="Fehlerfall", intro="", settings={})
+    cases = [
+        (dict(idnumber="e2e-err-1", questionsxml=xml,
+              sections=[{"heading": "A", "questionidnumbers": ["err-1"]}]), "unknownquestionidnumber"),
+        (dict(idnumber="e2e-err-2", questionsxml=xml,
+              sections=[{"heading": "A", "questionidnumbers": ids + ["nope"]}]), "unknownquestionidnumber"),
+        (dict(idnumber="e2e-err-3", questionsxml=likert_xml(["dup", "dup"]),
+              sections=[{"heading": "A", "questionidnumbers": ["dup"]}]), "duplicatequestionidnumber"),
+        (dict(idnumber="e2e-err-4", questionsxml="<quiz><question", sections=[]), "questionimportfailed"),
+        (dict(idnumber="e2e-page", questionsxml=xml,
+              sections=[{"heading": "A", "questionidnumbers": ids}]), "activitytypemismatch"),
+    ]
+    for params, errorcode in cases:
+        with pytest.raises(MoodleError) as excinfo:
+            moodle.call("local_mintqo_import_quiz", **base, **params)
+        assert_error(excinfo, errorcode)
+    contents = moodle.call("core_course_get_contents", courseid=course["id"])
+    names = [module["name"] for section in contents for module in section["modules"]]
+    assert "Fehlerfall" not in names  # Failed imports leave nothing behind.
+
+
+def test_get_quiz_responses_shape(moodle, course):
+    answer = moodle.call("local_mintqo_get_quiz_responses", quizids=[course["quizid"]])
+    assert set(answer) == {"responses", "total"}
+    assert answer["total"] == len(answer["responses"]) == 0  # Fresh quiz: nobody has attempted it.
+    with pytest.raises(MoodleError) as excinfo:
+        moodle.call("local_mintqo_get_quiz_responses", quizids=[987654321])
+    assert_error(excinfo, "invalidrecord")
+
+
+def test_get_completions_sees_an_override(moodle, course):
+    run = course["run"]
+    user = moodle.call("core_user_create_users", users=[{
+        "username": f"e2e-{run}", "password": "E2e-pass#" + run, "firstname": "Erika",
+        "lastname": "Muster", "email": f"e2e-{run}@example.invalid"}])[0]
+    moodle.call("enrol_manual_enrol_users", enrolments=[{"roleid": 5, "userid": user["id"], "courseid": course["id"]}])
+    cmid = course["cmids"]["e2e-page"]
+    moodle.call("core_completion_override_activity_completion_status", userid=user["id"], cmid=cmid, newstate=1)
+
+    answer = moodle.call("local_mintqo_get_completions", courseids=[course["id"]], since=0)
+    assert set(answer) == {"activities", "courses", "totalactivities", "totalcourses"}
+    rows = [row for row in answer["activities"] if row["userid"] == user["id"]]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["courseid"], row["cmid"], row["idnumber"], row["modname"], row["state"]) == \
+        (course["id"], cmid, "e2e-page", "page", 1)
+    assert isinstance(row["overrideby"], int) and isinstance(row["timemodified"], int)
+    assert answer["totalactivities"] >= 1
+    for course_row in answer["courses"]:
+        assert set(course_row) == {"courseid", "userid", "timeenrolled", "timestarted", "timecompleted",
+                                   "timemodified"}
+
+    later = moodle.call("local_mintqo_get_completions", courseids=[course["id"]], since=row["timemodified"] + 3600)
+    assert all(r["timemodified"] >= row["timemodified"] + 3600 for r in later["activities"])
+    paged = moodle.call("local_mintqo_get_completions", courseids=[course["id"]], limitnum=1)
+    assert len(paged["activities"]) <= 1 and paged["totalactivities"] == answer["totalactivities"]
