@@ -256,8 +256,7 @@ def get_attempt_review(call: Call, attemptid: int, page: int) -> dict:
             "lastactiontime": attempt["timemodified"], "hasautosavedstep": False, "flagged": False,
             "state": state, "status": status, "blockedbyprevious": False,
         }
-        if finished:
-            item["mark"] = f"{(fraction or 0.0) * slot['maxmark']:.2f}"
+        item["mark"] = f"{(fraction or 0.0) * slot['maxmark']:.2f}" if finished else ""
         item["maxmark"] = float(slot["maxmark"])
         item["settings"] = json.dumps({"shuffleanswers": "0", "answernumbering": "none",
                                        "showstandardinstruction": "0"}, separators=(",", ":"))
@@ -285,8 +284,9 @@ def get_attempt_summary(call: Call, attemptid: int, preflightdata: list[dict]) -
 def get_grade_items(call: Call, courseid: int, userid: int, groupid: int) -> dict:
     site = call.site
     course = require_course(site, courseid)
-    userids = [userid] if userid else sorted(e["userid"] for e in site.find("user_enrolments",
-                                                                           courseid=course["id"]))
+    # Without a userid Moodle reports the graded roles only (students).
+    userids = [userid] if userid else sorted(a["userid"] for a in site.find("role_assignments",
+                                                                           courseid=course["id"], roleid=5))
     quizzes = sorted(site.find("quiz", course=course["id"]), key=lambda q: q["id"])
     out = []
     for uid in userids:
@@ -312,10 +312,29 @@ def get_grade_items(call: Call, courseid: int, userid: int, groupid: int) -> dic
                 "percentageformatted": "-" if grade is None else f"{grade / record['grade'] * 100:.2f} %",
                 "feedback": "", "feedbackformat": 2,
             })
+        items.append(_course_total(items))
         out.append({"courseid": course["id"], "courseidnumber": course["idnumber"], "userid": uid,
                     "userfullname": fullname(user), "useridnumber": user["idnumber"], "maxdepth": 2,
                     "gradeitems": items})
     return {"usergrades": out, "warnings": []}
+
+
+def _course_total(items: list[dict]) -> dict:
+    """The course total grade item (natural aggregation: the sum of the activity grades)."""
+    graded = [i for i in items if i["graderaw"] is not None]
+    total = sum(i["graderaw"] for i in graded) if graded else None
+    grademax = sum(i["grademax"] for i in items)
+    dates = [i["gradedategraded"] for i in graded if i["gradedategraded"]]
+    return {
+        "id": 1, "itemname": None, "itemtype": "course", "itemmodule": None, "iteminstance": 1, "itemnumber": None,
+        "idnumber": None, "categoryid": None, "outcomeid": None, "scaleid": None, "locked": False,
+        "graderaw": total, "gradedatesubmitted": None, "gradedategraded": max(dates) if dates else None,
+        "gradehiddenbydate": False, "gradeneedsupdate": False, "gradeishidden": False, "gradeislocked": False,
+        "gradeisoverridden": False, "gradeformatted": "-" if total is None else f"{total:.2f}", "grademin": 0,
+        "grademax": float(grademax), "rangeformatted": f"0&ndash;{grademax:g}",
+        "percentageformatted": "-" if total is None or not grademax else f"{total / grademax * 100:.2f} %",
+        "feedback": "", "feedbackformat": 2,
+    }
 
 
 # ------------------------------------------------------------------------------ messages

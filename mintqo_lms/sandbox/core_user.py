@@ -309,13 +309,23 @@ def get_users_courses(call: Call, userid: int, returnusercount: bool) -> list[di
             "courseimage": course_image(call, course), "showgrades": bool(course["showgrades"]),
             "lang": course["lang"], "enablecompletion": bool(course["enablecompletion"]),
             "completionhascriteria": bool(crit), "completionusertracked": True, "category": course["category"],
-            "progress": None, "completed": bool(row and row["timecompleted"]), "startdate": course["startdate"],
+            "progress": _progress(site, course["id"], userid), "completed": bool(row and row["timecompleted"]), "startdate": course["startdate"],
             "enddate": course["enddate"], "marker": course["marker"], "lastaccess": None, "isfavourite": False,
             "hidden": False, "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
             "timemodified": course["timemodified"],
         })
         out.append(rec)
     return out
+
+
+def _progress(site: Site, courseid: int, userid: int) -> float | None:
+    """Percentage of the activities with completion that the user completed (None when there are none)."""
+    tracked = [cm for cm in site.find("course_modules", course=courseid) if cm["completion"]]
+    if not tracked:
+        return None
+    done = [cm for cm in tracked if (r := completion.activity_completion(site, cm["id"], userid))
+            and r["completionstate"] in (1, 2)]
+    return 100.0 * len(done) / len(tracked)
 
 
 # ------------------------------------------------------------------------------ groups

@@ -57,10 +57,16 @@ def V(type_: str, default: Any = ..., *, opt: bool = False, null: bool = False) 
 
 
 def S(req: int = REQUIRED, default: Any = None, **keys: Any) -> Single:
+    """A structure; giving ``default`` makes it VALUE_DEFAULT, ``req=2`` VALUE_OPTIONAL."""
+    if default is not None and req == REQUIRED:
+        req = DEFAULT
     return Single(keys, req, default)
 
 
 def M(content: Any, req: int = REQUIRED, default: Any = None) -> Multiple:
+    """A list; giving ``default`` makes it VALUE_DEFAULT, ``req=2`` VALUE_OPTIONAL."""
+    if default is not None and req == REQUIRED:
+        req = DEFAULT
     return Multiple(content, req, default)
 
 

@@ -1,0 +1,203 @@
+"""Replay every call recorded on a real Moodle 4.4 against a fresh sandbox and compare the answers.
+
+Compared: HTTP status, JSON vs XML, error exception/errorcode/message (+ debuginfo in file 08), and for
+data the shape (keys, nesting, JSON types, empty vs non-empty lists). Ids, timestamps and free text may
+differ. The recordings live in shared/ beside the project; without them this test fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mintqo_lms.sandbox import Sandbox
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+RECORDINGS = SHARED / "moodle" / "recordings"
+LIKERT_XML = RECORDINGS / "likert_questions_export.xml"
+FILES = ["00_site_info.json", "01_categories_courses.json", "02_users.json", "03_enrolments_groups.json",
+         "04_completion_quiz.json", "06_messages.json", "07_protocol_edge_cases.json",
+         "08_errors_debug_developer.json"]
+
+
+def _require_recordings() -> None:
+    if not RECORDINGS.is_dir():
+        pytest.fail(f"recordings not found at {RECORDINGS}: the replay test needs shared/ beside the project")
+
+
+def kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+def shape_diff(recorded: Any, actual: Any, path: str = "$") -> list[str]:
+    """Differences in keys, nesting and JSON types; list items are compared to the recorded item shapes."""
+    if kind(recorded) != kind(actual):
+        return [f"{path}: recorded {kind(recorded)}, sandbox {kind(actual)} ({str(actual)[:80]})"]
+    if isinstance(recorded, dict):
+        problems = []
+        if set(recorded) != set(actual):
+            missing = sorted(set(recorded) - set(actual))
+            extra = sorted(set(actual) - set(recorded))
+            problems.append(f"{path}: keys differ, missing {missing}, extra {extra}")
+        for key in recorded.keys() & actual.keys():
+            problems += shape_diff(recorded[key], actual[key], f"{path}.{key}")
+        return problems
+    if isinstance(recorded, list):
+        if bool(recorded) != bool(actual):
+            return [f"{path}: recorded {len(recorded)} items, sandbox {len(actual)}"]
+        problems = []
+        for index, item in enumerate(actual):
+            candidates = [shape_diff(r, item, f"{path}[{index}]") for r in recorded]
+            if all(candidates):
+                problems += min(candidates, key=len)
+        return problems
+    return []
+
+
+class Replayer:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+        self.http = requests.Session()
+
+    def send(self, record: dict) -> requests.Response:
+        token = self.sb.admin_token
+        url = self.sb.url + record["url"].replace("<token>", token)
+        if record["http_method"] == "GET":
+            return self.http.get(url, timeout=30)
+        if record.get("request_body") is not None:
+            body = record["request_body"].replace("<token>", token)
+            return self.http.post(url, data=body.encode(), headers={"Content-Type": record["request_content_type"]},
+                                  timeout=30)
+        fields = [(k, v.replace("<token>", token) if isinstance(v, str) else v) for k, v in record["params"].items()]
+        return self.http.post(url, data=fields, timeout=30)
+
+    def call(self, function: str, **fields: Any) -> Any:
+        data = {"wstoken": self.sb.admin_token, "wsfunction": function, "moodlewsrestformat": "json", **fields}
+        answer = self.http.post(self.sb.url + "/webservice/rest/server.php", data=data, timeout=30).json()
+        assert not (isinstance(answer, dict) and "exception" in answer), answer
+        return answer
+
+
+def setup_completion_course(rp: Replayer) -> dict[str, int]:
+    """What the recorder built with Moodle's PHP generator before 04, built through the plugin instead."""
+    # The recorded site had used course module 3 elsewhere; take it so page/label/quiz get cmids 4/5/6.
+    rp.call("local_mintqo_upsert_activities", courseid=3, **{
+        "activities[0][section]": 1, "activities[0][modname]": "label", "activities[0][idnumber]": "filler",
+        "activities[0][name]": "Platzhalter"})
+    act = rp.call("local_mintqo_upsert_activities", courseid=2, **{
+        "activities[0][section]": 1, "activities[0][modname]": "page", "activities[0][idnumber]": "sa-v1-intro",
+        "activities[0][name]": "Einführung: Wozu dient die Selbsteinschätzung?", "activities[0][content]": "<p>x</p>",
+        "activities[0][completion]": 2, "activities[0][completionview]": 1,
+        "activities[1][section]": 1, "activities[1][modname]": "label", "activities[1][idnumber]": "sa-v1-hint",
+        "activities[1][name]": "Hinweis: Die Selbsteinschätzung dauert ca. 10 Minu...",
+        "activities[1][intro]": "<p>Hinweis</p>"})
+    quiz = rp.call("local_mintqo_import_quiz", courseid=2, section=2, idnumber="sa-v1-quiz",
+                   name="Selbsteinschätzung MINT-Lehrkompetenz (sa-v1)",
+                   intro="<p>Bitte schätzen Sie sich zu jeder Aussage ein.</p>",
+                   questionsxml=LIKERT_XML.read_text(encoding="utf-8"), **{
+                       "sections[0][heading]": "Teil A: Fachwissen",
+                       "sections[0][questionidnumbers][0]": "sa-v1-ang-01",
+                       "sections[0][questionidnumbers][1]": "sa-v1-ang-02",
+                       "sections[1][heading]": "Teil B: Didaktik & Methoden",
+                       "sections[1][questionidnumbers][0]": "sa-v1-ang-03",
+                       "sections[1][questionidnumbers][1]": "sa-v1-ang-04",
+                       "settings[questionsperpage]": 2})
+    assert [a["cmid"] for a in act["activities"]] == [4, 5] and quiz["cmid"] == 6 and quiz["quizid"] == 1
+    return {"quizid": quiz["quizid"]}
+
+
+def run_hooks(rp: Replayer, filename: str, index: int, ctx: dict) -> None:
+    """Things that happened on the recorded site between two calls (students, cron, PHP setup)."""
+    site = rp.sb.site
+    if filename.startswith("04"):
+        if index == 0:
+            ctx.update(setup_completion_course(rp))
+        elif index == 3:
+            site.submit_quiz_attempt(3, ctx["quizid"], {"sa-v1-ang-01": 1, "sa-v1-ang-02": 2, "sa-v1-ang-03": 3,
+                                                        "sa-v1-ang-04": 4})
+        elif index == 14:
+            rp.call("local_mintqo_upsert_activities", courseid=2, **{
+                "activities[0][section]": 1, "activities[0][modname]": "page",
+                "activities[0][idnumber]": "sa-v1-intro",
+                "activities[0][name]": "Einführung: Wozu dient die Selbsteinschätzung?",
+                "activities[0][content]": "<p>x</p>", "activities[0][completion]": 2,
+                "activities[0][completionview]": 1, "completioncriteria[0][idnumber]": "sa-v1-intro",
+                "completioncriteria[1][idnumber]": "sa-v1-quiz"})
+        elif index in (15, 19):
+            site.run_cron()
+        elif index == 24:
+            site.start_quiz_attempt(3, ctx["quizid"], {"sa-v1-ang-01": 2})
+    if filename.startswith("08"):
+        rp.sb.debug = index < 22
+
+
+def compare(record: dict, answer: requests.Response) -> list[str]:
+    problems = []
+    if answer.status_code != record["http_status"]:
+        problems.append(f"HTTP {answer.status_code} != {record['http_status']}")
+    recorded_is_json = record["response_is_json"]
+    if answer.headers["Content-type"].split(";")[0] != record["content_type"].split(";")[0]:
+        problems.append(f"content type {answer.headers['Content-type']} != {record['content_type']}")
+    if not recorded_is_json:
+        recorded_head = re.findall(r"<(EXCEPTION class=\"[^\"]+\"|RESPONSE)>", record["response"])
+        actual_head = re.findall(r"<(EXCEPTION class=\"[^\"]+\"|RESPONSE)>", answer.text)
+        if recorded_head != actual_head:
+            problems.append(f"XML root {actual_head} != {recorded_head}")
+        codes = re.findall(r"<ERRORCODE>(.*?)</ERRORCODE>", record["response"])
+        if codes != re.findall(r"<ERRORCODE>(.*?)</ERRORCODE>", answer.text):
+            problems.append(f"XML errorcode differs from {codes}")
+        return problems
+    actual = json.loads(answer.text)
+    recorded = record["response"]
+    if isinstance(recorded, dict) and "_truncated" in recorded:
+        return problems + ([] if isinstance(actual, dict) and "functions" in actual else ["not a site info"])
+    if isinstance(recorded, dict) and "exception" in recorded:
+        if not isinstance(actual, dict) or "exception" not in actual:
+            return problems + [f"expected error {recorded['errorcode']}, got {str(actual)[:200]}"]
+        for key in ("exception", "errorcode", "message", "debuginfo"):
+            if recorded.get(key) != actual.get(key):
+                problems.append(f"{key}: {actual.get(key)!r} != recorded {recorded.get(key)!r}")
+        return problems
+    return problems + shape_diff(recorded, actual)
+
+
+def test_replay_all_recordings() -> None:
+    _require_recordings()
+    failures = []
+    with Sandbox(german_language_pack=False) as sb:
+        rp = Replayer(sb)
+        ctx: dict = {}
+        replayed = 0
+        for filename in FILES:
+            records = json.loads((RECORDINGS / filename).read_text(encoding="utf-8"))
+            for index, record in enumerate(records):
+                if filename.startswith("02") and index == 1:
+                    sb.site.languages["de"] = "Deutsch \u200e(de)\u200e"  # the recorder installed a stub pack here
+                run_hooks(rp, filename, index, ctx)
+                answer = rp.send(record)
+                replayed += 1
+                for problem in compare(record, answer):
+                    failures.append(f"{filename}[{index}] {record['function']}: {problem}")
+    assert replayed == 150
+    assert not failures, "\n".join(failures)
+
+
+def test_missing_shared_fails_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(__import__(__name__), "RECORDINGS", tmp_path / "nope")
+    with pytest.raises(pytest.fail.Exception):
+        _require_recordings()
