@@ -159,8 +159,9 @@ def test_upsert_activities_errors(moodle, course):
         ([{"section": 1, "modname": "forum", "idnumber": "e2e-forum", "name": "F"}], [], "unsupportedmodule"),
         ([{"section": 1, "modname": "url", "idnumber": "e2e-page", "name": "P",
            "externalurl": "https://example.org"}], [], "activitytypemismatch"),
-        ([], [{"idnumber": "e2e-label"}], "invalidcompletioncriteria"),
-        ([], [{"idnumber": "does-not-exist"}], "invalidcompletioncriteria"),
+        # REST cannot send an empty list, so the criteria ride along with an unchanged activity.
+        ([ACTIVITIES[2]], [{"idnumber": "e2e-label"}], "invalidcompletioncriteria"),
+        ([ACTIVITIES[2]], [{"idnumber": "does-not-exist"}], "invalidcompletioncriteria"),
     ]
     for activities, criteria, errorcode in cases:
         with pytest.raises(MoodleError) as excinfo:
@@ -207,7 +208,8 @@ def test_import_quiz_errors(moodle, course):
               sections=[{"heading": "A", "questionidnumbers": ids + ["nope"]}]), "unknownquestionidnumber"),
         (dict(idnumber="e2e-err-3", questionsxml=likert_xml(["dup", "dup"]),
               sections=[{"heading": "A", "questionidnumbers": ["dup"]}]), "duplicatequestionidnumber"),
-        (dict(idnumber="e2e-err-4", questionsxml="<quiz><question", sections=[]), "questionimportfailed"),
+        (dict(idnumber="e2e-err-4", questionsxml="<quiz><question",
+              sections=[{"heading": "A", "questionidnumbers": ids}]), "questionimportfailed"),
         (dict(idnumber="e2e-page", questionsxml=xml,
               sections=[{"heading": "A", "questionidnumbers": ids}]), "activitytypemismatch"),
     ]
@@ -215,6 +217,14 @@ def test_import_quiz_errors(moodle, course):
         with pytest.raises(MoodleError) as excinfo:
             moodle.call("local_mintqo_import_quiz", **base, **params)
         assert_error(excinfo, errorcode)
+
+    # Rejected by qformat_xml itself (after the quiz was begun): the importer's first message comes back.
+    badgrade = likert_xml(ids).replace('fraction="66.66667"', 'fraction="55"')
+    with pytest.raises(MoodleError) as excinfo:
+        moodle.call("local_mintqo_import_quiz", **base, idnumber="e2e-err-5", questionsxml=badgrade,
+                    sections=[{"heading": "A", "questionidnumbers": ids}])
+    assert_error(excinfo, "questionimportfailed")
+    assert "0.55" in str(excinfo.value) and "Dismiss" not in str(excinfo.value)
     contents = moodle.call("core_course_get_contents", courseid=course["id"])
     names = [module["name"] for section in contents for module in section["modules"]]
     assert "Fehlerfall" not in names  # Failed imports leave nothing behind.

@@ -92,7 +92,7 @@ class upsert_sections extends external_api {
                 ];
                 $changed = (string)$record->name !== $wanted['name']
                     || (string)$record->summary !== $wanted['summary']
-                    || ((string)$record->summary !== '' && (int)$record->summaryformat !== FORMAT_HTML)
+                    || ((string)$record->summary !== '' && (int)$record->summaryformat !== (int)FORMAT_HTML)
                     || (int)$record->visible !== $wanted['visible'];
                 if ($changed) {
                     course_update_section($course, $record, $wanted);

@@ -50,6 +50,7 @@ class activity_manager {
         require_once($CFG->dirroot . '/course/modlib.php');
         require_once($CFG->libdir . '/completionlib.php');
         require_once($CFG->libdir . '/resourcelib.php');
+        require_once($CFG->libdir . '/gradelib.php');
         $this->course = $course;
         $this->completionenabled = (new \completion_info($course))->is_enabled();
     }
@@ -175,7 +176,7 @@ class activity_manager {
 
         if ($desired['section'] !== $current['section']) {
             course_create_sections_if_missing($this->course, $desired['section']);
-            $modinfo = get_fast_modinfo($this->course, 0, true);
+            $modinfo = get_fast_modinfo($this->course);
             moveto_module($modinfo->get_cm($cm->id), $modinfo->get_section_info($desired['section']));
         }
     }

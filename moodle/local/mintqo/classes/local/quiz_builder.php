@@ -234,12 +234,16 @@ class quiz_builder {
      * @return string
      */
     protected static function first_message(string $html): string {
-        $text = trim(preg_replace('/\s+/u', ' ', html_entity_decode(strip_tags(
-            preg_replace('~<(br|/p|/div|/li|hr)[^>]*>~i', "\n", $html)), ENT_QUOTES, 'UTF-8')));
-        if ($text === '') {
-            return 'the importer rejected the file';
+        // Notifications carry a close button ("×", "Dismiss this notification"): not part of the message.
+        $html = preg_replace('~<button\b.*?</button>~is', '', $html);
+        foreach (preg_split('~</div>~i', $html) as $block) {
+            $text = strip_tags(preg_replace('~<(br|/p|/strong|/blockquote|hr)[^>]*>~i', ' ', $block));
+            $text = trim(preg_replace('/\s+/u', ' ', html_entity_decode($text, ENT_QUOTES, 'UTF-8')));
+            if ($text !== '') {
+                return \core_text::substr($text, 0, 500);
+            }
         }
-        return \core_text::substr($text, 0, 500);
+        return 'the importer rejected the file';
     }
 
     /**
