@@ -284,3 +284,12 @@ def test_token_never_leaks_into_logs_errors_or_reprs(caplog, recording):
     texts.extend(record.getMessage() for record in caplog.records)
     assert len(texts) >= 5
     assert all(TOKEN not in text for text in texts)
+
+
+@responses.activate
+def test_php_error_without_errorcode_still_raises():
+    responses.post(ENDPOINT, json={"exception": "Error", "message": 'Class "grade_item" not found'})
+    with pytest.raises(MoodleRemoteError) as caught:
+        make_client().call("local_mintqo_import_quiz", courseid=2)
+    assert caught.value.errorcode == "Error"
+    assert "grade_item" in str(caught.value)

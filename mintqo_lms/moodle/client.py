@@ -236,7 +236,8 @@ class MoodleClient:
         except ValueError:
             kind = "XML" if text.lstrip().startswith("<?xml") else "non-JSON text"
             raise MoodleProtocolError(function, f"{kind} ({len(text)} bytes)") from None
-        if isinstance(answer, dict) and "exception" in answer and "errorcode" in answer:
+        # PHP fatal errors surface as {"exception": "Error", "message": …} without an errorcode.
+        if isinstance(answer, dict) and "exception" in answer and ("errorcode" in answer or "message" in answer):
             error = error_from_answer(function, answer)
             self.stats.by_function[function].errors += 1
             raise error

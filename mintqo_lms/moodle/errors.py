@@ -115,7 +115,7 @@ _ACCESS_CODES = {
 def error_from_answer(function: str | None, answer: dict) -> MoodleRemoteError:
     """Map Moodle's ``{exception, errorcode, message}`` object to our typed error."""
     exception = str(answer.get("exception", ""))
-    errorcode = str(answer.get("errorcode", ""))
+    errorcode = str(answer.get("errorcode") or answer.get("exception", ""))
     message = str(answer.get("message", ""))
     debuginfo = answer.get("debuginfo")
     if errorcode == "invalidtoken":
