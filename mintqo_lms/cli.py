@@ -166,6 +166,37 @@ def run_provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, 
     return result
 
 
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="mintqo-demo", show_default=True,
+              help="Folder for the store and the files the demo produces.")
+@click.option("--cohort", default="2025", show_default=True)
+@click.option("--full-size", is_flag=True, help="A realistic cohort: 20 coordinators, 150 initiatives of three.")
+@click.option("--latency", type=float, default=0.0, help="Seconds the sandbox waits per call (to feel a real site).")
+def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
+    """Run the whole job on the bundled sandbox Moodle: provision, simulate, sync, write results."""
+    from mintqo_lms.demo import run_demo
+
+    result = run_demo(out_dir, cohort=cohort, full_size=full_size, latency=latency, echo=click.echo,
+                      provision_runner=lambda m, s, c, k: run_provision(m, s, c, k))
+    click.echo(f"\nDone. Results in {result.out_dir.resolve()}:")
+    for path in result.files:
+        click.echo(f"  {path.name}")
+
+
+@main.command()
+@click.option("--cohort", required=True)
+@click.pass_context
+def sync(ctx: click.Context, cohort: str) -> None:
+    """Read completions and self-analysis answers changed since the last run into the store."""
+    from mintqo_lms.sync import sync_cohort
+
+    config = _config(ctx)
+    with Store(config.store.path) as store:
+        result = sync_cohort(Moodle(config.client()), store, cohort, page_size=config.sync.page_size)
+    calls = sum(int(c["calls"]) for c in result.calls.values())
+    click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
+
+
 @main.group()
 def people() -> None:
     """Explicit changes to people that provisioning never makes on its own."""

@@ -533,7 +533,7 @@ class Provisioner:
             with self.store.transaction():  # the fingerprint only after everything of the course is in
                 for cm in cms:
                     self.store.db["activities"].upsert({"course_idnumber": course.idnumber, **cm, "updated_at": now},
-                                                       pk="idnumber")
+                                                       pk=("course_idnumber", "idnumber"))
                 self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
             course.content_stale = False
         self.progress("Kursinhalte", len(stale), len(stale))

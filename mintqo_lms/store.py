@@ -70,8 +70,8 @@ def _m2_moodle_objects(db: sqlite_utils.Database) -> None:
     db["activities"].create({
         "course_idnumber": str, "idnumber": str, "cmid": int, "instance_id": int, "modname": str,
         "name": str, "section": int, "updated_at": int,
-    }, pk="idnumber")
-    db["activities"].create_index(["cmid"])
+    }, pk=("course_idnumber", "idnumber"))  # activity idnumbers repeat across regional courses
+    db["activities"].create_index(["cmid"], unique=True)
 
 
 def _m3_sync(db: sqlite_utils.Database) -> None:
