@@ -244,7 +244,7 @@ class Provisioner:
                     "section": number, "modname": activity.type, "idnumber": idnumber, "name": activity.name,
                     "intro": activity.intro if activity.type != "label" else (activity.content or activity.intro),
                     "content": activity.content if activity.type == "page" else "",
-                    "externalurl": activity.url or "" if activity.type == "url" else "",
+                    "externalurl": (activity.url or "") if activity.type == "url" else "",
                     "visible": 1, "completion": completion, "completionview": view, "completionsubmit": submit,
                 })
         criteria = [activity_idnumber(curriculum, curriculum.activity(key)) for key in curriculum.course_completion]

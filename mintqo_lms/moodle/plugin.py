@@ -130,13 +130,18 @@ class PluginAPI:
     def upsert_activities(self, courseid: int, activities: Sequence[Mapping[str, Any]],
                           completioncriteria: Sequence[str] = ()) -> UpsertActivitiesResult:
         """Activities go in chunks; the completion criteria travel with the last chunk, when every
-        activity they name exists."""
+        activity they name exists. A form cannot carry an empty list, so there is no call without
+        activities."""
+        if not activities:
+            if completioncriteria:
+                raise ValueError("completion criteria need at least one activity in the same call")
+            return UpsertActivitiesResult(activities=[], completioncriteria=CriteriaResult(status="unchanged"))
         chunks = list(self.client.chunks(list(activities), "activities", courseid=courseid,
                                          completioncriteria=[{"idnumber": i} for i in completioncriteria]))
         results: list[ActivityResult] = []
         criteria = CriteriaResult(status="unchanged", count=0)
-        for index, chunk in enumerate(chunks or [[]]):
-            last = index == len(chunks or [[]]) - 1
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
             answer = self.client.call(
                 "local_mintqo_upsert_activities", courseid=courseid, activities=chunk,
                 completioncriteria=[{"idnumber": i} for i in completioncriteria] if last else [])
