@@ -1,0 +1,172 @@
+"""Cohort provisioning against a real Moodle: a full cohort, an idempotent second run, a dry run.
+
+Each run provisions its own cohort (key ``e2e<digits>``) from the example roster with every e-mail moved
+to a per-run domain: e-mails, usernames and course shortnames are unique per site, so reruns on the same
+site never collide. Run it once with an admin token and once with a token of the restricted
+"MINT-QO Sync" service (``mintqo_sync``): the second proves that the service's function list suffices.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mintqo_lms.config import Config
+from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.client import is_read_function
+from mintqo_lms.programme import import_roster
+from mintqo_lms.provision import provision
+from mintqo_lms.store import Store
+
+pytestmark = pytest.mark.realmoodle
+
+EXAMPLE_ROSTER = Path(__file__).resolve().parents[2] / "lms_templates" / "roster.example.csv"
+WRITE_FUNCTIONS = {
+    "core_course_create_categories", "core_course_create_courses", "core_course_update_courses",
+    "core_user_create_users", "enrol_manual_enrol_users", "core_group_create_groups",
+    "core_group_add_group_members", "local_mintqo_upsert_sections", "local_mintqo_upsert_activities",
+    "local_mintqo_import_quiz",
+}
+ROLE_NAMES = {1: "manager", 3: "editingteacher", 4: "teacher", 5: "student"}
+
+
+def run_roster(target: Path, domain: str) -> Path:
+    """The example roster with every e-mail domain replaced by ``domain`` (also in the Buddy-von column)."""
+    text = EXAMPLE_ROSTER.read_text(encoding="utf-8")
+    target.write_text(re.sub(r"@[A-Za-z0-9.-]+\.example\b", "@" + domain, text), encoding="utf-8")
+    return target
+
+
+def called(moodle: Moodle, before: dict) -> Counter:
+    """Function name -> number of calls since the ``stats.as_dict()`` snapshot ``before``."""
+    return Counter({name: int(row["calls"]) for name, row in moodle.client.stats.delta(before).items()
+                    if row.get("calls")})
+
+
+@pytest.fixture(scope="module")
+def cohort_run(moodle, tmp_path_factory):
+    """One provisioned cohort, shared by the tests below (provisioning a cohort takes a while)."""
+    stamp = time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 1000:03d}"
+    cohort, domain = f"e2e{stamp}", f"run{stamp}.example"
+    tmp = tmp_path_factory.mktemp("provision")
+    site = Moodle(moodle)
+    store = Store(tmp / "mintqo.db")
+    summary = import_roster(store, run_roster(tmp / "roster.csv", domain), cohort)
+    assert summary.people_created == 20
+    before = moodle.stats.as_dict()
+    result = provision(site, store, Config(), cohort)
+    yield {"cohort": cohort, "domain": domain, "site": site, "store": store, "result": result,
+           "calls": called(site, before), "tmp": tmp}
+    store.close()
+
+
+def test_first_run_creates_everything_it_planned(cohort_run):
+    result, calls = cohort_run["result"], cohort_run["calls"]
+    counts = result.plan.counts()
+    assert counts["course"]["create"] == 4 and counts["user"]["create"] == 20
+    assert result.applied["course created"] == 4
+    assert result.applied["user created"] == 20
+    assert result.applied["enrolment created"] == len(result.plan.enrolments) == 5 + 3 * 2 + 15
+    assert result.applied["group created"] == len(result.plan.groups) == 8
+    assert result.applied["membership created"] == 15 + 2
+    assert calls["core_user_create_users"] == 1  # one batch for the whole cohort
+    assert calls["local_mintqo_import_quiz"] == 3 * 2  # two self-analyses per regional course
+    run = cohort_run["store"].db["sync_runs"].get(result.run_id)
+    assert run["status"] == "ok"
+
+
+def test_courses_users_enrolments_groups_exist_in_moodle(cohort_run):
+    core, plan, store = cohort_run["site"].core, cohort_run["result"].plan, cohort_run["store"]
+    courses = core.get_courses_by_idnumbers([c.idnumber for c in plan.courses])
+    assert {idnumber: c.fullname for idnumber, c in courses.items()} == \
+        {c.idnumber: c.fullname for c in plan.courses}
+    assert all(c.enablecompletion == 1 and c.categoryid == plan.cohort_category_id for c in courses.values())
+
+    people = list(store.db["people"].rows)
+    users = core.get_users_by_field("idnumber", [p["idnumber"] for p in people])
+    assert sorted(u.email for u in users) == sorted(p["email"] for p in people)
+    assert all(u.email.endswith("@" + cohort_run["domain"]) and u.lang == "de" for u in users)
+    user_of_person = {p["id"]: p["moodle_user_id"] for p in people}
+    assert {u.id for u in users} == set(user_of_person.values())
+
+    by_course = {c.idnumber: c for c in plan.courses}
+    expected_roles = Counter((idnumber, user_of_person[pid], ROLE_NAMES[getattr(Config().roles, role)])
+                             for idnumber, pid, role in plan.enrolments)
+    expected_groups = {(g.course_idnumber, g.idnumber): {user_of_person[pid] for pid in g.member_ids}
+                       for g in plan.groups}
+    seen_roles, seen_groups = Counter(), {}
+    for idnumber, course in by_course.items():
+        moodle_groups = {g.id: g for g in core.get_course_groups(courses[idnumber].id)}
+        for group in moodle_groups.values():
+            seen_groups[(idnumber, group.idnumber)] = set()
+        for user in core.get_enrolled_users(courses[idnumber].id, userfields=("id", "roles", "groups")):
+            seen_roles.update((idnumber, user.id, role.shortname) for role in user.roles)
+            for ref in user.groups:
+                seen_groups[(idnumber, moodle_groups[ref.id].idnumber)].add(user.id)
+    assert seen_roles == expected_roles
+    assert seen_groups == expected_groups
+
+
+def test_activities_and_quizzes_exist_as_the_templates_say(cohort_run):
+    core, plan = cohort_run["site"].core, cohort_run["result"].plan
+    for course in plan.courses:
+        curriculum = course.curriculum
+        sections = core.get_contents(course.moodle_id)
+        names = {s.section: s.name for s in sections}
+        # Section 0 holds only Moodle's own news forum, made by create_course().
+        assert [m.modname for s in sections if s.section == 0 for m in s.modules] == ["forum"]
+        located = Counter((s.section, m.modname, m.name) for s in sections if s.section for m in s.modules)
+        wanted = Counter((number, a.type, a.name) for number, section in enumerate(curriculum.sections, start=1)
+                         for a in section.activities)
+        assert {n: names[n] for n in range(1, len(curriculum.sections) + 1)} == \
+            {n: s.name for n, s in enumerate(curriculum.sections, start=1)}
+        assert located == wanted, course.idnumber
+    regional = [c.moodle_id for c in plan.courses if c.network_slug]
+    quizzes = core.get_quizzes_by_courses(regional)
+    assert Counter(q.course for q in quizzes) == Counter({courseid: 2 for courseid in regional})
+    assert all(q.sumgrades and q.sumgrades > 0 for q in quizzes)
+
+
+def test_store_knows_every_course_module(cohort_run):
+    """Sync maps completions and quiz responses through the stored cmids, so every course's must be there."""
+    core, plan, store = cohort_run["site"].core, cohort_run["result"].plan, cohort_run["store"]
+    stored = {(row["course_idnumber"], row["cmid"]) for row in store.db["activities"].rows}
+    in_moodle = {(course.idnumber, m.id) for course in plan.courses
+                 for s in core.get_contents(course.moodle_id) if s.section for m in s.modules}
+    assert stored == in_moodle
+
+
+def test_second_run_has_no_work_and_writes_nothing(cohort_run):
+    site, store, cohort = cohort_run["site"], cohort_run["store"], cohort_run["cohort"]
+    before = site.client.stats.as_dict()
+    second = provision(site, store, Config(), cohort)
+    calls = called(site, before)
+    assert not second.plan.has_work, [c for c in second.plan.changes if c.action != "unchanged"]
+    assert second.applied == Counter()
+    assert not set(calls) & WRITE_FUNCTIONS
+    assert all(is_read_function(name) for name in calls), calls
+    assert second.calls == sum(calls.values()) > 0
+
+
+def test_dry_run_reads_only(cohort_run, tmp_path):
+    site, store, cohort = cohort_run["site"], cohort_run["store"], cohort_run["cohort"]
+    before = site.client.stats.as_dict()
+    again = provision(site, store, Config(), cohort, dry_run=True)
+    assert not again.plan.has_work
+    assert store.db["sync_runs"].get(again.run_id)["status"] == "planned"
+
+    # A cohort Moodle has never seen: the dry run plans every create and still writes nothing.
+    fresh = cohort_run["cohort"] + "x"
+    with Store(tmp_path / "fresh.db") as fresh_store:
+        import_roster(fresh_store, run_roster(tmp_path / "fresh.csv", "fresh-" + cohort_run["domain"]), fresh)
+        planned = provision(site, fresh_store, Config(), fresh, dry_run=True)
+    counts = planned.plan.counts()
+    assert counts["course"]["create"] == 4 and counts["user"]["create"] == 20
+    assert counts["category"] == Counter({"unchanged": 1, "create": 1})  # the root exists, the cohort's not
+    calls = called(site, before)
+    assert not set(calls) & WRITE_FUNCTIONS
+    assert site.core.get_courses_by_idnumbers([c.idnumber for c in planned.plan.courses]) == {}
