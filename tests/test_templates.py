@@ -72,7 +72,7 @@ def test_regional_cycle_references_the_instrument_twice_and_renders_per_network(
     assert cur.instrument("selfanalysis/v1").title == "Selbstanalyse nach dem Orientierungsrahmen"
     assert cur.certificate is None
     names = cur.render_course(cohort="2025", network="MINT-Region Trier")
-    assert names.fullname == "MINT-Netzwerk MINT-Region Trier – Workshop-Zyklus Selbstanalyse 2025"
+    assert names.fullname == "MINT-Region Trier – Workshop-Zyklus Selbstanalyse 2025"
     assert names.shortname == "MINTQO-2025-mint-region-trier"
     with pytest.raises(ValueError, match="network"):
         cur.render_course(cohort="2025")
