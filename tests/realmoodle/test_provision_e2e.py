@@ -1,14 +1,19 @@
-"""Cohort provisioning against a real Moodle: a full cohort, an idempotent second run, a dry run.
+"""Cohort provisioning against a real Moodle: a full cohort, an idempotent second run, a dry run, and
+the plugin's report of finished self-analysis attempts in the provisioned course.
 
 Each run provisions its own cohort (key ``e2e<digits>``) from the example roster with every e-mail moved
 to a per-run domain: e-mails, usernames and course shortnames are unique per site, so reruns on the same
 site never collide. Run it once with an admin token and once with a token of the restricted
 "MINT-QO Sync" service (``mintqo_sync``): the second proves that the service's function list suffices.
+The attempt test also needs ``MOODLE_DIR`` (PHP CLI access to the site's code).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,10 +21,11 @@ from pathlib import Path
 import pytest
 
 from mintqo_lms.config import Config
+from mintqo_lms.instrument import quiz_sections
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.client import is_read_function
 from mintqo_lms.programme import import_roster
-from mintqo_lms.provision import provision
+from mintqo_lms.provision import activity_idnumber, provision
 from mintqo_lms.store import Store
 
 pytestmark = pytest.mark.realmoodle
@@ -170,3 +176,71 @@ def test_dry_run_reads_only(cohort_run, tmp_path):
     calls = called(site, before)
     assert not set(calls) & WRITE_FUNCTIONS
     assert site.core.get_courses_by_idnumbers([c.idnumber for c in planned.plan.courses]) == {}
+
+
+# A finished attempt cannot be made through web services with an admin token (the admin's attempts are
+# previews, which the plugin leaves out), so a PHP CLI script on the site's own machine makes one through
+# mod_quiz's attempt API and reports what it answered.
+ATTEMPT_PHP = r"""<?php
+define('CLI_SCRIPT', true);
+require(getenv('MOODLE_DIR') . '/config.php');
+require_once($CFG->dirroot . '/mod/quiz/locallib.php');
+[$quizid, $userid, $offset] = [(int)$argv[1], (int)$argv[2], (int)$argv[3]];
+\core\session\manager::set_user($DB->get_record('user', ['id' => $userid], '*', MUST_EXIST));
+$quizobj = \mod_quiz\quiz_settings::create($quizid, $userid);
+$attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, false, false, [], [], $userid);
+$attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
+$chosen = [];
+$submit = [];
+foreach ($attemptobj->get_slots() as $slot) {
+    $question = $attemptobj->get_question_attempt($slot)->get_question();
+    $answers = array_values($question->answers);
+    $index = ($slot + $offset) % count($answers);
+    $submit[$slot] = ['answer' => $answers[$index]->answer];
+    $chosen[] = ['slot' => (int)$slot, 'questionidnumber' => $question->idnumber, 'answertext' => $answers[$index]->answer,
+        'answerposition' => $index + 1, 'fraction' => (float)$answers[$index]->fraction];
+}
+$attemptobj->process_submitted_actions(time(), false, $submit);
+\mod_quiz\quiz_attempt::create($attempt->id)->process_finish(time(), false);
+echo json_encode(['attemptid' => (int)$attempt->id, 'chosen' => $chosen]);
+"""
+
+
+def finish_attempt(script: Path, quizid: int, userid: int, offset: int) -> dict:
+    done = subprocess.run(["php", str(script), str(quizid), str(userid), str(offset)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_quiz_responses_of_finished_attempts(cohort_run, tmp_path):
+    """Two participants finish the self-analysis; the plugin reports exactly what they chose, page by page."""
+    if not os.environ.get("MOODLE_DIR"):
+        pytest.skip("needs MOODLE_DIR: the Moodle code of the test site, to finish an attempt with PHP CLI")
+    site, plan, store = cohort_run["site"], cohort_run["result"].plan, cohort_run["store"]
+    course = next(c for c in plan.courses if c.network_slug)
+    activity = next(a for s in course.curriculum.sections for a in s.activities if a.type == "quiz")
+    stored = next(store.db["activities"].rows_where("course_idnumber = ? AND idnumber = ?",
+                                                    [course.idnumber, activity_idnumber(course.curriculum, activity)]))
+    quiz = next(q for q in site.core.get_quizzes_by_courses([course.moodle_id]) if q.id == stored["instance_id"])
+    people = {p["id"]: p for p in store.db["people"].rows}
+    students = sorted(people[pid]["moodle_user_id"] for idnumber, pid, role in plan.enrolments
+                      if idnumber == course.idnumber and role == "student")[:2]
+    script = tmp_path / "attempt.php"
+    script.write_text(ATTEMPT_PHP, encoding="utf-8")
+    made = {userid: finish_attempt(script, quiz.id, userid, offset) for offset, userid in enumerate(students)}
+
+    rows = list(site.plugin.iter_quiz_responses([quiz.id], page_size=7))
+    got = {(r.userid, r.slot): (r.attemptid, r.questionidnumber, r.answertext, r.answerposition, r.fraction)
+           for r in rows}
+    expected = {(userid, c["slot"]): (attempt["attemptid"], c["questionidnumber"], c["answertext"],
+                                      c["answerposition"], pytest.approx(c["fraction"], abs=1e-6))
+                for userid, attempt in made.items() for c in attempt["chosen"]}
+    assert len(rows) == len(got) == len(expected)
+    assert got == expected
+    assert all((r.quizid, r.cmid, r.attempt) == (quiz.id, quiz.coursemodule, 1) and r.timefinish >= r.timestart
+               for r in rows)
+    instrument = course.curriculum.instrument(activity.instrument or "")
+    assert {r.questionidnumber for r in rows} == {i for s in quiz_sections(instrument) for i in s["questionidnumbers"]}
+    newest = max(r.timemodified for r in rows)
+    assert list(site.plugin.iter_quiz_responses([quiz.id], since=newest + 1)) == []
