@@ -16,6 +16,7 @@ from mintqo_lms import __version__
 from mintqo_lms.config import DEFAULT_CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.sandbox.cli import sandbox
 from mintqo_lms.store import Store
 
 
@@ -219,16 +220,7 @@ def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> Non
     click.echo(f"Unenrolled {email} from {removed} course(s) of cohort {cohort}; the Moodle account is kept.")
 
 
-def _attach_optional_groups() -> None:
-    """Sub-command groups living in their own modules."""
-    try:
-        from mintqo_lms.sandbox.cli import sandbox
-    except ImportError:  # the sandbox package is optional at this step
-        return
-    main.add_command(sandbox)
-
-
-_attach_optional_groups()
+main.add_command(sandbox)
 
 if __name__ == "__main__":
     main()
