@@ -259,3 +259,18 @@ def test_course_completion_criteria_follow_the_template(sandbox, store):
     userid = next(coordinator)["moodle_user_id"]
     status = site(sandbox, admin=True).core.get_course_completion_status(courseid, userid)
     assert status.completed is False  # criteria exist (no "nocriteriaset" error) and are not met yet
+
+
+def test_people_remove_unenrols_explicitly_and_provisioning_does_not_undo_it(sandbox, store):
+    from mintqo_lms.programme import remove_member
+
+    import_roster(store, EXAMPLE_ROSTER, "2025")
+    provision(site(sandbox), store, Config(), "2025")
+    before = snapshot(sandbox, store)
+    assert remove_member(site(sandbox), store, "lea.schaefer@forscherwerkstatt.example", "2025") == 1
+    after = snapshot(sandbox, store)
+    assert after["enrolments"]["student"] == before["enrolments"]["student"] - 1
+    assert after["users"] == before["users"]  # the account stays
+    mark = len(sandbox.calls)
+    assert not provision(site(sandbox), store, Config(), "2025").plan.has_work
+    assert writes(sandbox, mark) == Counter()
