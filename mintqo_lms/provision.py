@@ -32,7 +32,7 @@ from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
-from mintqo_lms.programme import CohortRoster, Member, load_cohort, set_moodle_user_ids
+from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Activity, Curriculum, load_curriculum
@@ -96,6 +96,7 @@ class DesiredCourse:
     user_groups: dict[int, set[int]] = field(default_factory=dict)      # userid -> groupids
     groups: dict[str, int] = field(default_factory=dict)                # group idnumber -> id
     group_names: dict[str, int] = field(default_factory=dict)           # name -> id (adoption of hand-made groups)
+    content: dict[str, Any] = field(default_factory=dict)  # what the plugin calls send (sections, quizzes …)
     content_hash: str = ""
     content_stale: bool = True
 
@@ -192,8 +193,7 @@ class Provisioner:
             enrolments.append((cohort_course, member.person_id, "teacher"))
         for member in staff:
             enrolments.append((cohort_course, member.person_id, "manager"))
-        coordinators = {m.person_id: m for m in roster.by_role("coordinator")}
-        for coordinator in coordinators.values():
+        for coordinator in roster.by_role("coordinator"):
             buddies = [b.person_id for b in roster.by_role("buddy") if b.buddy_of_id == coordinator.person_id]
             if buddies:
                 groups.append(DesiredGroup(
@@ -219,7 +219,8 @@ class Provisioner:
                 groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
                                            idnumber, initiative["name"], offer, members))
         for course in courses:
-            course.content_hash = _fingerprint(self._content(course))
+            course.content = self._content(course)
+            course.content_hash = _fingerprint(course.content)
         return roster, courses, enrolments, groups
 
     def _content(self, course: DesiredCourse) -> dict[str, Any]:
@@ -394,7 +395,7 @@ class Provisioner:
             plan.root_category_id = created[0].id
             result.applied["category created"] += 1
         if plan.cohort_category_id is None:
-            created = core.create_categories([{"name": f"Durchgang {plan.cohort}", "parent": plan.root_category_id,
+            created = core.create_categories([{"name": cohort_title(plan.cohort), "parent": plan.root_category_id,
                                                "idnumber": cohort_category_idnumber(plan.cohort)}])
             plan.cohort_category_id = created[0].id
             result.applied["category created"] += 1
@@ -515,7 +516,7 @@ class Provisioner:
         plugin = self.moodle.plugin
         for done, course in enumerate(stale):
             self.progress("Kursinhalte", done, len(stale))
-            content = self._content(course)
+            content = course.content
             sections = plugin.upsert_sections(course.moodle_id, content["sections"])
             result.applied.update(f"section {s.status}" for s in sections)
             cms: list[dict[str, Any]] = []
