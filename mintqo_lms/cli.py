@@ -178,7 +178,7 @@ def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
     from mintqo_lms.demo import run_demo
 
     result = run_demo(out_dir, cohort=cohort, full_size=full_size, latency=latency, echo=click.echo,
-                      provision_runner=lambda m, s, c, k: run_provision(m, s, c, k))
+                      provision_runner=run_provision)
     click.echo(f"\nDone. Results in {result.out_dir.resolve()}:")
     for path in result.files:
         click.echo(f"  {path.name}")

@@ -58,7 +58,7 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
         summary = import_roster(store, roster_file, cohort)
         echo(f"Roster {roster_file.name}: {summary}")
         moodle = Moodle(MoodleClient(sandbox.url, sandbox.token))
-        runner = provision_runner or (lambda m, s, c, k: provision(m, s, c, k))
+        runner = provision_runner or provision
         provisioned = runner(moodle, store, config, cohort)
         simulated = simulate_participants(sandbox, store, cohort, random.Random(seed))
         echo("Simulated: " + ", ".join(f"{n} {what}" for what, n in simulated.items()) + ".")
