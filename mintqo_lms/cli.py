@@ -143,7 +143,7 @@ def run_provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, 
 
     def progress(label: str, done: int, total: int) -> None:
         nonlocal bar
-        if total < 3:
+        if total < 3 or not sys.stderr.isatty():  # a bar in a log file is only noise
             return
         if bar is None:
             bar = click.progressbar(length=total, label=label, file=sys.stderr)
