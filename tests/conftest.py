@@ -1,4 +1,4 @@
-"""Shared fixtures: the real-Moodle recordings beside the project (../shared/moodle)."""
+"""Shared fixtures: what real Moodle sites answered, kept in the repository as test data (tests/data/moodle)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_MOODLE = PROJECT_ROOT.parent / "shared" / "moodle"
+MOODLE_DATA = PROJECT_ROOT / "tests" / "data" / "moodle"
+RECORDINGS = MOODLE_DATA / "recordings"
+LIKERT_EXPORT = RECORDINGS / "likert_questions_export.xml"
 
 
 def load_recording(name: str) -> list[dict]:
     """A recording file; missing recordings fail the test loudly (they are the fidelity baseline)."""
-    path = SHARED_MOODLE / "recordings" / name
+    path = RECORDINGS / name
     if not path.exists():
-        raise FileNotFoundError(f"recording {path} is missing: the tests need ../shared/moodle beside the project")
+        raise FileNotFoundError(f"recording {path} is missing: tests/data/moodle is part of the repository")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -1,4 +1,4 @@
-"""The REST client against canned answers taken from a real Moodle 4.4 (../shared/moodle/recordings)."""
+"""The REST client against canned answers taken from a real Moodle 4.4 (tests/data/moodle/recordings)."""
 
 from __future__ import annotations
 

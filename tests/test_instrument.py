@@ -17,7 +17,7 @@ from mintqo_lms.instrument import (
 )
 from mintqo_lms.templates import Instrument, load_instrument
 
-LIKERT_EXPORT = Path("/work/shared/moodle/recordings/likert_questions_export.xml")
+LIKERT_EXPORT = Path(__file__).resolve().parent / "data" / "moodle" / "recordings" / "likert_questions_export.xml"
 # The first question of that export (Moodle 4.4's own output, imported again unchanged), kept here so
 # the structural comparison also runs where the recordings are not mounted (CI).
 REFERENCE_QUESTION = """  <question type="multichoice">
@@ -191,7 +191,6 @@ def test_scale_level_for_fraction_reads_moodles_stored_fractions(instrument):
         scale_level_for_fraction(instrument, "0.5")
 
 
-@pytest.mark.skipif(not LIKERT_EXPORT.exists(), reason="shared Moodle recordings not mounted here")
 def test_reference_question_is_the_recorded_export():
     export = ET.parse(LIKERT_EXPORT).getroot()
     recorded = [q for q in export.findall("question") if q.get("type") == "multichoice"][0]

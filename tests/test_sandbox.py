@@ -14,7 +14,7 @@ from mintqo_lms.sandbox.cli import sandbox as sandbox_cli
 from mintqo_lms.sandbox.functions import REGISTRY
 from mintqo_lms.sandbox.server import SERVICE_FUNCTIONS
 
-LIKERT = Path(__file__).resolve().parents[2] / "shared" / "moodle" / "recordings" / "likert_questions_export.xml"
+LIKERT = Path(__file__).resolve().parent / "data" / "moodle" / "recordings" / "likert_questions_export.xml"
 QUIZ_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <quiz>
   <question type="category"><category><text>$course$/top/x</text></category></question>

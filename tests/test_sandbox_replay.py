@@ -2,7 +2,7 @@
 
 Compared: HTTP status, JSON vs XML, error exception/errorcode/message (+ debuginfo in file 08), and for
 data the shape (keys, nesting, JSON types, empty vs non-empty lists). Ids, timestamps and free text may
-differ. The recordings live in shared/ beside the project; without them this test fails loudly.
+differ. The recordings are the project's own test data (tests/data/moodle/recordings).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import requests
 
 from mintqo_lms.sandbox import Sandbox
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-RECORDINGS = SHARED / "moodle" / "recordings"
+RECORDINGS = Path(__file__).resolve().parent / "data" / "moodle" / "recordings"
 LIKERT_XML = RECORDINGS / "likert_questions_export.xml"
 FILES = ["00_site_info.json", "01_categories_courses.json", "02_users.json", "03_enrolments_groups.json",
          "04_completion_quiz.json", "06_messages.json", "07_protocol_edge_cases.json",
@@ -27,7 +26,7 @@ FILES = ["00_site_info.json", "01_categories_courses.json", "02_users.json", "03
 
 def _require_recordings() -> None:
     if not RECORDINGS.is_dir():
-        pytest.fail(f"recordings not found at {RECORDINGS}: the replay test needs shared/ beside the project")
+        pytest.fail(f"recordings not found at {RECORDINGS}: tests/data/moodle belongs to the repository")
 
 
 def kind(value: Any) -> str:

@@ -15,7 +15,7 @@ from mintqo_lms.moodle.errors import MoodleError
 
 pytestmark = pytest.mark.realmoodle
 
-RECORDED_XML = Path("/work/shared/moodle/recordings/likert_questions_export.xml")
+RECORDED_XML = Path(__file__).resolve().parents[1] / "data" / "moodle" / "recordings" / "likert_questions_export.xml"
 SCALE = ["trifft voll zu", "trifft eher zu", "trifft eher nicht zu", "trifft nicht zu"]
 
 
