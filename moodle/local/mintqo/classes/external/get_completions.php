@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use core_external\external_api;
@@ -81,11 +80,11 @@ class get_completions extends external_api {
                 WHERE cm.course {$insql}
                   AND cmc.timemodified >= :since";
         $totalactivities = $DB->count_records_sql("SELECT COUNT(1) {$from}", $sqlparams);
-        $rows = $DB->get_recordset_sql("SELECT cmc.id, cm.course, cm.id AS cmid, cm.idnumber, m.name AS modname,
-                                               cmc.userid, cmc.completionstate, cmc.timemodified, cmc.overrideby
-                                        {$from}
-                                      ORDER BY cmc.timemodified, cmc.id",
-            $sqlparams, $params['limitfrom'], $params['limitnum']);
+        $sql = "SELECT cmc.id, cm.course, cm.id AS cmid, cm.idnumber, m.name AS modname,
+                       cmc.userid, cmc.completionstate, cmc.timemodified, cmc.overrideby
+                {$from}
+              ORDER BY cmc.timemodified, cmc.id";
+        $rows = $DB->get_recordset_sql($sql, $sqlparams, $params['limitfrom'], $params['limitnum']);
         $activities = [];
         foreach ($rows as $row) {
             $activities[] = [
@@ -109,11 +108,11 @@ class get_completions extends external_api {
                 WHERE cc.course {$insql}
                   AND {$modified} >= :since";
         $totalcourses = $DB->count_records_sql("SELECT COUNT(1) {$from}", $sqlparams);
-        $rows = $DB->get_recordset_sql("SELECT cc.id, cc.course, cc.userid, cc.timeenrolled, cc.timestarted,
-                                               cc.timecompleted, {$modified} AS timemodified
-                                        {$from}
-                                      ORDER BY {$modified}, cc.id",
-            $sqlparams, $params['limitfrom'], $params['limitnum']);
+        $sql = "SELECT cc.id, cc.course, cc.userid, cc.timeenrolled, cc.timestarted,
+                       cc.timecompleted, {$modified} AS timemodified
+                {$from}
+              ORDER BY {$modified}, cc.id";
+        $rows = $DB->get_recordset_sql($sql, $sqlparams, $params['limitfrom'], $params['limitnum']);
         $courses = [];
         foreach ($rows as $row) {
             $courses[] = [
@@ -150,16 +149,26 @@ class get_completions extends external_api {
                 'userid' => new external_value(PARAM_INT, 'User id'),
                 'state' => new external_value(PARAM_INT, '0 incomplete, 1 complete, 2 complete pass, 3 complete fail'),
                 'timemodified' => new external_value(PARAM_INT, 'Last change'),
-                'overrideby' => new external_value(PARAM_INT, 'User who overrode the state, or null', VALUE_REQUIRED,
-                    null, NULL_ALLOWED),
+                'overrideby' => new external_value(
+                    PARAM_INT,
+                    'User who overrode the state, or null',
+                    VALUE_REQUIRED,
+                    null,
+                    NULL_ALLOWED
+                ),
             ])),
             'courses' => new external_multiple_structure(new external_single_structure([
                 'courseid' => new external_value(PARAM_INT, 'Course id'),
                 'userid' => new external_value(PARAM_INT, 'User id'),
                 'timeenrolled' => new external_value(PARAM_INT, 'Enrolment time'),
                 'timestarted' => new external_value(PARAM_INT, 'Start time'),
-                'timecompleted' => new external_value(PARAM_INT, 'Completion time, or null', VALUE_REQUIRED,
-                    null, NULL_ALLOWED),
+                'timecompleted' => new external_value(
+                    PARAM_INT,
+                    'Completion time, or null',
+                    VALUE_REQUIRED,
+                    null,
+                    NULL_ALLOWED
+                ),
                 'timemodified' => new external_value(PARAM_INT, 'Newest of the three times'),
             ])),
             'totalactivities' => new external_value(PARAM_INT, 'Number of matching activity rows'),

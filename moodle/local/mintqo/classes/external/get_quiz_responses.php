@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use context_module;
@@ -179,8 +178,13 @@ class get_quiz_responses extends external_api {
                 'questionidnumber' => new external_value(PARAM_RAW, 'Question bank entry idnumber'),
                 'answertext' => new external_value(PARAM_RAW, 'Response summary (plain text)'),
                 'answerposition' => new external_value(PARAM_INT, '1-based position of the chosen answer, 0 none'),
-                'fraction' => new external_value(PARAM_FLOAT, 'Fraction awarded, null if not graded', VALUE_REQUIRED,
-                    null, NULL_ALLOWED),
+                'fraction' => new external_value(
+                    PARAM_FLOAT,
+                    'Fraction awarded, null if not graded',
+                    VALUE_REQUIRED,
+                    null,
+                    NULL_ALLOWED
+                ),
             ])),
             'total' => new external_value(PARAM_INT, 'Number of matching rows'),
         ]);

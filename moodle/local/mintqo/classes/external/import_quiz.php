@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use core_external\external_api;
@@ -54,7 +53,9 @@ class import_quiz extends external_api {
             'sections' => new external_multiple_structure(new external_single_structure([
                 'heading' => new external_value(PARAM_TEXT, 'Quiz section heading = grade item name'),
                 'questionidnumbers' => new external_multiple_structure(
-                    new external_value(PARAM_RAW, 'Question idnumber'), 'Questions of this section in order'),
+                    new external_value(PARAM_RAW, 'Question idnumber'),
+                    'Questions of this section in order'
+                ),
             ])),
             'settings' => new external_single_structure([
                 'attempts' => new external_value(PARAM_INT, '0 = unlimited', VALUE_DEFAULT, 0),
@@ -78,8 +79,16 @@ class import_quiz extends external_api {
      * @param array $settings
      * @return array
      */
-    public static function execute(int $courseid, int $section, string $idnumber, string $name, string $intro,
-            string $questionsxml, array $sections, array $settings = []): array {
+    public static function execute(
+        int $courseid,
+        int $section,
+        string $idnumber,
+        string $name,
+        string $intro,
+        string $questionsxml,
+        array $sections,
+        array $settings = []
+    ): array {
         $params = self::validate_parameters(self::execute_parameters(), [
             'courseid' => $courseid,
             'section' => $section,
@@ -91,8 +100,10 @@ class import_quiz extends external_api {
             'settings' => $settings,
         ]);
         $course = helper::get_course($params['courseid']);
-        helper::require_course_access($course,
-            ['local/mintqo:provision', 'moodle/course:manageactivities', 'moodle/question:add']);
+        helper::require_course_access(
+            $course,
+            ['local/mintqo:provision', 'moodle/course:manageactivities', 'moodle/question:add']
+        );
 
         $idnumber = trim((string)$params['idnumber']);
         if ($idnumber === '') {
@@ -107,8 +118,10 @@ class import_quiz extends external_api {
         $cm = helper::find_cm_by_idnumber($course->id, $idnumber);
         if ($cm) {
             if ($cm->modname !== 'quiz') {
-                throw helper::error('activitytypemismatch',
-                    ['idnumber' => $idnumber, 'existing' => $cm->modname, 'requested' => 'quiz']);
+                throw helper::error(
+                    'activitytypemismatch',
+                    ['idnumber' => $idnumber, 'existing' => $cm->modname, 'requested' => 'quiz']
+                );
             }
             [$questions, $categoryid] = $builder->existing_questions((int)$cm->instance, (int)$cm->id);
             return [
@@ -123,16 +136,26 @@ class import_quiz extends external_api {
         // Validate everything that can be checked before the first write.
         quiz_builder::validate_sections(quiz_builder::question_idnumbers($params['questionsxml']), $params['sections']);
 
-        return helper::in_transaction(function() use ($builder, $course, $params, $idnumber, $settings) {
+        return helper::in_transaction(function () use ($builder, $course, $params, $idnumber, $settings) {
             course_create_sections_if_missing($course, range(0, (int)$params['section']));
             $context = $builder->question_bank_context();
             $category = $builder->create_category($context, $params['name']);
             $questionids = $builder->import_questions($category, $context, $params['questionsxml']);
 
-            $moduleinfo = $builder->create_quiz((int)$params['section'], $idnumber, $params['name'], $params['intro'],
-                $settings);
-            $questions = $builder->build_structure((int)$moduleinfo->instance, (int)$moduleinfo->coursemodule,
-                array_values($params['sections']), $questionids, (int)$settings['questionsperpage']);
+            $moduleinfo = $builder->create_quiz(
+                (int)$params['section'],
+                $idnumber,
+                $params['name'],
+                $params['intro'],
+                $settings
+            );
+            $questions = $builder->build_structure(
+                (int)$moduleinfo->instance,
+                (int)$moduleinfo->coursemodule,
+                array_values($params['sections']),
+                $questionids,
+                (int)$settings['questionsperpage']
+            );
 
             return [
                 'cmid' => (int)$moduleinfo->coursemodule,

@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use core_external\external_api;
@@ -53,8 +52,12 @@ class upsert_activities extends external_api {
                 'visible' => new external_value(PARAM_INT, '1 visible, 0 hidden', VALUE_DEFAULT, 1),
                 'completion' => new external_value(PARAM_INT, '0 none, 1 manual, 2 automatic', VALUE_DEFAULT, 0),
                 'completionview' => new external_value(PARAM_INT, 'Automatic completion on view', VALUE_DEFAULT, 0),
-                'completionsubmit' => new external_value(PARAM_INT, 'Automatic completion on submission (assign)',
-                    VALUE_DEFAULT, 0),
+                'completionsubmit' => new external_value(
+                    PARAM_INT,
+                    'Automatic completion on submission (assign)',
+                    VALUE_DEFAULT,
+                    0
+                ),
                 'duedate' => new external_value(PARAM_INT, 'Due date, unix time (assign)', VALUE_DEFAULT, 0),
             ])),
             'completioncriteria' => new external_multiple_structure(new external_single_structure([
@@ -103,7 +106,7 @@ class upsert_activities extends external_api {
             $maxsection = max($maxsection, (int)$activity['section']);
         }
 
-        return helper::in_transaction(function() use ($course, $params, $maxsection) {
+        return helper::in_transaction(function () use ($course, $params, $maxsection) {
             course_create_sections_if_missing($course, range(0, $maxsection));
             $manager = new activity_manager($course);
 
@@ -113,8 +116,10 @@ class upsert_activities extends external_api {
                 $desired = $manager->desired($activity);
                 $cm = helper::find_cm_by_idnumber($course->id, $idnumber);
                 if ($cm && $cm->modname !== $activity['modname']) {
-                    throw helper::error('activitytypemismatch',
-                        ['idnumber' => $idnumber, 'existing' => $cm->modname, 'requested' => $activity['modname']]);
+                    throw helper::error(
+                        'activitytypemismatch',
+                        ['idnumber' => $idnumber, 'existing' => $cm->modname, 'requested' => $activity['modname']]
+                    );
                 }
                 if (!$cm) {
                     $moduleinfo = $manager->create($activity['modname'], $idnumber, $desired);

@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use core_external\external_api;
@@ -76,14 +75,18 @@ class upsert_sections extends external_api {
             return ['sections' => []];
         }
 
-        $results = helper::in_transaction(function() use ($DB, $course, $params, $seen) {
+        $results = helper::in_transaction(function () use ($DB, $course, $params, $seen) {
             $existing = $DB->get_records_menu('course_sections', ['course' => $course->id], '', 'section, id');
             course_create_sections_if_missing($course, range(0, max(array_keys($seen))));
 
             $results = [];
             foreach ($params['sections'] as $section) {
-                $record = $DB->get_record('course_sections',
-                    ['course' => $course->id, 'section' => $section['section']], '*', MUST_EXIST);
+                $record = $DB->get_record(
+                    'course_sections',
+                    ['course' => $course->id, 'section' => $section['section']],
+                    '*',
+                    MUST_EXIST
+                );
                 $wanted = [
                     'name' => (string)$section['name'],
                     'summary' => (string)$section['summary'],

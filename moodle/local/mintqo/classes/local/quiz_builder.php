@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\local;
 
 use context;
@@ -344,8 +343,13 @@ class quiz_builder {
      * @param int $questionsperpage 0 = a section is one page
      * @return array [['idnumber', 'questionid', 'slot'], ...] in slot order
      */
-    public function build_structure(int $quizid, int $cmid, array $sections, array $questionids,
-            int $questionsperpage): array {
+    public function build_structure(
+        int $quizid,
+        int $cmid,
+        array $sections,
+        array $questionids,
+        int $questionsperpage
+    ): array {
         global $DB;
         $quiz = $DB->get_record('quiz', ['id' => $quizid], '*', MUST_EXIST);
         $quiz->cmid = $cmid;
