@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import parse_qsl
 
@@ -24,7 +25,10 @@ from mintqo_lms.moodle.errors import (
     MoodleProtocolError,
     MoodleRemoteError,
     RequestTooLargeError,
+    error_from_answer,
 )
+
+from conftest import RECORDINGS
 
 URL = "https://moodle.example.org"
 ENDPOINT = URL + "/webservice/rest/server.php"
@@ -293,3 +297,51 @@ def test_php_error_without_errorcode_still_raises():
         make_client().call("local_mintqo_import_quiz", courseid=2)
     assert caught.value.errorcode == "Error"
     assert "grade_item" in str(caught.value)
+
+
+RECORDING_DIRS = {"4.4": RECORDINGS, "5.0": RECORDINGS / "5.0", "5.1": RECORDINGS / "5.1"}
+
+
+def _recorded_errors(release: str) -> dict[tuple[str, int], dict]:
+    """Every JSON error answer of a release's recordings, keyed by (file, index) so releases line up."""
+    found = {}
+    for path in sorted(RECORDING_DIRS[release].glob("0*.json")):
+        records = json.loads(path.read_text(encoding="utf-8"))
+        for index, record in enumerate(records if isinstance(records, list) else []):
+            answer = record.get("response") if isinstance(record, dict) else None
+            if isinstance(answer, dict) and "exception" in answer:
+                found[(path.name, index)] = answer
+    return found
+
+
+@pytest.mark.parametrize("release", ["5.0", "5.1"])
+def test_every_recorded_error_maps_to_the_same_typed_error_on_each_release(release):
+    """5.x renamed codes (invalidrecord → invalidrecordunknown, invaliduser) and namespaced the classes
+    (core\\exception\\moodle_exception); the typed error a caller catches must not change with the release."""
+    base, other = _recorded_errors("4.4"), _recorded_errors(release)
+    common = sorted(set(base) & set(other))
+    assert len(common) > 30
+    renamed_user_errors = {("03_enrolments_groups.json", 1), ("08_errors_debug_developer.json", 9),
+                           ("03_enrolments_groups.json", 20), ("08_errors_debug_developer.json", 11)}
+    mismatches = []
+    for key in common:
+        ours = type(error_from_answer("f", base[key]))
+        theirs = type(error_from_answer("f", other[key]))
+        if key in renamed_user_errors:
+            # 4.4 said codingerror / invalidparameter for a user that does not exist; 5.x says what it is.
+            assert theirs is MissingRecordError, key
+        elif ours is not theirs:
+            mismatches.append(f"{key}: {ours.__name__} vs {theirs.__name__} ({other[key]['errorcode']})")
+    assert not mismatches
+
+
+def test_namespaced_exception_classes_are_read_by_their_own_name():
+    answer = {"exception": "core\\exception\\invalid_parameter_exception", "errorcode": "invalidparameter",
+              "message": "Invalid parameter value detected"}
+    assert isinstance(error_from_answer("core_course_create_courses", answer), InvalidParameterError)
+    missing = {"exception": "dml_missing_record_exception", "errorcode": "invalidrecordunknown",
+               "message": "Can't find data record in database."}
+    assert isinstance(error_from_answer("core_course_get_contents", missing), MissingRecordError)
+    denied = {"exception": "core\\exception\\required_capability_exception", "errorcode": "nopermissions",
+              "message": "Sorry, but you do not currently have permissions to do that (Create courses)."}
+    assert isinstance(error_from_answer("core_course_create_courses", denied), AccessDeniedError)

@@ -112,20 +112,32 @@ _ACCESS_CODES = {
 }
 
 
+# Error codes that mean the same thing but were renamed between releases (4.4 → 5.0: a missing record
+# with debugging off is ``invalidrecordunknown``; a missing user in enrol/unenrol is ``invaliduser``).
+_MISSING_RECORD_CODES = {"invalidrecord", "invalidrecordunknown", "invaliduser"}
+
+
+def exception_name(exception: str) -> str:
+    """Moodle 5.x namespaces its exception classes (``core\\exception\\moodle_exception``); 4.4 does not.
+    We key on the class's own name so every release maps the same way."""
+    return exception.rsplit("\\", 1)[-1]
+
+
 def error_from_answer(function: str | None, answer: dict) -> MoodleRemoteError:
-    """Map Moodle's ``{exception, errorcode, message}`` object to our typed error."""
+    """Map Moodle's ``{exception, errorcode, message}`` object to our typed error (never on message text)."""
     exception = str(answer.get("exception", ""))
-    errorcode = str(answer.get("errorcode") or answer.get("exception", ""))
+    errorcode = str(answer.get("errorcode") or exception_name(exception))
     message = str(answer.get("message", ""))
     debuginfo = answer.get("debuginfo")
+    name = exception_name(exception)
     if errorcode == "invalidtoken":
         cls: type[MoodleRemoteError] = InvalidTokenError
-    elif errorcode in _ACCESS_CODES or exception in {"webservice_access_exception", "required_capability_exception",
-                                                   "require_login_exception"}:
+    elif errorcode in _ACCESS_CODES or name in {"webservice_access_exception", "required_capability_exception",
+                                              "require_login_exception"}:
         cls = AccessDeniedError
-    elif errorcode == "invalidparameter" or exception == "invalid_parameter_exception":
+    elif errorcode == "invalidparameter" or name == "invalid_parameter_exception":
         cls = InvalidParameterError
-    elif errorcode == "invalidrecord" or exception == "dml_missing_record_exception":
+    elif errorcode in _MISSING_RECORD_CODES or name == "dml_missing_record_exception":
         cls = MissingRecordError
     else:
         cls = MoodleRemoteError
