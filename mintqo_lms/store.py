@@ -109,6 +109,11 @@ def _m4_certificates(db: sqlite_utils.Database) -> None:
     db["certificates"].create_index(["cohort", "person_id"], unique=True)
 
 
+def _m5_removals(db: sqlite_utils.Database) -> None:
+    """People taken off a cohort on purpose (``people remove``): a re-imported old roster must not bring them back."""
+    db["memberships"].add_column("removed_at", int)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -121,6 +126,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "moodle objects: courses, enrolments, groups, activities", _m2_moodle_objects),
     Migration(3, "sync: completions, attempts, responses, cursors, runs", _m3_sync),
     Migration(4, "certificates", _m4_certificates),
+    Migration(5, "memberships.removed_at: removed on purpose", _m5_removals),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
