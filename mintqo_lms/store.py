@@ -9,8 +9,12 @@ personal data, so it is created with mode 0600 before SQLite touches it.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import sqlite3
+import stat
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +25,10 @@ from typing import Any
 import sqlite_utils
 
 from mintqo_lms.moodle.errors import MintqoError
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class StoreError(MintqoError):
@@ -114,6 +122,19 @@ def _m5_removals(db: sqlite_utils.Database) -> None:
     db["memberships"].add_column("removed_at", int)
 
 
+def _m6_run_owner(db: sqlite_utils.Database) -> None:
+    """Who ran a run: a dry run is told apart from a real one, and a run whose process is gone can be marked
+    ``interrupted`` instead of staying ``running`` forever. Earlier dry runs were recorded as kind
+    ``provision-dry-run``; they become kind ``provision`` with ``dry_run = 1``."""
+    table = db["sync_runs"]
+    table.add_column("dry_run", int, not_null_default=0)
+    table.add_column("pid", int)
+    table.add_column("host", str)
+    table.add_column("command", str)
+    db.execute("UPDATE sync_runs SET kind = substr(kind, 1, length(kind) - 8), dry_run = 1 "
+               "WHERE kind LIKE '%-dry-run'")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -127,6 +148,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "sync: completions, attempts, responses, cursors, runs", _m3_sync),
     Migration(4, "certificates", _m4_certificates),
     Migration(5, "memberships.removed_at: removed on purpose", _m5_removals),
+    Migration(6, "sync_runs: dry_run, pid, host, command (dry runs apart; dead runs marked interrupted)", _m6_run_owner),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -139,6 +161,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, migrate_to: int | None = LATEST_VERSION):
         self.path = Path(path)
         if str(path) != ":memory:":
+            self._check_existing(self.path)
             self._create_private(self.path)
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None)
@@ -150,6 +173,41 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         if migrate_to is not None:
             self.migrate(migrate_to)
+
+    @staticmethod
+    def _check_existing(path: Path) -> None:
+        """Refuse a file that is not an SQLite database (an empty file included: it is not a store, and
+        treating it as one would silently turn, say, a truncated backup into a fresh empty store), and make
+        an existing store private again if others could read it (it holds personal data)."""
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a store file; set store.path to a file name")
+        if not path.exists():
+            return
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read the store ({exc.strerror})") from None
+        if header != SQLITE_HEADER:
+            what = "an empty file" if not header else "not an SQLite database"
+            raise StoreError(f"{path} is {what}, not a programme store; nothing was changed. Point store.path "
+                             "to the right file, or move this one away and run 'mintqo-lms init' for a new store")
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            try:
+                os.chmod(path, mode & 0o700)
+            except OSError as exc:
+                raise StoreError(f"{path} is readable by other users and cannot be made private "
+                                 f"({exc.strerror}); run: chmod 600 {path}") from None
+            log.warning("%s was readable by other users (mode %o); made it private (mode %o)",
+                        path, mode, mode & 0o700)
+        for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                cmode = stat.S_IMODE(companion.stat().st_mode)
+                if cmode & 0o077:
+                    os.chmod(companion, cmode & 0o700)
+            except OSError:
+                pass
 
     @staticmethod
     def _create_private(path: Path) -> None:
@@ -223,10 +281,18 @@ class Store:
     def set_cursor(self, stream: str, cursor: str) -> None:
         self.db["sync_state"].upsert({"stream": stream, "cursor": str(cursor), "updated_at": _now()}, pk="stream")
 
-    def start_run(self, kind: str, cohort: str | None = None) -> int:
+    def start_run(self, kind: str, cohort: str | None = None, *, dry_run: bool = False,
+                  command: str | None = None) -> int:
+        """Record a run as ``running``, with this process as its owner; first mark runs whose process is
+        gone as ``interrupted``. A dry run is recorded as one (``dry_run = 1``) and not counted as a run."""
+        if kind.endswith("-dry-run"):  # the older spelling of a dry run
+            kind, dry_run = kind[: -len("-dry-run")], True
+        self.mark_interrupted_runs()
         with self.transaction():
-            return int(self.db["sync_runs"].insert(
-                {"kind": kind, "cohort": cohort, "started_at": _now(), "status": "running"}).last_pk)
+            return int(self.db["sync_runs"].insert({
+                "kind": kind, "cohort": cohort, "started_at": _now(), "status": "running", "dry_run": int(dry_run),
+                "pid": os.getpid(), "host": socket.gethostname(), "command": command or _command_line(),
+            }).last_pk)
 
     def finish_run(self, run_id: int, *, status: str, summary: dict[str, Any] | None = None,
                    calls: dict[str, Any] | None = None, error: str | None = None) -> None:
@@ -236,3 +302,49 @@ class Store:
                 "summary": json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
                 "calls": json.dumps(calls or {}, sort_keys=True), "error": error,
             })
+
+    def run_number(self, run_id: int) -> int:
+        """The run's number among the real (not dry) runs of its kind and cohort: 1 for the first provision
+        of cohort 2025, whatever dry runs, syncs or other cohorts came before."""
+        row = self.db["sync_runs"].get(run_id)
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM sync_runs WHERE kind = ? AND cohort IS ? AND dry_run = 0 AND id <= ?",
+            [row["kind"], row["cohort"], run_id]).fetchone()[0])
+
+    def mark_interrupted_runs(self) -> list[int]:
+        """Runs still ``running`` whose process no longer exists (killed, machine restarted) are marked
+        ``interrupted``; returns their ids. Runs of other hosts are left alone (we cannot see their processes)."""
+        if "sync_runs" not in self.db.table_names() or "pid" not in self.db["sync_runs"].columns_dict:
+            return []
+        host = socket.gethostname()
+        dead = [row["id"] for row in self.db.query(
+            "SELECT id, pid, host FROM sync_runs WHERE status = 'running'")
+            if (row["host"] in (None, host)) and not _process_alive(row["pid"])]
+        if dead:
+            with self.transaction():
+                for run_id in dead:
+                    self.db["sync_runs"].update(run_id, {
+                        "status": "interrupted", "finished_at": _now(),
+                        "error": "the process ended before the run finished (killed or crashed)"})
+            log.warning("marked %d earlier run(s) as interrupted (their process is gone): %s",
+                        len(dead), ", ".join(f"#{i}" for i in dead))
+        return dead
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False  # recorded before runs had an owner: nothing can still be running it
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    return True
+
+
+def _command_line() -> str:
+    args = [os.path.basename(sys.argv[0]) if sys.argv else "python", *sys.argv[1:]]
+    return " ".join(args)[:200]

@@ -24,11 +24,23 @@ def test_new_store_is_private_wal_and_fully_migrated(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-def test_an_empty_existing_file_is_migrated(tmp_path):
+def test_an_empty_existing_file_is_refused_not_migrated(tmp_path):
+    # A 0-byte file is not a store (a truncated backup, a typo in store.path): never turn it into one.
     path = tmp_path / "empty.db"
     path.touch()
+    with pytest.raises(StoreError, match="is an empty file, not a programme store; nothing was changed"):
+        Store(path)
+    assert path.stat().st_size == 0
+    assert not (tmp_path / "empty.db-wal").exists()
+
+
+def test_a_store_readable_by_others_is_made_private_on_open(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    os.chmod(path, 0o644)
     with Store(path) as store:
         assert store.version == LATEST_VERSION
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 @pytest.mark.parametrize("start", range(0, LATEST_VERSION))
@@ -59,8 +71,9 @@ def test_a_store_from_a_newer_program_is_refused(tmp_path):
 def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite file"):
+    with pytest.raises(StoreError, match="is not an SQLite database, not a programme store"):
         Store(path)
+    assert path.read_bytes() == b"this is not a database at all" * 100
 
 
 def test_transaction_rolls_back_everything_on_error(tmp_path):
@@ -81,3 +94,49 @@ def test_runs_are_recorded_with_summary_and_calls(tmp_path):
         row = store.db["sync_runs"].get(run)
         assert row["status"] == "ok" and row["cohort"] == "2025"
         assert '"created": 2' in row["summary"] and row["finished_at"] >= row["started_at"]
+
+
+def test_a_dry_run_is_recorded_as_one_and_not_counted(tmp_path):
+    with Store(tmp_path / "t.db") as store:
+        dry = store.start_run("provision", "2025", dry_run=True)
+        store.finish_run(dry, status="planned")
+        older_spelling = store.start_run("provision-dry-run", "2025")
+        store.finish_run(older_spelling, status="planned")
+        store.finish_run(store.start_run("sync", "2025"), status="ok")
+        real = store.start_run("provision", "2025")
+        store.finish_run(real, status="ok")
+        assert store.run_number(real) == 1
+        rows = {row["id"]: row for row in store.db["sync_runs"].rows}
+        assert (rows[dry]["kind"], rows[dry]["dry_run"]) == ("provision", 1)
+        assert (rows[older_spelling]["kind"], rows[older_spelling]["dry_run"]) == ("provision", 1)
+        assert rows[real]["dry_run"] == 0 and rows[real]["pid"] == os.getpid()
+
+
+def test_a_run_whose_process_died_is_marked_interrupted_by_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.db"
+    # A run started by a process that then dies without finishing it (as if killed half-way).
+    subprocess.run([sys.executable, "-c", "import sys; from mintqo_lms.store import Store; "
+                    f"s = Store({str(path)!r}); s.start_run('sync', '2025'); s.close()"], check=True)
+    with Store(path) as store:
+        [row] = store.db["sync_runs"].rows
+        assert row["status"] == "running"
+        mine = store.start_run("sync", "2025")
+        assert store.db["sync_runs"].get(row["id"])["status"] == "interrupted"
+        assert store.db["sync_runs"].get(mine)["status"] == "running"  # our own run is alive
+        assert store.mark_interrupted_runs() == []
+
+
+def test_migration_6_turns_old_dry_run_records_into_dry_runs(tmp_path):
+    path = tmp_path / "old.db"
+    with Store(path, migrate_to=5) as old:
+        old.db["sync_runs"].insert({"kind": "provision-dry-run", "cohort": "2025", "status": "planned"})
+        old.db["sync_runs"].insert({"kind": "provision", "cohort": "2025", "status": "running"})
+    with Store(path) as store:
+        first, second = store.db["sync_runs"].rows
+        assert (first["kind"], first["dry_run"]) == ("provision", 1)
+        assert second["dry_run"] == 0
+        store.mark_interrupted_runs()  # recorded without an owner: nothing can still be running it
+        assert store.db["sync_runs"].get(second["id"])["status"] == "interrupted"
