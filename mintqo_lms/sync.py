@@ -13,26 +13,48 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.moodle.plugin import ActivityCompletion, CourseCompletion, QuizResponse
 from mintqo_lms.store import Store
+
+COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
+
+
+class SyncError(MintqoError):
+    """The cohort cannot be synced (unknown, or not provisioned yet)."""
 
 
 @dataclass
 class SyncResult:
+    """What one sync read, each number named for what it counts. Moodle reports a course completion record
+    for every enrolment (most without ``timecompleted``), and an activity completion record can also say
+    "not complete" (a teacher reset it), so records read and completions are counted apart."""
+
     cohort: str
-    activity_completions: int = 0
-    course_completions: int = 0
+    activity_records: int = 0
+    activities_completed: int = 0
+    course_records: int = 0
+    courses_completed: int = 0
     attempts: int = 0
     responses: int = 0
     calls: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {"activity_completions": self.activity_completions, "course_completions": self.course_completions,
-                "attempts": self.attempts, "responses": self.responses}
+        return {"activity_completion_records": self.activity_records,
+                "activities_completed": self.activities_completed,
+                "course_enrolment_records": self.course_records, "courses_completed": self.courses_completed,
+                "self_analysis_attempts": self.attempts, "answers": self.responses}
 
     def __str__(self) -> str:
-        return (f"{self.activity_completions} activity completions, {self.course_completions} course completions, "
-                f"{self.attempts} self-analysis attempts with {self.responses} answers")
+        return (f"{_n(self.activities_completed, 'activity completion')} "
+                f"(of {_n(self.activity_records, 'activity completion record')} read), "
+                f"{_n(self.courses_completed, 'course completion')} "
+                f"(of {_n(self.course_records, 'course enrolment record')} read), "
+                f"{_n(self.attempts, 'self-analysis attempt')} with {_n(self.responses, 'answer')}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def completions_stream(cohort: str) -> str:
@@ -44,7 +66,11 @@ def responses_stream(cohort: str) -> str:
 
 
 def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1000) -> SyncResult:
-    """One incremental sync of a provisioned cohort; recorded in ``sync_runs``."""
+    """One incremental sync of a provisioned cohort; recorded in ``sync_runs``.
+
+    An unknown cohort (a typo) or one that was never provisioned is an error, not an empty success: "0
+    answers" must mean that nobody answered."""
+    check_syncable(store, cohort)
     result = SyncResult(cohort=cohort)
     stats = moodle.client.stats
     snapshot = stats.as_dict()
@@ -67,6 +93,22 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     return result
 
 
+def check_syncable(store: Store, cohort: str) -> None:
+    """Raise when ``cohort`` is not in the store (naming the cohorts that are) or has no courses in Moodle yet."""
+    try:
+        from mintqo_lms.keys import require_cohort
+    except ImportError:  # pragma: no cover - keys.py arrives with the cohort-key validation
+        require_cohort = None
+    if require_cohort is not None:
+        require_cohort(store, cohort)
+    elif not store.db["cohorts"].count_where("key = ?", [cohort]):
+        known = ", ".join(sorted(row["key"] for row in store.db["cohorts"].rows)) or "none yet"
+        raise SyncError(f"unknown cohort {cohort!r} (known cohorts: {known})")
+    if not store.db["courses"].count_where("cohort = ?", [cohort]):
+        raise SyncError(f"cohort {cohort} has no courses in Moodle yet, so there is nothing to sync; "
+                        f"run 'mintqo-lms provision --cohort {cohort}' first")
+
+
 def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list[int], page_size: int,
                       result: SyncResult) -> None:
     stream = completions_stream(cohort)
@@ -78,8 +120,10 @@ def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list
         _upsert_course_completions(store, courses)
         newest = max([since, *(a.timemodified for a in activities), *(c.timemodified for c in courses)])
         store.set_cursor(stream, str(newest))
-    result.activity_completions += len(activities)
-    result.course_completions += len(courses)
+    result.activity_records += len(activities)
+    result.activities_completed += sum(1 for a in activities if a.state in COMPLETE_STATES)
+    result.course_records += len(courses)
+    result.courses_completed += sum(1 for c in courses if c.timecompleted)
 
 
 def _upsert_activity_completions(store: Store, rows: Iterable[ActivityCompletion], idnumbers: dict[int, str]) -> None:
@@ -117,4 +161,4 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
     result.responses += len(rows)
 
 
-__all__ = ["SyncResult", "completions_stream", "responses_stream", "sync_cohort"]
+__all__ = ["COMPLETE_STATES", "SyncError", "SyncResult", "check_syncable", "completions_stream", "responses_stream", "sync_cohort"]
