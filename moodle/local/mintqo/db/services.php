@@ -31,6 +31,12 @@ $functions = [
         'type' => 'read',
         'capabilities' => '',
     ],
+    'local_mintqo_get_plugin_info' => [
+        'classname' => 'local_mintqo\external\get_plugin_info',
+        'description' => 'The installed plugin version and whether the Moodle release is one the plugin supports.',
+        'type' => 'read',
+        'capabilities' => '',
+    ],
     'local_mintqo_upsert_sections' => [
         'classname' => 'local_mintqo\external\upsert_sections',
         'description' => 'Create missing course sections and set their name, summary and visibility.',
@@ -68,6 +74,7 @@ $services = [
         'shortname' => 'mintqo_sync',
         'functions' => [
             'local_mintqo_get_site_languages',
+            'local_mintqo_get_plugin_info',
             'local_mintqo_upsert_sections',
             'local_mintqo_upsert_activities',
             'local_mintqo_import_quiz',

@@ -139,8 +139,7 @@ class import_quiz extends external_api {
         return helper::in_transaction(function () use ($builder, $course, $params, $idnumber, $settings) {
             course_create_sections_if_missing($course, range(0, (int)$params['section']));
             $context = $builder->question_bank_context();
-            $category = $builder->create_category($context, $params['name']);
-            $questionids = $builder->import_questions($category, $context, $params['questionsxml']);
+            $questionids = $builder->provide_questions($context, $params['name'], $params['questionsxml']);
 
             $moduleinfo = $builder->create_quiz(
                 (int)$params['section'],
@@ -161,7 +160,7 @@ class import_quiz extends external_api {
                 'cmid' => (int)$moduleinfo->coursemodule,
                 'quizid' => (int)$moduleinfo->instance,
                 'status' => helper::STATUS_CREATED,
-                'questioncategoryid' => (int)$category->id,
+                'questioncategoryid' => $builder->question_category((int)$questions[0]['questionid']),
                 'questions' => $questions,
             ];
         });

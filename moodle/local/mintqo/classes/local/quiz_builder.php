@@ -140,7 +140,13 @@ class quiz_builder {
     }
 
     /**
-     * The context new questions go to: the course (4.4/4.5) or the course's system mod_qbank (5.x).
+     * The question bank the plugin keeps its questions in.
+     *
+     * 4.4/4.5: the course context. 5.0+: the course's shared question bank of type "system" (a mod_qbank
+     * instance, created on first use through question_bank_helper). That is the bank Moodle itself puts
+     * course-level questions in: the 5.0 upgrade moves the course context's categories there, and
+     * qformat_xml and restore fall back to it. So the same look-up finds questions imported before and after
+     * an upgrade, and every quiz of the course can share them. See the README ("Where the questions live").
      *
      * @return context
      */
@@ -151,6 +157,111 @@ class quiz_builder {
             return context_module::instance($bank->id);
         }
         return context_course::instance($this->course->id);
+    }
+
+    /**
+     * Questions of a bank context that carry one of the idnumbers: the newest version of each, if ready.
+     *
+     * Question idnumbers are unique per category only; when several categories of the bank hold one, the
+     * oldest entry wins, so every quiz of the course reuses the same question.
+     *
+     * @param context $context the question bank context from question_bank_context()
+     * @param string[] $idnumbers
+     * @return array idnumber => (object) ['questionid' => int, 'categoryid' => int]
+     */
+    public function find_questions(context $context, array $idnumbers): array {
+        global $DB;
+        $idnumbers = array_values(array_filter(array_map('strval', $idnumbers), fn($idnumber) => $idnumber !== ''));
+        if (!$idnumbers) {
+            return [];
+        }
+        [$insql, $params] = $DB->get_in_or_equal($idnumbers, SQL_PARAMS_NAMED, 'idn');
+        $sql = "SELECT qbe.id AS entryid, qbe.idnumber, qbe.questioncategoryid, qv.questionid
+                  FROM {question_bank_entries} qbe
+                  JOIN {question_categories} qc ON qc.id = qbe.questioncategoryid
+                  JOIN {question_versions} qv ON qv.questionbankentryid = qbe.id
+                 WHERE qc.contextid = :contextid
+                   AND qbe.idnumber {$insql}
+                   AND qv.status = :ready
+                   AND qv.version = (SELECT MAX(v2.version)
+                                       FROM {question_versions} v2
+                                      WHERE v2.questionbankentryid = qbe.id)
+              ORDER BY qbe.id ASC";
+        $params += [
+            'contextid' => $context->id,
+            'ready' => \core_question\local\bank\question_version_status::QUESTION_STATUS_READY,
+        ];
+        $found = [];
+        $rows = $DB->get_recordset_sql($sql, $params);
+        foreach ($rows as $row) {
+            if (!isset($found[$row->idnumber])) {
+                $found[$row->idnumber] = (object)[
+                    'questionid' => (int)$row->questionid,
+                    'categoryid' => (int)$row->questioncategoryid,
+                ];
+            }
+        }
+        $rows->close();
+        return $found;
+    }
+
+    /**
+     * The questions a new quiz needs: those already in the bank by idnumber, the rest imported from the XML.
+     *
+     * Reused questions are not compared with the XML: a changed question needs a new idnumber (the instrument
+     * carries its version in it), so the answers to one idnumber always mean the same statement.
+     *
+     * @param context $context the question bank context from question_bank_context()
+     * @param string $name the quiz name, used for the category of newly imported questions
+     * @param string $xml Moodle XML
+     * @return array idnumber => question id, for every question of the XML
+     */
+    public function provide_questions(context $context, string $name, string $xml): array {
+        $idnumbers = self::question_idnumbers($xml);
+        $found = $this->find_questions($context, $idnumbers);
+        $questionids = [];
+        foreach ($found as $idnumber => $question) {
+            $questionids[$idnumber] = $question->questionid;
+        }
+        $missing = array_values(array_diff($idnumbers, array_keys($found)));
+        if ($missing) {
+            $category = $this->create_category($context, $name);
+            $xml = $found ? self::filter_questions($xml, $missing) : $xml;
+            $questionids += $this->import_questions($category, $context, $xml);
+        }
+        return $questionids;
+    }
+
+    /**
+     * The Moodle XML with only the questions whose idnumbers are listed (category entries are kept).
+     *
+     * @param string $xml well-formed (checked by question_idnumbers())
+     * @param string[] $keep idnumbers
+     * @return string
+     */
+    public static function filter_questions(string $xml, array $keep): string {
+        $keep = array_flip($keep);
+        $document = new \DOMDocument();
+        $document->loadXML($xml, LIBXML_NONET);
+        $remove = [];
+        foreach ($document->documentElement->childNodes as $node) {
+            if (!($node instanceof \DOMElement) || $node->nodeName !== 'question' || $node->getAttribute('type') === 'category') {
+                continue;
+            }
+            $idnumber = '';
+            foreach ($node->childNodes as $child) {
+                if ($child instanceof \DOMElement && $child->nodeName === 'idnumber') {
+                    $idnumber = trim($child->textContent);
+                }
+            }
+            if (!isset($keep[$idnumber])) {
+                $remove[] = $node;
+            }
+        }
+        foreach ($remove as $node) {
+            $document->documentElement->removeChild($node);
+        }
+        return $document->saveXML();
     }
 
     /**
@@ -417,6 +528,21 @@ class quiz_builder {
         $quiz->coursemodule = $cmid;
         quiz_update_grades($quiz, 0, true);
         return $result;
+    }
+
+    /**
+     * The category a question is in.
+     *
+     * @param int $questionid
+     * @return int question_categories id
+     */
+    public function question_category(int $questionid): int {
+        global $DB;
+        $sql = "SELECT qbe.questioncategoryid
+                  FROM {question_versions} qv
+                  JOIN {question_bank_entries} qbe ON qbe.id = qv.questionbankentryid
+                 WHERE qv.questionid = :questionid";
+        return (int)$DB->get_field_sql($sql, ['questionid' => $questionid], MUST_EXIST);
     }
 
     /**

@@ -1,0 +1,42 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Upgrade steps of local_mintqo.
+ *
+ * @package    local_mintqo
+ * @copyright  2025 MINT-Qualitätsoffensive
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+/**
+ * Upgrade the plugin from an older version: one savepoint per version bump.
+ *
+ * The plugin has no tables of its own. Web-service functions and the MINT-QO Sync service are re-read from
+ * db/services.php by Moodle on every upgrade; the steps below only record that each version was reached.
+ *
+ * @param int $oldversion the version installed before this upgrade
+ * @return bool
+ */
+function xmldb_local_mintqo_upgrade($oldversion) {
+    if ($oldversion < 2025061100) {
+        // 1.1.0: local_mintqo_get_plugin_info added to the functions and the MINT-QO Sync service;
+        // import_quiz reuses questions of the course's question bank by idnumber.
+        upgrade_plugin_savepoint(true, 2025061100, 'local', 'mintqo');
+    }
+
+    return true;
+}
