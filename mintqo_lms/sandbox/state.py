@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -58,6 +59,7 @@ class Site:
             self.languages["de"] = "Deutsch \u200e(de)\u200e"
         self.defaultlang = "en"
         self.sitename = "MINT-QO Sandbox"
+        self.tokens: dict[str, str] = {}  # "service"/"admin" -> token; saved with the state (file mode 600)
         self._seed()
 
     # ---------------------------------------------------------------- clock
@@ -169,7 +171,7 @@ class Site:
     # ---------------------------------------------------------------- persistence
     def dump(self) -> dict[str, Any]:
         return {"tables": {t: list(rows.values()) for t, rows in self.tables.items()},
-                "next_ids": dict(self.next_ids), "languages": self.languages}
+                "next_ids": dict(self.next_ids), "languages": self.languages, "tokens": self.tokens}
 
     def load(self, data: dict[str, Any]) -> None:
         self.tables = defaultdict(dict)
@@ -178,10 +180,15 @@ class Site:
         self.next_ids = defaultdict(lambda: 1)
         self.next_ids.update({k: int(v) for k, v in data["next_ids"].items()})
         self.languages = dict(data.get("languages", self.languages))
+        self.tokens = dict(data.get("tokens", {}))
 
     def save_file(self, path: Path) -> None:
+        """Atomic replace; readable by the owner only, since the file holds the sandbox's tokens."""
         tmp = Path(str(path) + ".tmp")
-        tmp.write_text(json.dumps(self.dump(), ensure_ascii=False), encoding="utf-8")
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.dump(), ensure_ascii=False))
+        os.chmod(tmp, 0o600)
         tmp.replace(path)
 
     def load_file(self, path: Path) -> None:
