@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 import json
 import logging
 import re
@@ -74,6 +75,13 @@ def moodle_username(email: str) -> str:
 
 # -- the plan ---------------------------------------------------------------------------------------
 
+# The plan's kinds and the unit each is counted in; the plan table and the apply summary both use these.
+KIND_LABELS = {
+    "category": "categories", "course": "courses", "user": "accounts", "enrolment": "enrolments",
+    "group": "groups", "membership": "group memberships", "content": "course contents",
+}
+
+
 @dataclass
 class Change:
     kind: str      # category, course, user, enrolment, group, membership, content
@@ -91,7 +99,7 @@ class DesiredCourse:
     summary: str
     network_slug: str | None = None
     moodle_id: int | None = None
-    current_fullname: str | None = None
+    changed_fields: dict[str, str] = field(default_factory=dict)   # what Moodle holds differently from us
     enrolled: dict[int, set[int]] = field(default_factory=dict)         # userid -> roleids
     user_groups: dict[int, set[int]] = field(default_factory=dict)      # userid -> groupids
     groups: dict[str, int] = field(default_factory=dict)                # group idnumber -> id
@@ -99,6 +107,7 @@ class DesiredCourse:
     content: dict[str, Any] = field(default_factory=dict)  # what the plugin calls send (sections, quizzes …)
     content_hash: str = ""
     content_stale: bool = True
+    content_known: bool = False        # Moodle has an earlier upload of this course's content
 
 
 @dataclass
@@ -139,22 +148,38 @@ class Plan:
         return any(change.action != "unchanged" for change in self.changes)
 
     def table(self) -> str:
-        """The plan as a small text table: one row per kind, create/update/unchanged columns."""
-        kinds = ["category", "course", "user", "enrolment", "group", "membership", "content"]
+        """The plan as a small text table: one row per kind (counted in the unit its label names),
+        create/update/unchanged columns. Apply reports in the same words (:meth:`ProvisionResult.summary`)."""
         counts = self.counts()
-        lines = [f"{'kind':<12}{'create':>8}{'update':>8}{'unchanged':>11}"]
-        for kind in kinds:
+        width = max(len(label) for label in KIND_LABELS.values()) + 2
+        lines = [f"{'':<{width}}{'create':>8}{'update':>8}{'unchanged':>11}"]
+        for kind, label in KIND_LABELS.items():
             c = counts.get(kind, Counter())
-            lines.append(f"{kind:<12}{c['create']:>8}{c['update']:>8}{c['unchanged']:>11}")
+            lines.append(f"{label:<{width}}{c['create']:>8}{c['update']:>8}{c['unchanged']:>11}")
         return "\n".join(lines)
 
 
 @dataclass
 class ProvisionResult:
+    """What apply did, keyed ``"<kind> created|updated"`` with the plan's kinds (so plan and result count
+    the same things); ``content_items`` breaks the course contents down into sections, quizzes, activities."""
+
     plan: Plan
     applied: Counter = field(default_factory=Counter)
+    content_items: Counter = field(default_factory=Counter)
     calls: int = 0
     run_id: int | None = None
+
+    def summary(self) -> str:
+        parts = []
+        for kind, label in KIND_LABELS.items():
+            for action in ("created", "updated"):
+                if self.applied[f"{kind} {action}"]:
+                    parts.append(f"{self.applied[f'{kind} {action}']} {label} {action}")
+        text = ", ".join(parts) or "nothing"
+        if self.content_items:
+            text += " (" + ", ".join(f"{n} {what}" for what, n in sorted(self.content_items.items())) + ")"
+        return text
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -287,9 +312,16 @@ class Provisioner:
             if not found:
                 plan.add("course", "create", course.idnumber, course.fullname)
                 continue
-            course.moodle_id, course.current_fullname = found.id, found.fullname
-            action = "update" if found.fullname != course.fullname else "unchanged"
-            plan.add("course", action, course.idnumber, course.fullname)
+            course.moodle_id = found.id
+            # The models already undid Moodle's escaping of names, so this compares text with text.
+            if found.fullname != course.fullname:
+                course.changed_fields["fullname"] = course.fullname
+            if found.shortname != course.shortname:
+                course.changed_fields["shortname"] = course.shortname
+            if _visible_text(found.summary) != _visible_text(course.summary):
+                course.changed_fields["summary"] = course.summary
+            action = "update" if course.changed_fields else "unchanged"
+            plan.add("course", action, course.idnumber, ", ".join(sorted(course.changed_fields)) or course.fullname)
 
     def _plan_users(self, plan: Plan) -> None:
         core = self.moodle.core
@@ -367,6 +399,7 @@ class Provisioner:
         for course in plan.courses:
             previous = stored.get(course.idnumber)
             known = previous is not None and previous["moodle_id"] == course.moodle_id and course.moodle_id
+            course.content_known = bool(known)
             if known and previous["content_hash"] == course.content_hash:
                 course.content_stale = False
                 plan.add("content", "unchanged", course.idnumber)
@@ -415,13 +448,17 @@ class Provisioner:
             for course in to_create:
                 course.moodle_id = by_shortname[course.shortname]
             result.applied["course created"] += len(created)
-        to_update = [c for c in plan.courses if c.current_fullname is not None and c.current_fullname != c.fullname]
+        to_update = [c for c in plan.courses if c.changed_fields]
         if to_update:
-            warnings = core.update_courses([{"id": c.moodle_id, "fullname": c.fullname} for c in to_update])
+            warnings = core.update_courses([{
+                "id": c.moodle_id, **c.changed_fields,
+                **({"summaryformat": 1} if "summary" in c.changed_fields else {})} for c in to_update])
             if warnings:
                 raise ProvisionError("Moodle did not update every course: "
                                      + "; ".join(f"course {w.itemid}: {w.warningcode}: {w.message}" for w in warnings))
             result.applied["course updated"] += len(to_update)
+            for course in to_update:
+                course.changed_fields = {}
         now = int(time.time())
         with self.store.transaction():
             for course in plan.courses:
@@ -515,18 +552,18 @@ class Provisioner:
         stale = [c for c in plan.courses if c.content_stale]
         plugin = self.moodle.plugin
         for done, course in enumerate(stale):
-            self.progress("Kursinhalte", done, len(stale))
+            self.progress("Course content", done, len(stale))
             content = course.content
             sections = plugin.upsert_sections(course.moodle_id, content["sections"])
-            result.applied.update(f"section {s.status}" for s in sections)
+            result.content_items.update(f"sections {s.status}" for s in sections)
             cms: list[dict[str, Any]] = []
             for quiz in content["quizzes"]:
                 imported = plugin.import_quiz(courseid=course.moodle_id, **quiz)
-                result.applied[f"quiz {imported.status}"] += 1
+                result.content_items[f"quizzes {imported.status}"] += 1
                 cms.append({"idnumber": quiz["idnumber"], "cmid": imported.cmid, "instance_id": imported.quizid,
                             "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
             answer = plugin.upsert_activities(course.moodle_id, content["activities"], content["criteria"])
-            result.applied.update(f"activity {a.status}" for a in answer.activities)
+            result.content_items.update(f"activities {a.status}" for a in answer.activities)
             names = {a["idnumber"]: (a["name"], a["section"]) for a in content["activities"]}
             cms += [{"idnumber": a.idnumber, "cmid": a.cmid, "instance_id": a.instanceid, "modname": a.modname,
                      "name": names[a.idnumber][0], "section": names[a.idnumber][1]} for a in answer.activities]
@@ -537,7 +574,8 @@ class Provisioner:
                                                        pk=("course_idnumber", "idnumber"))
                 self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
             course.content_stale = False
-        self.progress("Kursinhalte", len(stale), len(stale))
+            result.applied["content updated" if course.content_known else "content created"] += 1
+        self.progress("Course content", len(stale), len(stale))
 
 
 def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_run: bool = False,
@@ -563,6 +601,15 @@ def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_
                               "warnings": plan.warnings},
                      calls=stats.delta(snapshot))
     return result
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _visible_text(html_text: str) -> str:
+    """What a reader sees of a summary: Moodle formats summaries on the way out (filters, HTML cleaning),
+    so markup may come back rearranged; a changed wording in the template is what must be pushed."""
+    return " ".join(html.unescape(_TAG.sub(" ", html_text or "")).split())
 
 
 def _fingerprint(content: dict[str, Any]) -> str:

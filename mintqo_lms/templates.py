@@ -17,6 +17,7 @@ from typing import Any, Iterator, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.roster import slugify
 
 __all__ = [
@@ -69,8 +70,9 @@ _VERSION_RE = re.compile(r"^v[0-9]+$")
 _GERMAN_TEXT_FIELDS = ("name", "title", "fullname", "text", "label")
 
 
-class TemplateError(Exception):
-    """A template file is unusable. Carries the file, the YAML path and (when known) the line."""
+class TemplateError(MintqoError):
+    """A template file is unusable. Carries the file, the YAML path and (when known) the line; the command
+    line shows it as one line with what to do, never as a traceback."""
 
     def __init__(self, file: str, path: str, message: str, line: int | None = None) -> None:
         self.file = file
@@ -278,9 +280,8 @@ def moodle_fraction(fraction: float) -> float:
 def templates_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The lms_templates/ directory.
 
-    Order: explicit argument, $MINTQO_TEMPLATES_DIR, the directory next to the package (editable
-    install / source tree), ./lms_templates. The last two matter because a non-editable install does
-    not ship the templates inside site-packages.
+    Order: explicit argument, $MINTQO_TEMPLATES_DIR, the checkout's lms_templates/ next to the package
+    (source tree, editable install), the copy a wheel carries inside the package, ./lms_templates.
     """
     candidates: list[Path] = []
     if override is not None:
@@ -288,7 +289,8 @@ def templates_dir(override: str | os.PathLike[str] | None = None) -> Path:
     elif os.environ.get("MINTQO_TEMPLATES_DIR"):
         candidates = [Path(os.environ["MINTQO_TEMPLATES_DIR"])]
     else:
-        candidates = [Path(__file__).resolve().parent.parent / "lms_templates", Path.cwd() / "lms_templates"]
+        package = Path(__file__).resolve().parent
+        candidates = [package.parent / "lms_templates", package / "lms_templates", Path.cwd() / "lms_templates"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()

@@ -16,6 +16,7 @@ from mintqo_lms.moodle.models import (
     Category,
     Course,
     CourseCompletionStatus,
+    CourseGroup,
     CreatedCategory,
     CreatedCourse,
     CreatedUser,
@@ -143,9 +144,9 @@ class CoreAPI:
     def add_group_members(self, members: Sequence[Mapping[str, int]]) -> None:
         self.client.call_batched("core_group_add_group_members", "members", _dump(members))
 
-    def get_course_groups(self, courseid: int) -> list[Group]:
+    def get_course_groups(self, courseid: int) -> list[CourseGroup]:
         answer = self.client.call("core_group_get_course_groups", courseid=courseid)
-        return [Group.model_validate(item) for item in answer]
+        return [CourseGroup.model_validate(item) for item in answer]
 
     # -- completion, quizzes, messages --------------------------------------------------------------
 

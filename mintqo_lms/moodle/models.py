@@ -6,7 +6,23 @@ newer Moodle adding fields does not break us. Numbers Moodle sometimes sends as 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import html
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _unformat(value: object) -> object:
+    """Undo ``external_format_string``: Moodle sends names as HTML (``&`` as ``&amp;``), we keep them as text.
+
+    Only fields Moodle formats on the way out use this (recorded in 09_text_rules.json): course names,
+    category names and the groups of ``core_group_get_course_groups``. User names and the echo of
+    ``core_group_create_groups`` come back raw and must not be unescaped a second time.
+    """
+    return html.unescape(value) if isinstance(value, str) else value
+
+
+FormattedText = Annotated[str, BeforeValidator(_unformat)]
 
 
 class MoodleModel(BaseModel):
@@ -36,7 +52,7 @@ class SiteInfo(MoodleModel):
 
 class Category(MoodleModel):
     id: int
-    name: str
+    name: FormattedText
     idnumber: str | None = ""
     parent: int = 0
     description: str = ""
@@ -44,13 +60,13 @@ class Category(MoodleModel):
 
 class CreatedCategory(MoodleModel):
     id: int
-    name: str
+    name: FormattedText   # create_categories already answers with the formatted name
 
 
 class Course(MoodleModel):
     id: int
-    shortname: str
-    fullname: str
+    shortname: FormattedText
+    fullname: FormattedText
     idnumber: str | None = ""
     categoryid: int = 0
     summary: str = ""
@@ -64,7 +80,7 @@ class Course(MoodleModel):
 
 class CreatedCourse(MoodleModel):
     id: int
-    shortname: str
+    shortname: str        # create_courses echoes the shortname as sent
 
 
 class Warning(MoodleModel):
@@ -111,11 +127,19 @@ class EnrolledUser(MoodleModel):
 
 
 class Group(MoodleModel):
+    """A group as ``core_group_create_groups`` echoes it: the name exactly as sent."""
+
     id: int
     courseid: int
     name: str
     idnumber: str = ""
     description: str = ""
+
+
+class CourseGroup(Group):
+    """A group as ``core_group_get_course_groups`` lists it: the name formatted, read back as text."""
+
+    name: FormattedText
 
 
 class Module(MoodleModel):
