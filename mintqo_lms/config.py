@@ -164,7 +164,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: dict[str
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].replace("Extra inputs are not permitted", "unknown key")
+        message = first["msg"].removeprefix("Value error, ").replace("Extra inputs are not permitted", "unknown key")
+        if first["type"] not in ("value_error", "extra_forbidden", "missing") and "input" in first \
+                and not isinstance(first["input"], (dict, list)):
+            message += f" (got {first['input']!r})"
         raise ConfigError(message, key=key, file=str(source) if source else "(defaults)") from None
     config.source = source
     base = source.parent if source else Path.cwd()

@@ -91,3 +91,16 @@ def test_missing_token_and_insecure_url_name_the_key(tmp_path):
 def test_token_is_not_in_the_config_repr(tmp_path):
     config = load_config(write(tmp_path, '[moodle]\nurl = "https://a.example"\ntoken = "s3cr3t-t0k3n"\n'), environ={})
     assert "s3cr3t-t0k3n" not in repr(config) and "s3cr3t-t0k3n" not in str(config)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[sync]\nat = ["25:00"]\n', "'25:00' is not a time of day like 06:30"),
+    ('[moodle]\nretries = "many"\n', "Input should be a valid integer, unable to parse string as an integer "
+                                     "(got 'many')"),
+])
+def test_messages_have_no_library_prefix_and_show_the_value(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(caught.value).startswith(expected)
+    assert "Value error" not in str(caught.value)
