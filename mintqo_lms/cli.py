@@ -14,6 +14,7 @@ import click
 
 from mintqo_lms import __version__
 from mintqo_lms.config import DEFAULT_CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
+from mintqo_lms.keys import cohort_option
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.sandbox.cli import sandbox
@@ -100,22 +101,27 @@ def doctor(ctx: click.Context) -> None:
 
 @main.group()
 def roster() -> None:
-    """The roster CSV the office keeps: one row per person."""
+    """The roster the office keeps (CSV or Excel .xlsx): one row per person."""
 
 
 @roster.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--cohort", required=True, help="Cohort key, e.g. 2025.")
+@cohort_option()
+@click.option("--allow-shrink", is_flag=True,
+              help="Accept a roster without people, or one that takes more than a third of the cohort's "
+                   "active people off it.")
+@click.option("--restore", "restore", metavar="EMAIL", multiple=True,
+              help="Bring back someone removed with 'people remove' whom this roster lists (repeatable).")
 @click.pass_context
-def roster_import(ctx: click.Context, file: str, cohort: str) -> None:
-    """Check FILE and store it for COHORT (all or nothing; re-import updates)."""
+def roster_import(ctx: click.Context, file: str, cohort: str, allow_shrink: bool, restore: tuple[str, ...]) -> None:
+    """Check FILE (CSV or .xlsx) and store it for COHORT (all or nothing; re-import updates)."""
     from mintqo_lms.programme import import_roster
     from mintqo_lms.roster import RosterError
 
     config = _config(ctx)
     with Store(config.store.path) as store:
         try:
-            summary = import_roster(store, file, cohort)
+            summary = import_roster(store, file, cohort, allow_shrink=allow_shrink, restore=restore)
         except RosterError as exc:
             click.secho(str(exc), fg="red", err=True)
             click.echo("Nothing was stored. Correct the file and import it again.", err=True)

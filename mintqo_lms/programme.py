@@ -4,26 +4,66 @@ The roster file is the office's source of truth for a cohort. Importing it is on
 with errors stores nothing, a corrected file updates the same rows (people are matched by e-mail), and
 people no longer in the file are marked inactive rather than deleted — provisioning never unenrols;
 ``mintqo-lms people remove`` does that explicitly.
+
+Guard rails where a slip costs a cohort: a roster without people, or one that would take more than a third
+of the cohort's active people off it, is refused unless the caller allows it (``--allow-shrink``); people
+removed on purpose stay removed when an old roster lists them again, unless they are named to be restored
+(``--restore EMAIL``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from mintqo_lms.keys import UnknownCohortError, require_cohort, validate_cohort_key
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.roster import Roster, RosterEntry, parse_roster, slugify
 from mintqo_lms.store import Store
 
+ALLOW_SHRINK_FLAG = "--allow-shrink"
+RESTORE_OPTION = "--restore"
+SHRINK_LIMIT = 1 / 3  # more than this share of a cohort's active people leaving needs ALLOW_SHRINK_FLAG
+
 
 class ProgrammeError(MintqoError):
-    """A programme record is missing or inconsistent (unknown cohort, unknown person …)."""
+    """A programme record is missing or inconsistent (unknown person, person not in a roster …)."""
+
+
+class RosterShrinkError(ProgrammeError):
+    """Importing this roster would take more than a third of a cohort's active people off it."""
+
+    def __init__(self, cohort: str, dropping: list[str], active: int, message: str | None = None) -> None:
+        self.cohort = cohort
+        self.dropping = dropping
+        self.active = active
+        if message is None:
+            message = (f"this roster would take {len(dropping)} of the {active} active people of cohort {cohort} "
+                       f"off the roster (more than a third): {_some(dropping)}. Nothing was stored; if that is "
+                       f"intended, import it again with {ALLOW_SHRINK_FLAG}")
+        super().__init__(message)
+
+
+class EmptyRosterError(RosterShrinkError):
+    """The roster has a header but no people."""
+
+    def __init__(self, cohort: str, dropping: list[str], active: int) -> None:
+        takes = (f"importing it would take all {active} active people of cohort {cohort} off the roster"
+                 if active else f"importing it would create cohort {cohort} without anyone in it")
+        super().__init__(cohort, dropping, active,
+                         f"the roster has no people, only a header row; {takes}. Nothing was stored; if that is "
+                         f"intended, import it again with {ALLOW_SHRINK_FLAG}")
+
+
+def _some(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def person_idnumber(email: str) -> str:
@@ -47,13 +87,23 @@ class ImportSummary:
     people_updated: int = 0
     memberships: int = 0
     deactivated: list[str] = field(default_factory=list)
+    kept_removed: list[str] = field(default_factory=list)  # e-mails of people removed on purpose, still removed
+    restored: list[str] = field(default_factory=list)      # e-mails brought back with --restore
 
     def __str__(self) -> str:
         text = (f"Cohort {self.cohort}: {self.memberships} roster entries; "
                 f"{self.people_created} people new, {self.people_updated} updated")
+        if self.restored:
+            text += f"; restored: {', '.join(self.restored)}"
         if self.deactivated:
             text += (f"; {len(self.deactivated)} no longer in the roster (still enrolled in Moodle; "
                      f"'mintqo-lms people remove' unenrols): {', '.join(self.deactivated)}")
+        if self.kept_removed:
+            count = len(self.kept_removed)
+            text += (f"\n{count} {'person' if count == 1 else 'people'} in this roster "
+                     f"{'was' if count == 1 else 'were'} removed on purpose and stay{'s' if count == 1 else ''} "
+                     f"removed: {', '.join(self.kept_removed)}; to bring them back, import again with "
+                     f"{' '.join(f'{RESTORE_OPTION} {email}' for email in self.kept_removed)}")
         return text
 
 
@@ -90,30 +140,70 @@ class CohortRoster:
         return [m for m in self.members if m.role == role]
 
 
-def import_roster(store: Store, path: str | Path, cohort: str) -> ImportSummary:
-    """Parse and store a roster file for ``cohort``; all or nothing."""
-    roster = parse_roster(path)  # raises RosterError listing every problem; nothing stored
-    return save_roster(store, roster, cohort)
+def import_roster(store: Store, path: str | Path, cohort: str, *, allow_shrink: bool = False,
+                  restore: Collection[str] = ()) -> ImportSummary:
+    """Parse and store a roster file (CSV or .xlsx) for ``cohort``; all or nothing.
+
+    Raises CohortKeyError (bad key), RosterError (every bad row), RosterShrinkError / EmptyRosterError
+    (too many people would leave; pass ``allow_shrink``) or ProgrammeError (``restore`` names someone the
+    file does not list); in each case nothing is stored.
+    """
+    validate_cohort_key(cohort)
+    roster = parse_roster(path, cohort)  # raises RosterError listing every problem; nothing stored
+    return save_roster(store, roster, cohort, allow_shrink=allow_shrink, restore=restore)
 
 
-def save_roster(store: Store, roster: Roster, cohort: str) -> ImportSummary:
+def removed_people(store: Store, cohort: str) -> dict[str, int]:
+    """E-mail -> person id of everyone taken off ``cohort`` on purpose (``people remove``)."""
+    return {row["email"]: int(row["id"]) for row in store.db.query(
+        "SELECT DISTINCT p.email, p.id FROM memberships m JOIN people p ON p.id = m.person_id "
+        "WHERE m.cohort = ? AND m.removed_at IS NOT NULL ORDER BY p.email", [cohort])}
+
+
+def save_roster(store: Store, roster: Roster, cohort: str, *, allow_shrink: bool = False,
+                restore: Collection[str] = ()) -> ImportSummary:
+    """Store a parsed roster for ``cohort`` in one transaction (see the module's guard rails)."""
+    validate_cohort_key(cohort)
     summary = ImportSummary(cohort=cohort)
     now = int(time.time())
     db = store.db
+    in_roster = {entry.email for entry in roster.entries}
+    wanted_back = {email.strip().lower() for email in restore}
+    missing = sorted(wanted_back - in_roster)
+    if missing:
+        raise ProgrammeError(f"{RESTORE_OPTION} {_some(missing)}: not in this roster; only people the file "
+                             "lists can be restored")
+    removed = removed_people(store, cohort)
+    summary.kept_removed = sorted(email for email in removed if email in in_roster and email not in wanted_back)
+    summary.restored = sorted(email for email in removed if email in wanted_back)
+    staying = in_roster - set(summary.kept_removed)
+    active = sorted({row["email"] for row in db.query(
+        "SELECT p.email FROM memberships m JOIN people p ON p.id = m.person_id "
+        "WHERE m.cohort = ? AND m.active = 1", [cohort])})
+    dropping = [email for email in active if email not in staying]
+    if not allow_shrink:
+        if not roster.entries:
+            raise EmptyRosterError(cohort, dropping, len(active))
+        if active and len(dropping) > SHRINK_LIMIT * len(active):
+            raise RosterShrinkError(cohort, dropping, len(active))
+    entries = [entry for entry in roster.entries if entry.email in staying]
     with store.transaction():
         db["cohorts"].upsert({"key": cohort, "title": cohort_title(cohort), "created_at": now}, pk="key")
+        for email in summary.restored:
+            db.execute("UPDATE memberships SET removed_at = NULL, updated_at = ? WHERE cohort = ? AND person_id = ?",
+                       [now, cohort, removed[email]])
         person_ids: dict[str, int] = {}
-        for entry in roster.entries:
+        for entry in entries:
             person_ids[entry.email] = _upsert_person(store, entry, now, summary)
         seen: set[tuple[int, str]] = set()
-        for entry in roster.entries:
+        for entry in entries:
             pid = person_ids[entry.email]
             seen.add((pid, entry.role))
             db["memberships"].upsert({
                 "cohort": cohort, "person_id": pid, "role": entry.role, "network_slug": entry.network_slug,
                 "initiative_slug": entry.initiative_slug if entry.role == "initiative" else None,
                 "buddy_of_id": person_ids.get(entry.buddy_of or "") if entry.role == "buddy" else None,
-                "roster_line": entry.line, "active": 1, "updated_at": now,
+                "roster_line": entry.line, "active": 1, "removed_at": None, "updated_at": now,
             }, pk=("cohort", "person_id", "role"))
             _upsert_structure(store, cohort, entry, pid)
         summary.memberships = len(seen)
@@ -155,9 +245,8 @@ def _upsert_structure(store: Store, cohort: str, entry: RosterEntry, pid: int) -
 
 
 def load_cohort(store: Store, cohort: str) -> CohortRoster:
-    """The active roster of a cohort, as stored."""
-    if not store.db["cohorts"].count_where("key = ?", [cohort]):
-        raise ProgrammeError(f"cohort {cohort} has no roster yet: run 'mintqo-lms roster import FILE --cohort {cohort}'")
+    """The active roster of a cohort, as stored; UnknownCohortError (naming the cohorts there are) if none."""
+    require_cohort(store, cohort)
     members = [Member.model_validate(row) for row in store.db.query(
         "SELECT m.person_id, p.email, p.first_name, p.last_name, p.idnumber, p.moodle_user_id, m.role, "
         "m.network_slug, m.initiative_slug, m.buddy_of_id FROM memberships m JOIN people p ON p.id = m.person_id "
@@ -185,17 +274,22 @@ def remove_member(moodle: Moodle, store: Store, email: str, cohort: str) -> int:
     """Unenrol a person from the cohort's courses, then mark their memberships inactive.
 
     Moodle first, the store after: if the unenrol fails, the store still says "member" and the command can
-    simply be run again.
+    simply be run again. The memberships are marked as removed on purpose, so a later import of an old
+    roster that still lists the person does not bring them back (``--restore EMAIL`` does).
     """
+    require_cohort(store, cohort)
     person = find_person(store, email)
+    if not store.db["memberships"].count_where("cohort = ? AND person_id = ?", [cohort, person["id"]]):
+        raise ProgrammeError(f"{person['email']} is not on the roster of cohort {cohort}")
     rows = list(store.db.query(
         "SELECT e.course_idnumber, c.moodle_id FROM enrolments e JOIN courses c ON c.idnumber = e.course_idnumber "
         "WHERE e.person_id = ? AND c.cohort = ? GROUP BY e.course_idnumber", [person["id"], cohort]))
     if person["moodle_user_id"] and rows:
         moodle.core.unenrol_users([{"userid": person["moodle_user_id"], "courseid": row["moodle_id"]} for row in rows])
     with store.transaction():
-        store.db.execute("UPDATE memberships SET active = 0, updated_at = ? WHERE cohort = ? AND person_id = ?",
-                         [int(time.time()), cohort, person["id"]])
+        now = int(time.time())
+        store.db.execute("UPDATE memberships SET active = 0, removed_at = ?, updated_at = ? "
+                         "WHERE cohort = ? AND person_id = ?", [now, now, cohort, person["id"]])
         for row in rows:
             store.db.execute("DELETE FROM enrolments WHERE course_idnumber = ? AND person_id = ?",
                              [row["course_idnumber"], person["id"]])
@@ -209,5 +303,7 @@ def find_person(store: Store, email: str) -> dict:
     return rows[0]
 
 
-__all__ = ["CohortRoster", "ImportSummary", "Member", "ProgrammeError", "cohort_title", "find_person",
-           "import_roster", "load_cohort", "remove_member", "person_idnumber", "save_roster", "set_moodle_user_ids", "slugify"]
+__all__ = ["ALLOW_SHRINK_FLAG", "RESTORE_OPTION", "CohortRoster", "EmptyRosterError", "ImportSummary", "Member",
+           "ProgrammeError", "RosterShrinkError", "UnknownCohortError", "cohort_title", "find_person",
+           "import_roster", "load_cohort", "remove_member", "removed_people", "person_idnumber", "require_cohort",
+           "save_roster", "set_moodle_user_ids", "slugify"]

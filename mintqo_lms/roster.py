@@ -1,22 +1,31 @@
-"""The roster CSV staff keep: who is coordinator, initiative member, buddy or staff in a cohort.
+"""The roster staff keep: who is coordinator, initiative member, buddy or staff in a cohort.
 
 Why strict and exhaustive: the file is hand-edited in Excel by the office, and Moodle answers most bad
 data with a bare "Invalid parameter value detected" after rolling back the whole batch. So every problem
 is found here, all at once, with file, line and column as the office sees them.
-This module only parses and validates; storing the roster is store.py's job.
+
+The roster is a CSV file (UTF-8, ``;`` or ``,``) or an Excel workbook (``.xlsx``, first sheet); rows are
+numbered as the editor shows them (the header is normally line/row 1), and both give the same messages.
+Names that become Moodle names are checked against Moodle's own rules (``PARAM_TEXT`` / ``PARAM_NOTAGS``:
+nothing ``strip_tags`` would change; the lengths of Moodle's columns), so a tag-like name is refused here
+and not by Moodle in the middle of provisioning. ``&``, quotes and apostrophes are fine and kept as written.
+This module only parses and validates; storing the roster is programme.py's job.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import unicodedata
-from collections import defaultdict
+import zipfile
 from pathlib import Path
 from typing import Callable, Literal
 
 from pydantic import BaseModel
+
+from mintqo_lms.moodle.errors import MintqoError
 
 __all__ = [
     "Role",
@@ -25,6 +34,7 @@ __all__ = [
     "RosterError",
     "RosterProblem",
     "initiative_idnumber",
+    "moodle_text_problem",
     "parse_roster",
     "region_idnumber",
     "slugify",
@@ -97,21 +107,24 @@ def initiative_idnumber(cohort: str, network: str, initiative: str) -> str:
 
 
 class RosterProblem(BaseModel):
+    """One problem: where (file, line or Excel row, column header as the file has it) and why."""
+
     file: str
     line: int | None
     column: str | None
     message: str
+    unit: Literal["line", "row"] = "line"  # "row" for Excel workbooks, numbered as Excel shows them
 
     def __str__(self) -> str:
         where = self.file
         if self.line is not None:
-            where += f" line {self.line}"
+            where += f" {self.unit} {self.line}"
         if self.column:
             where += f", {self.column}"
         return f"{where}: {self.message}"
 
 
-class RosterError(Exception):
+class RosterError(MintqoError):
     """The roster is unusable; `problems` lists every problem found, not just the first."""
 
     def __init__(self, problems: list[RosterProblem]) -> None:
@@ -174,8 +187,66 @@ class Roster(BaseModel):
 
 
 # --------------------------------------------------------------------------------------------------
+# Moodle's rules for names
+
+# PHP's strip_tags keeps a '<' only when one of C's isspace characters follows it; any other '<' starts
+# a tag (or a comment) and is removed with what follows, so Moodle's PARAM_TEXT / PARAM_NOTAGS validation
+# ("the value must not change when cleaned") refuses the whole call. '>' alone, '&' and quotes pass.
+_TAG_START = re.compile(r"<(?![ \t\n\r\v\f])")
+
+# Columns that become Moodle names, and the length of the Moodle field they end up in (None: no direct
+# field). Lengths are characters, as Moodle counts them (core_text::strlen).
+_MOODLE_NAMES: dict[str, tuple[int | None, str]] = {
+    "first_name": (100, "a Moodle first name"),
+    "last_name": (100, "a Moodle last name"),
+    "network": (254, "a Moodle course name"),
+    "initiative": (254, "a Moodle group name"),
+    "region": (None, ""),
+    "offer": (None, ""),
+}
+MOODLE_IDNUMBER_MAX = 100  # course and group idnumbers (varchar 100)
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def moodle_text_problem(value: str) -> str | None:
+    """Why Moodle would refuse ``value`` as a PARAM_TEXT / PARAM_NOTAGS name (None when it is fine).
+
+    Moodle refuses anything PHP's ``strip_tags`` would change: ``<b>``, ``<Nord>``, ``</x>``, ``<!-- -->``,
+    a ``<`` directly before a letter. ``&``, quotes, apostrophes, ``>`` and ``3 < 5`` pass unchanged.
+    """
+    if "\x00" in value:
+        return "contains an invisible NUL character, which Moodle removes and so refuses — type the name again"
+    match = _TAG_START.search(value)
+    if match is None:
+        return None
+    start = match.start()
+    if value.startswith("<!--", start):
+        end = value.find("-->", start + 4)
+        shown = value[start: end + 3] if end >= 0 else value[start:]
+        return (f"contains an HTML comment '{_shorten(shown)}'; Moodle refuses names with tags — "
+                "write it without angle brackets")
+    end = value.find(">", start)
+    if end >= 0:
+        return (f"looks like an HTML tag '{_shorten(value[start: end + 1])}'; Moodle refuses names with tags — "
+                "write it without angle brackets")
+    after = value[start + 1: start + 11]
+    if not after:
+        return ("ends with '<', which Moodle reads as the start of an HTML tag and refuses — "
+                "remove it or put a space after it")
+    return (f"has '<' directly before '{after}', which Moodle reads as the start of an HTML tag and refuses — "
+            "write it without '<' or put a space after it")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading CSV and Excel files
 
 _Report = Callable[[int | None, str | None, str], None]
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary .xls (and password-protected .xlsx)
 
 
 def _decode(raw: bytes, shown: str) -> str:
@@ -196,28 +267,107 @@ def _detect_delimiter(text: str) -> str:
     return ";" if unquoted.count(";") > unquoted.count(",") else ","
 
 
-def parse_roster(path: str | Path) -> Roster:
-    """Read, normalise and validate the roster CSV. Raises RosterError listing every problem."""
-    file = Path(path)
+def _csv_rows(raw: bytes, shown: str) -> list[tuple[int, list[str]]]:
+    """(line where the record starts, cells) for every CSV record."""
+    text = _decode(raw, shown)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_detect_delimiter(text))
+    rows: list[tuple[int, list[str]]] = []
+    last_line = 0
+    try:
+        for cells in reader:
+            rows.append((last_line + 1, cells))
+            last_line = reader.line_num
+    except csv.Error as exc:
+        raise RosterError([RosterProblem(file=shown, line=reader.line_num, column=None,
+                                         message=f"cannot be read as CSV ({exc})")]) from None
+    return rows
+
+
+def _excel_text(value: object) -> str:
+    """A cell's value as German Excel shows it: dates 31.12.2025, decimal comma, WAHR/FALSCH."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "WAHR" if value else "FALSCH"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.strftime("%d.%m.%Y")
+        return value.strftime("%d.%m.%Y %H:%M:%S" if value.second else "%d.%m.%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.15g}".replace(".", ",")
+    return str(value)
+
+
+def _xlsx_rows(raw: bytes, shown: str) -> tuple[str, list[tuple[int, list[str]]]]:
+    """(how the file is named in messages, (Excel row number, cells) for every row of the first sheet)."""
+    import openpyxl  # only needed for Excel files
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=False, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise RosterError([RosterProblem(
+            file=shown, line=None, column=None,
+            message=f"cannot be read as an Excel workbook ({_shorten(reason, 80)}); save it again in Excel as "
+                    "'Excel-Arbeitsmappe (*.xlsx)' or as 'CSV UTF-8'",
+        )]) from None
+    sheet = workbook.worksheets[0]
+    if len(workbook.worksheets) > 1:
+        shown = f"{shown} [{sheet.title}]"  # the roster is the first sheet; say which one was read
+    rows = [(number, [_excel_text(value) for value in values])
+            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)]
+    workbook.close()
+    return shown, rows
+
+
+def _read_rows(file: Path) -> tuple[str, Literal["line", "row"], list[tuple[int, list[str]]]]:
     shown = file.name
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
         raise RosterError([RosterProblem(file=shown, line=None, column=None, message="file not found")]) from None
-    text = _decode(raw, shown)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_detect_delimiter(text))
+    except OSError as exc:
+        raise RosterError([RosterProblem(file=shown, line=None, column=None,
+                                         message=f"cannot be read ({exc.strerror or exc})")]) from None
+    suffix = file.suffix.lower()
+    if raw.startswith(_OLE_MAGIC) or suffix in (".xls", ".ods", ".numbers"):
+        raise RosterError([RosterProblem(
+            file=shown, line=None, column=None,
+            message="is an old Excel (.xls), password-protected or non-Excel spreadsheet; save it in Excel as "
+                    "'Excel-Arbeitsmappe (*.xlsx)' without a password, or as 'CSV UTF-8'",
+        )])
+    if raw.startswith(_ZIP_MAGIC) or suffix in _XLSX_SUFFIXES:
+        shown, rows = _xlsx_rows(raw, shown)
+        return shown, "row", rows
+    return shown, "line", _csv_rows(raw, shown)
+
+
+def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
+    """Read, normalise and validate a roster (CSV or .xlsx). Raises RosterError listing every problem.
+
+    With ``cohort``, the Moodle idnumbers the roster's networks and initiatives will get in that cohort are
+    checked against Moodle's length limit too.
+    """
+    file = Path(path)
+    shown, unit, records = _read_rows(file)
     problems: list[RosterProblem] = []
 
     def problem(line: int | None, column: str | None, message: str) -> None:
-        problems.append(RosterProblem(file=shown, line=line, column=column, message=message))
+        problems.append(RosterProblem(file=shown, line=line, column=column, message=message, unit=unit))
 
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
-    last_line = 0
-    for cells in reader:
-        start = last_line + 1
-        last_line = reader.line_num
+    for start, cells in records:
         if not any(c.strip() for c in cells):
             continue  # blank lines (often trailing ones from Excel) carry nothing
         if header is None:
@@ -225,7 +375,7 @@ def parse_roster(path: str | Path) -> Roster:
         else:
             rows.append((start, cells))
     if header is None:
-        raise RosterError([RosterProblem(file=shown, line=None, column=None, message="file is empty")])
+        raise RosterError([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
 
     columns = _map_header(header, header_line, problem)
     if problems:
@@ -237,6 +387,8 @@ def parse_roster(path: str | Path) -> Roster:
     # Rechtsform still owns its network), so one mistake does not cascade into spurious ones.
     entries = [entry for entry, _ in parsed if entry is not None]
     _check_relations(entries, shown_column, problem)
+    if cohort is not None:
+        _check_idnumbers(entries, cohort, shown_column, problem)
     if problems:
         problems.sort(key=lambda p: (p.line or 0))
         raise RosterError(problems)
@@ -323,6 +475,15 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], shown_colum
     for field in ("network", "initiative"):
         if cell(field) and not slugify(cell(field) or ""):
             bad(field, f"{cell(field)!r} has no letters or digits to build a key from")
+    for field, (limit, what) in _MOODLE_NAMES.items():
+        value = cell(field)
+        if value is None:
+            continue
+        why = moodle_text_problem(value)
+        if why:
+            bad(field, why)
+        elif limit is not None and len(value) > limit:
+            bad(field, f"is {len(value)} characters long; {what} may have at most {limit} — shorten it")
     if role is None:
         return None, False
     return RosterEntry(
@@ -378,3 +539,23 @@ def _check_relations(entries: list[RosterEntry], shown_column: dict[str, str], p
             if entry.buddy_of not in coordinators:
                 problem(entry.line, col("buddy_of"),
                         f"'{entry.buddy_of}' is not the e-mail of a coordinator in this file")
+
+
+def _check_idnumbers(entries: list[RosterEntry], cohort: str, shown_column: dict[str, str],
+                     problem: _Report) -> None:
+    """Course and group idnumbers are at most 100 characters in Moodle; long names make them longer."""
+    col = lambda field: shown_column.get(field, _GERMAN_HEADERS[field])  # noqa: E731
+    reported: set[tuple[str | None, str | None]] = set()
+    for entry in entries:
+        if entry.role == "coordinator" and entry.network_slug:
+            key, idnumber, field = (entry.network_slug, None), region_idnumber(cohort, entry.network or ""), "network"
+        elif entry.role == "initiative" and entry.network_slug and entry.initiative_slug:
+            key = (entry.network_slug, entry.initiative_slug)
+            idnumber, field = initiative_idnumber(cohort, entry.network or "", entry.initiative or ""), "initiative"
+        else:
+            continue
+        if len(idnumber) > MOODLE_IDNUMBER_MAX and key not in reported:
+            reported.add(key)
+            problem(entry.line, col(field),
+                    f"the name is too long for Moodle's key '{_shorten(idnumber, 60)}' ({len(idnumber)} characters, "
+                    f"at most {MOODLE_IDNUMBER_MAX}) — shorten it")

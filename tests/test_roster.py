@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pytest
 
+from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.roster import (
     RosterError,
     initiative_idnumber,
+    moodle_text_problem,
     parse_roster,
     region_idnumber,
     slugify,
@@ -204,3 +208,192 @@ def test_two_coordinators_of_one_network_must_agree_on_the_region(tmp_path):
     err = problems_of(write(tmp_path, GERMAN_HEADER, COORDINATOR, "", second))
     assert "roster.csv line 4, Bundesland: network 'MINT-Region Trier' is in region 'Rheinland-Pfalz' on line 2" \
         in str(err)
+
+
+
+# -- Moodle's rules for names (PARAM_TEXT / PARAM_NOTAGS) ---------------------------------------------
+
+ENGLISH_HEADER = "role;first_name;last_name;email;network;region;initiative;offer;legal_status;buddy_of"
+
+
+def test_example_roster_keeps_messy_real_names_exactly():
+    roster = parse_roster(EXAMPLE)
+    assert "zdi-Netzwerk Ruhr & Emscher" in roster.networks().values()
+    assert 'Schülerlabor "Elektron"' in roster.initiatives("zdi-Netzwerk Ruhr & Emscher")
+    last_names = {e.last_name for e in roster.entries}
+    assert {"D'Angelo", "Öztürk", "Yılmaz"} <= last_names
+    offers = {e.offer for e in roster.entries}
+    assert "Chemie-Labortag 'Rund ums Wasser'" in offers and "Löten & Programmieren ab 12" in offers
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("MINT-Region Trier <Großregion>", "looks like an HTML tag '<Großregion>'"),
+    ("<b>Trier</b>", "looks like an HTML tag '<b>'"),
+    ("Trier </x>", "looks like an HTML tag '</x>'"),
+    ("Trier <Nord>", "looks like an HTML tag '<Nord>'"),
+    ("Trier <!-- alt -->", "contains an HTML comment '<!-- alt -->'"),
+    ("Trier<Süd", "has '<' directly before 'Süd'"),
+    ("Trier <", "ends with '<'"),
+    ("Trier\x00", "NUL character"),
+])
+def test_names_moodle_would_strip_are_named_with_the_reason(value, shown):
+    why = moodle_text_problem(value)
+    assert why is not None and shown in why
+
+
+@pytest.mark.parametrize("value", [
+    "Ruhr & Emscher", 'Schülerlabor "Elektron"', "D'Angelo", "Öztürk", "3 < 5", "A > B", "a <\tb", "&amp;", "",
+])
+def test_names_moodle_accepts_pass(value):
+    assert moodle_text_problem(value) is None
+
+
+@pytest.mark.parametrize("header", [GERMAN_HEADER, ENGLISH_HEADER])
+def test_tag_like_names_are_refused_with_line_column_and_why_in_every_name_column(tmp_path, header):
+    coordinator = "Koordination;Jürgen;<b>Weiß</b>;jw@mint-trier.example;MINT-Region Trier <Großregion>;<RLP>;;;;"
+    member = "Initiative;<i>Lea;Schäfer;lea@fw.example;MINT-Region Trier <Großregion>;;Forscher <AG>;Kurs </x>;;"
+    err = problems_of(write(tmp_path, header, coordinator, member))
+    columns = header.split(";")
+    expected = [
+        (2, columns[2], "looks like an HTML tag '<b>'"),
+        (2, columns[4], "looks like an HTML tag '<Großregion>'"),
+        (2, columns[5], "looks like an HTML tag '<RLP>'"),
+        (3, columns[1], "looks like an HTML tag '<i>'"),
+        (3, columns[4], "looks like an HTML tag '<Großregion>'"),
+        (3, columns[6], "looks like an HTML tag '<AG>'"),
+        (3, columns[7], "looks like an HTML tag '</x>'"),
+    ]
+    assert [(p.line, p.column) for p in err.problems] == [(line, column) for line, column, _ in expected]
+    for problem, (_, _, why) in zip(err.problems, expected):
+        assert problem.message.startswith(why)
+        assert "Moodle refuses names with tags — write it without angle brackets" in problem.message
+    assert ("roster.csv line 2, " + columns[4] + ": looks like an HTML tag '<Großregion>'; Moodle refuses names "
+            "with tags — write it without angle brackets") in str(err)
+    assert isinstance(err, MintqoError)
+
+
+def test_ampersand_quotes_apostrophes_and_a_spaced_lt_survive_unchanged(tmp_path):
+    roster = parse_roster(write(
+        tmp_path, GERMAN_HEADER,
+        "Koordination;Chiara;D'Angelo;cd@ruhr.example;MINT-Netzwerk Ruhr & Emscher;NRW;;;gemeinnützig;",
+        'Initiative;Deniz;Öztürk;do@lab.example;MINT-Netzwerk Ruhr & Emscher;;"Schülerlabor ""Elektron""";'
+        "Mathe: 3 < 5 & 'mehr';;",
+    ))
+    coordinator, member = roster.entries
+    assert (coordinator.last_name, coordinator.network) == ("D'Angelo", "MINT-Netzwerk Ruhr & Emscher")
+    assert (member.last_name, member.initiative) == ("Öztürk", 'Schülerlabor "Elektron"')
+    assert member.offer == "Mathe: 3 < 5 & 'mehr'"
+
+
+def test_names_longer_than_moodle_allows_are_refused(tmp_path):
+    ok = parse_roster(write(tmp_path, GERMAN_HEADER, COORDINATOR.replace("Jürgen", "J" * 100)))
+    assert ok.entries[0].first_name == "J" * 100
+    err = problems_of(write(tmp_path, GERMAN_HEADER,
+                            COORDINATOR.replace("Jürgen", "J" * 101).replace("Weißmüller", "W" * 120),
+                            MEMBER.replace("Forscherwerkstatt Saarburg", "F" * 255)))
+    text = str(err)
+    assert "line 2, Vorname: is 101 characters long; a Moodle first name may have at most 100" in text
+    assert "line 2, Nachname: is 120 characters long; a Moodle last name may have at most 100" in text
+    assert "line 3, Initiative-Name: is 255 characters long; a Moodle group name may have at most 254" in text
+
+
+def test_names_whose_moodle_idnumber_would_be_too_long_are_refused_for_a_cohort(tmp_path):
+    long_initiative = "Forscherwerkstatt für junge Entdeckerinnen und Entdecker an der Saar und Mosel"
+    file = write(tmp_path, GERMAN_HEADER, COORDINATOR, MEMBER.replace("Forscherwerkstatt Saarburg", long_initiative),
+                 MEMBER.replace("lea@", "tom@").replace("Forscherwerkstatt Saarburg", long_initiative))
+    assert len(parse_roster(file).entries) == 3  # without a cohort there is no idnumber to check
+    with pytest.raises(RosterError) as caught:
+        parse_roster(file, cohort="2025-herbst")
+    assert [(p.line, p.column) for p in caught.value.problems] == [(3, "Initiative-Name")]  # once per initiative
+    assert "the name is too long for Moodle's key 'mintqo:initiative:2025-herbst:" in str(caught.value)
+    assert "at most 100" in str(caught.value)
+
+
+def test_messages_carry_no_pydantic_prefix_or_traceback(tmp_path):
+    err = problems_of(write(tmp_path, GERMAN_HEADER, COORDINATOR.replace("gemeinnützig", "Verein"),
+                            "Chef;A;B;c@d.example;;;;;;", MEMBER.replace("Lea", "<Lea>")))
+    text = str(err)
+    assert "Value error" not in text and "Traceback" not in text and "validation error" not in text
+    assert all(len(str(p).splitlines()) == 1 for p in err.problems)
+
+
+# -- Excel workbooks ----------------------------------------------------------------------------------
+
+
+def write_xlsx(tmp_path: Path, rows: list[list[object]], name: str = "roster.xlsx", extra_sheet: bool = False) -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Teilnehmende"
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.cell(row=number, column=column, value=value)
+    if extra_sheet:
+        workbook.create_sheet("Notizen")["A1"] = "nicht die Liste"
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_roster_reads_like_csv_with_excel_row_numbers(tmp_path):
+    file = write_xlsx(tmp_path, [
+        GERMAN_HEADER.split(";"),
+        COORDINATOR.split(";"),
+        [],  # an empty Excel row still counts in Excel's numbering
+        'Initiative;Chiara;D\'Angelo;cd@lab.example;MINT-Region Trier;;Schülerlabor "Elektron";;;'.split(";"),
+        MEMBER.replace("lea@fw.example", "kaputt").split(";"),
+        MEMBER.replace("Forscherwerkstatt Saarburg", "Forscher <AG>").replace("lea@", "tom@").split(";"),
+    ])
+    err = problems_of(file)
+    assert [str(p) for p in err.problems] == [
+        "roster.xlsx row 5, E-Mail: 'kaputt' is not a valid e-mail address",
+        "roster.xlsx row 6, Initiative-Name: looks like an HTML tag '<AG>'; Moodle refuses names with tags — "
+        "write it without angle brackets",
+    ]
+    good = write_xlsx(tmp_path, [
+        GERMAN_HEADER.split(";"), COORDINATOR.split(";"), [],
+        'Initiative;Chiara;D\'Angelo;cd@lab.example;MINT-Region Trier;;Schülerlabor "Elektron";;;'.split(";"),
+    ], name="good.xlsx")
+    roster = parse_roster(good)
+    assert [e.line for e in roster.entries] == [2, 4]
+    assert (roster.entries[1].last_name, roster.entries[1].initiative) == ("D'Angelo", 'Schülerlabor "Elektron"')
+
+
+def test_xlsx_number_date_and_boolean_cells_read_as_german_excel_shows_them(tmp_path):
+    header = GERMAN_HEADER.split(";")
+    rows = [header, COORDINATOR.split(";")]
+    for number, offer in enumerate([dt.datetime(2025, 9, 1), dt.datetime(2025, 9, 1, 14, 30), dt.date(2025, 3, 7),
+                                    3.5, 12, 12.0, True, dt.time(9, 15)]):
+        row = MEMBER.replace("lea@", f"p{number}@").split(";")
+        row[7] = offer
+        rows.append(row)
+    roster = parse_roster(write_xlsx(tmp_path, rows))
+    assert [e.offer for e in roster.entries[1:]] == [
+        "01.09.2025", "01.09.2025 14:30", "07.03.2025", "3,5", "12", "12", "WAHR", "09:15"]
+
+
+def test_xlsx_with_several_sheets_reads_the_first_and_says_so(tmp_path):
+    file = write_xlsx(tmp_path, [GERMAN_HEADER.split(";"), MEMBER.replace("lea@fw.example", "x").split(";")],
+                      extra_sheet=True)
+    assert "roster.xlsx [Teilnehmende] row 2, E-Mail: 'x' is not a valid e-mail address" in str(problems_of(file))
+
+
+def test_empty_xlsx_and_header_only_xlsx(tmp_path):
+    assert "leer.xlsx: file is empty" in str(problems_of(write_xlsx(tmp_path, [], name="leer.xlsx")))
+    assert parse_roster(write_xlsx(tmp_path, [GERMAN_HEADER.split(";")], name="kopf.xlsx")).entries == []
+
+
+def test_broken_old_and_misnamed_workbooks_get_one_clear_line(tmp_path):
+    broken = tmp_path / "kaputt.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    text = str(problems_of(broken))
+    assert text.startswith("1 problem in roster:\n  kaputt.xlsx: cannot be read as an Excel workbook")
+    assert "'Excel-Arbeitsmappe (*.xlsx)'" in text and "Traceback" not in text
+
+    old = tmp_path / "alt.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    assert "alt.xls: is an old Excel (.xls)" in str(problems_of(old))
+
+    # An .xlsx saved under a .csv name is still read as a workbook, not reported as "not UTF-8".
+    misnamed = write_xlsx(tmp_path, [GERMAN_HEADER.split(";"), COORDINATOR.split(";")], name="roster.csv")
+    assert parse_roster(misnamed).entries[0].last_name == "Weißmüller"
