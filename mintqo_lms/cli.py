@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,21 +18,66 @@ import click
 from mintqo_lms import __version__
 from mintqo_lms.config import DEFAULT_CONFIG_NAME, EXAMPLE_CONFIG, Config, load_config
 from mintqo_lms.keys import cohort_option
+from mintqo_lms.keys import COHORT_KEY
+from mintqo_lms.locking import store_lock
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.moodle.client import check_url, redact_secrets
+from mintqo_lms.moodle.errors import InvalidTokenError, MintqoError
 from mintqo_lms.sandbox.cli import sandbox
 from mintqo_lms.store import Store
 
+VERBOSE_HINT = "run it again with -vv to see the traceback"
+
+
+def _hint(exc: MintqoError) -> str:
+    from mintqo_lms.templates import TemplateError
+
+    if isinstance(exc, TemplateError) and exc.file and "templates directory" not in exc.message:
+        return " — correct the template file (lms_templates/ or $MINTQO_TEMPLATES_DIR) and run the command again"
+    if isinstance(exc, InvalidTokenError):
+        return (" — Moodle does not know this token: check moodle.token_file (or MINTQO_MOODLE_TOKEN) and that the "
+                "token belongs to the service 'MINT-QO Sync'")
+    return ""
+
 
 class MintqoGroup(click.Group):
-    """Turns our expected errors into one line and exit code 1."""
+    """Turns every error into one line on stderr and exit code 1: ours as they are, anything unexpected as
+    its type and message with a hint to use -vv, which also prints the traceback. Never the token."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
         except MintqoError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            _traceback_if_verbose(ctx)
+            click.secho(redact_secrets(f"Error: {exc}{_hint(exc)}"), fg="red", err=True)
             sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against a raw traceback
+            _traceback_if_verbose(ctx)
+            detail = f": {exc}" if str(exc) else ""
+            click.secho(redact_secrets(f"Error: unexpected {exc.__class__.__name__}{detail}"), fg="red", err=True)
+            if _verbosity(ctx) < 2:
+                click.echo(f"This is a bug in mintqo-lms or an unusual situation; {VERBOSE_HINT}.", err=True)
+            sys.exit(1)
+
+
+def _verbosity(ctx: click.Context) -> int:
+    return int((ctx.obj or {}).get("verbose", 0)) if isinstance(ctx.obj, dict) else 0
+
+
+def _traceback_if_verbose(ctx: click.Context) -> None:
+    if _verbosity(ctx) >= 2:
+        click.echo(redact_secrets(traceback.format_exc()), err=True)
+
+
+@contextmanager
+def _writing_store(config: Config, command: str) -> Iterator[Store]:
+    """The store, opened under its lock: one writing command at a time (a second gets one line naming the
+    holder). Runs an earlier command left ``running`` when it died are marked ``interrupted`` on the way."""
+    with store_lock(config.store.path, command), Store(config.store.path) as store:
+        store.mark_interrupted_runs()
+        yield store
 
 
 def _config(ctx: click.Context) -> Config:
@@ -52,22 +100,26 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
 
 
 @main.command()
 @click.option("--path", "target", type=click.Path(dir_okay=False), default=DEFAULT_CONFIG_NAME,
               show_default=True, help="Where to write the config.")
-@click.option("--url", help="Moodle site URL.")
+@click.option("--url", envvar="MINTQO_MOODLE_URL", help="Moodle site URL (default: $MINTQO_MOODLE_URL).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config.")
 def init(target: str, url: str | None, force: bool) -> None:
     """Write a config file and create the programme store next to it."""
     path = Path(target)
+    if url:
+        url = check_url(url)  # a typo is refused here, not at the first sync
     if path.exists() and not force:
         click.echo(f"{path} exists; keeping it (use --force to overwrite).")
     else:
         text = EXAMPLE_CONFIG
         if url:
-            text = text.replace('url = "https://moodle.example.org"', f'url = "{url}"')
+            escaped = url.replace("\\", "\\\\").replace('"', '\\"')
+            text = text.replace('url = "https://moodle.example.org"', f'url = "{escaped}"')
         path.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {path}. Put the web-service token into the token file it names (chmod 600).")
     config = load_config(path)
@@ -130,13 +182,13 @@ def roster_import(ctx: click.Context, file: str, cohort: str, allow_shrink: bool
 
 
 @main.command()
-@click.option("--cohort", required=True, help="Cohort key, e.g. 2025.")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")
 @click.pass_context
 def provision(ctx: click.Context, cohort: str, dry_run: bool) -> None:
     """Create what the templates and the roster want in Moodle (never deletes)."""
     config = _config(ctx)
-    with Store(config.store.path) as store:
+    with _writing_store(config, f"mintqo-lms provision --cohort {cohort}{' --dry-run' if dry_run else ''}") as store:
         run_provision(Moodle(config.client()), store, config, cohort, dry_run=dry_run)
 
 
@@ -168,15 +220,15 @@ def run_provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, 
     elif not result.plan.has_work:
         echo(f"Everything is up to date ({result.calls} web-service calls, no changes).")
     else:
-        done = ", ".join(f"{count} {what}" for what, count in sorted(result.applied.items()) if count)
-        echo(f"Applied: {done} ({result.calls} web-service calls; run #{result.run_id}).")
+        number = store.run_number(result.run_id)  # dry runs and other cohorts' runs are not counted
+        echo(f"Applied: {result.summary()} ({result.calls} web-service calls; run #{number} of cohort {cohort}).")
     return result
 
 
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="mintqo-demo", show_default=True,
               help="Folder for the store and the files the demo produces.")
-@click.option("--cohort", default="2025", show_default=True)
+@click.option("--cohort", default="2025", show_default=True, type=COHORT_KEY)
 @click.option("--full-size", is_flag=True, help="A realistic cohort: 20 coordinators, 150 initiatives of three.")
 @click.option("--latency", type=float, default=0.0, help="Seconds the sandbox waits per call (to feel a real site).")
 def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
@@ -191,14 +243,15 @@ def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
 
 
 @main.command()
-@click.option("--cohort", required=True)
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
 @click.pass_context
 def sync(ctx: click.Context, cohort: str) -> None:
     """Read completions and self-analysis answers changed since the last run into the store."""
-    from mintqo_lms.sync import sync_cohort
+    from mintqo_lms.sync import check_syncable, sync_cohort
 
     config = _config(ctx)
-    with Store(config.store.path) as store:
+    with _writing_store(config, f"mintqo-lms sync --cohort {cohort}") as store:
+        check_syncable(store, cohort)  # before the token is even read: a typo in the cohort is the first error
         result = sync_cohort(Moodle(config.client()), store, cohort, page_size=config.sync.page_size)
     calls = sum(int(c["calls"]) for c in result.calls.values())
     click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
@@ -211,7 +264,7 @@ def people() -> None:
 
 @people.command("remove")
 @click.argument("email")
-@click.option("--cohort", required=True)
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> None:
@@ -219,7 +272,7 @@ def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> Non
     from mintqo_lms.programme import remove_member
 
     config = _config(ctx)
-    with Store(config.store.path) as store:
+    with _writing_store(config, f"mintqo-lms people remove {email} --cohort {cohort}") as store:
         if not yes:
             click.confirm(f"Unenrol {email} from all courses of cohort {cohort}?", abort=True)
         removed = remove_member(Moodle(config.client()), store, email, cohort)

@@ -60,8 +60,17 @@ def is_loopback_host(host: str) -> bool:
 def check_url(url: str, *, allow_insecure_http: bool = False) -> str:
     """Return the site's base URL without trailing slash, refusing plain http off loopback."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise InsecureURLError(f"Moodle URL must start with https:// and name a host, got {url!r}")
+    if parts.scheme not in {"http", "https"}:
+        hint = f"; did you mean https://{url.strip()}?" if not parts.scheme or "://" not in url else ""
+        raise InsecureURLError(f"the Moodle URL must start with https:// (got {url!r}{hint})")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    host = parts.hostname or ""
+    if not host or port == -1 or any(ch.isspace() or ch in "\"'<>\\" for ch in url.strip()):
+        raise InsecureURLError(f"the Moodle URL must be like https://moodle.example.org with a host name and "
+                               f"at most a port and a path (got {url!r})")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
         raise InsecureURLError(
             f"refusing plain http:// for {parts.hostname}: the token would travel unencrypted; "
@@ -141,6 +150,15 @@ def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 logging.setLogRecordFactory(_redacting_record_factory)
 
 
+def redact_secrets(text: str) -> str:
+    """``text`` with every token a client of this process has used replaced by ``***`` (for messages that
+    may quote something we did not build ourselves, such as an unexpected exception)."""
+    for secret in _SECRETS:
+        if len(secret) >= 6:  # a real token is 32 characters; a toy one like "t" would garble every message
+            text = text.replace(secret, "***")
+    return text
+
+
 class MoodleClient:
     """A Moodle web-service client: ``client.call("core_course_get_contents", courseid=2)``."""
 
@@ -161,6 +179,8 @@ class MoodleClient:
             raise InsecureURLError("no web-service token configured")
         self.url = check_url(url, allow_insecure_http=allow_insecure_http)
         self.endpoint = self.url + REST_PATH
+        parts = urlsplit(self.url)
+        self._where = parts.netloc.rsplit("@", 1)[-1] or self.url  # host[:port], never user:password
         self.__token = token
         self.timeout = timeout
         self.retries = retries
@@ -201,13 +221,18 @@ class MoodleClient:
             try:
                 response = self.session.post(self.endpoint, data=body, timeout=self.timeout)
             except requests.exceptions.ConnectTimeout as exc:
-                error: Exception = MoodleConnectionError(function, "connect timeout", maybe_applied=False)
+                error: Exception = MoodleConnectionError(
+                    function, f"connect timeout: no answer from {self._where} within {self.timeout[0]:g} s "
+                    "(is the host right and reachable from here?)", maybe_applied=False)
                 cause: Exception = exc
             except requests.exceptions.ConnectionError as exc:
-                error = MoodleConnectionError(function, _reason(exc), maybe_applied=not _never_sent(exc))
+                error = MoodleConnectionError(function, _reason(exc, self._where),
+                                              maybe_applied=not _never_sent(exc))
                 cause = exc
             except requests.exceptions.Timeout as exc:
-                error = MoodleConnectionError(function, "read timeout", maybe_applied=True)
+                error = MoodleConnectionError(
+                    function, f"read timeout: {self._where} did not answer within {self.timeout[1]:g} s "
+                    "(raise moodle.read_timeout for a slow site)", maybe_applied=True)
                 cause = exc
             else:
                 if response.status_code in RETRY_STATUSES:
@@ -295,12 +320,29 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
     return isinstance(inner, urllib3.exceptions.NewConnectionError)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, where: str = "the site") -> str:
+    """Why a connection failed, in words an operator can act on, naming the host (never the token)."""
     text = str(exc)
-    if "reset" in text.lower():
-        return "connection reset"
-    if "refused" in text.lower():
-        return "connection refused"
-    if "RemoteDisconnected" in text or "closed" in text.lower() or "aborted" in text.lower():
-        return "connection closed without answer"
-    return exc.__class__.__name__
+    lower = text.lower()
+    inner = exc.args[0] if exc.args else None
+    inner = getattr(inner, "reason", inner)
+    if isinstance(exc, requests.exceptions.SSLError) or "SSLError(" in text or "certificate verify" in lower:
+        detail = "certificate not trusted" if "certificate verify failed" in lower else (
+            "certificate does not match the host name" if "hostname" in lower or "match" in lower else
+            "TLS handshake failed")
+        return (f"TLS error with {where}: {detail} (check the URL; for a private CA set REQUESTS_CA_BUNDLE)")
+    if isinstance(inner, urllib3.exceptions.NameResolutionError) or "name or service not known" in lower \
+            or "nodename nor servname" in lower or "name resolution" in lower or "getaddrinfo failed" in lower:
+        host = where.rsplit(":", 1)[0] if where.count(":") == 1 else where
+        return f"host name {host} not found (check moodle.url for a typo; is the network up?)"
+    if "refused" in lower:
+        return f"connection refused by {where} (is the site up and moodle.url right?)"
+    if "reset" in lower:
+        return f"connection reset by {where}"
+    if "timed out" in lower:
+        return f"connect timeout: no answer from {where}"
+    if "RemoteDisconnected" in text or "closed" in lower or "aborted" in lower:
+        return f"{where} closed the connection without an answer"
+    if "unreachable" in lower:
+        return f"network unreachable for {where}"
+    return f"{where}: {exc.__class__.__name__}"
