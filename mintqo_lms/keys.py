@@ -56,8 +56,8 @@ class UnknownCohortError(MintqoError, LookupError):
         self.key = key
         self.existing = existing
         known = f"known cohorts: {', '.join(existing)}" if existing else "the store has no cohort yet"
-        super().__init__(f"unknown cohort {key!r} ({known}); "
-                         f"import a roster first: mintqo-lms roster import FILE --cohort {key}")
+        super().__init__(f"unknown cohort {key!r}: no roster yet ({known}); "
+                         f"import one with: mintqo-lms roster import FILE --cohort {key}")
 
 
 def _why_not(key: str) -> str | None:

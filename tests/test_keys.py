@@ -91,13 +91,13 @@ def test_require_cohort_names_the_cohorts_that_exist(tmp_path):
     with Store(tmp_path / "t.db") as store:
         with pytest.raises(UnknownCohortError) as caught:
             require_cohort(store, "1999")
-        assert "unknown cohort '1999' (the store has no cohort yet)" in str(caught.value)
+        assert "unknown cohort '1999': no roster yet (the store has no cohort yet)" in str(caught.value)
         store.db["cohorts"].insert_all([{"key": "2025", "title": "x", "created_at": 0},
                                         {"key": "2024", "title": "y", "created_at": 0}])
         assert require_cohort(store, "2025") == "2025"
         with pytest.raises(UnknownCohortError) as caught:
             require_cohort(store, "2052")
-        assert "unknown cohort '2052' (known cohorts: 2024, 2025)" in str(caught.value)
+        assert "unknown cohort '2052': no roster yet (known cohorts: 2024, 2025)" in str(caught.value)
         assert caught.value.existing == ["2024", "2025"]
         with pytest.raises(CohortKeyError):
             require_cohort(store, "2025 ")

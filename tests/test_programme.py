@@ -130,7 +130,7 @@ def test_unknown_cohort_names_the_cohorts_there_are(store):
     import_roster(store, EXAMPLE, "2024-test")
     with pytest.raises(UnknownCohortError) as caught:
         load_cohort(store, "2052")
-    assert "unknown cohort '2052' (known cohorts: 2024-test, 2025)" in str(caught.value)
+    assert "unknown cohort '2052': no roster yet (known cohorts: 2024-test, 2025)" in str(caught.value)
     with pytest.raises(UnknownCohortError):
         remove_member(NO_MOODLE, store, "lea.schaefer@forscherwerkstatt.example", "2052")
 
