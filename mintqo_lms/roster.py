@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Callable, Literal
@@ -312,7 +313,9 @@ def _xlsx_rows(raw: bytes, shown: str) -> tuple[str, list[tuple[int, list[str]]]
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=False, data_only=True)
+        with warnings.catch_warnings():  # "no default style", unsupported extensions: noise for the office
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=False, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise RosterError([RosterProblem(
