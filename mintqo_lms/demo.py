@@ -8,15 +8,17 @@ folder. Each step uses the same library code as the real commands; only the peop
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mintqo_lms.config import Config
+from mintqo_lms.exports import ANSWER_HEADER, COURSE_HEADER, answer_rows, course_rows, write_table
 from mintqo_lms.instrument import question_idnumber
+from mintqo_lms.locking import store_lock
 from mintqo_lms.moodle import Moodle, MoodleClient
+from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import ProvisionResult, provision
 from mintqo_lms.samples import write_synthetic_roster
@@ -26,6 +28,43 @@ from mintqo_lms.sync import SyncResult, sync_cohort
 from mintqo_lms.templates import load_curriculum, templates_dir
 
 Echo = Callable[[str], None]
+
+MARKER = ".mintqo-demo"
+# Everything the demo may write (and so may replace on the next run); nothing else is ever touched.
+OUTPUT_NAMES = frozenset({
+    MARKER, "mintqo.db", "mintqo.db-wal", "mintqo.db-shm", "mintqo.db-journal", "mintqo.db.lock",
+    "courses.csv", "courses.xlsx", "selbstanalyse_antworten.csv", "selbstanalyse_antworten.xlsx",
+    "roster.csv", "roster.xlsx", "README.txt",
+})
+
+
+class DemoError(MintqoError):
+    """The demo cannot run as asked (e.g. its output folder holds someone else's files)."""
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Make ``out`` the demo's folder: created here, or empty, or holding only an earlier demo's output
+    (it carries the marker file). Anything else is refused, so a user's own store or roster is never
+    overwritten. The earlier demo's files are removed; nothing else is."""
+    if out.exists() and not out.is_dir():
+        raise DemoError(f"{out} is a file, not a folder; choose another --out folder")
+    if out.is_dir():
+        entries = sorted(entry.name for entry in out.iterdir())
+        if entries and MARKER not in entries:
+            shown = ", ".join(entries[:3]) + (" …" if len(entries) > 3 else "")
+            raise DemoError(f"{out} already holds files the demo did not write ({shown}); nothing was changed. "
+                            "Choose a new or empty folder with --out")
+        foreign = [name for name in entries if name not in OUTPUT_NAMES]
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+            raise DemoError(f"{out} holds an earlier demo's output and files it did not write ({shown}); nothing "
+                            "was changed. Move them away or choose a new folder with --out")
+        for name in entries:
+            if name != MARKER and name in OUTPUT_NAMES:
+                (out / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("This folder holds the output of 'mintqo-lms demo'; the next demo run with "
+                              "--out here replaces it.\n", encoding="utf-8")
 
 
 @dataclass
@@ -40,20 +79,22 @@ class DemoResult:
 def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = False, seed: int = 2025,
              latency: float = 0.0, echo: Echo = print,
              provision_runner: Callable[..., ProvisionResult] | None = None) -> DemoResult:
-    """Run the demo into ``out_dir`` (created; an existing store there is replaced)."""
+    """Run the demo into ``out_dir``: a new or empty folder, or one with an earlier demo's output (which is
+    replaced). A folder holding anything else is refused with :class:`DemoError`."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("mintqo.db*"):
-        stale.unlink()
+    prepare_out_dir(out)
     config = Config()
     config.store.path = out / "mintqo.db"
+    roster_files: list[Path] = []
     if full_size:
         roster_file = write_synthetic_roster(out / "roster.csv", coordinators=20, initiatives=150,
-                                             members_per_initiative=3, buddies=5, staff=2)
+                                             members_per_initiative=3, buddies=5, staff=2, xlsx=True)
+        roster_files = [roster_file, roster_file.with_suffix(".xlsx")]
     else:
         roster_file = templates_dir() / "roster.example.csv"
 
-    with Sandbox(latency=latency) as sandbox, Store(config.store.path) as store:
+    with store_lock(config.store.path, "mintqo-lms demo"), Sandbox(latency=latency) as sandbox, \
+            Store(config.store.path) as store:
         echo(f"Sandbox Moodle running at {sandbox.url} (a local stand-in; nothing leaves this machine).")
         summary = import_roster(store, roster_file, cohort)
         echo(f"Roster {roster_file.name}: {summary}")
@@ -64,8 +105,12 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
         echo("Simulated: " + ", ".join(f"{n} {what}" for what, n in simulated.items()) + ".")
         synced = sync_cohort(moodle, store, cohort)
         echo(f"Synced into the store: {synced}.")
-        files = [config.store.path, _write_courses(out, store, sandbox.url, cohort),
-                 _write_answers(out, store, cohort), _write_readme(out, provisioned, synced)]
+        files = [config.store.path, *roster_files,
+                 *write_table(out / "courses.csv", COURSE_HEADER, course_rows(store, sandbox.url, cohort),
+                              sheet="Kurse"),
+                 *write_table(out / "selbstanalyse_antworten.csv", ANSWER_HEADER, answer_rows(store, cohort),
+                              sheet="Selbstanalyse-Antworten"),
+                 _write_readme(out, provisioned, synced)]
     return DemoResult(out, provisioned, simulated, synced, files)
 
 
@@ -118,52 +163,22 @@ def simulate_participants(sandbox: Sandbox, store: Store, cohort: str, rng: rand
     return counts
 
 
-def _write_courses(out: Path, store: Store, url: str, cohort: str) -> Path:
-    path = out / "courses.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["idnumber", "kind", "shortname", "fullname", "moodle_id", "url", "enrolled"])
-        for row in store.db.query(
-                "SELECT c.*, (SELECT COUNT(DISTINCT person_id) FROM enrolments e WHERE e.course_idnumber = c.idnumber)"
-                " AS enrolled FROM courses c WHERE cohort = ? ORDER BY kind, idnumber", [cohort]):
-            writer.writerow([row["idnumber"], row["kind"], row["shortname"], row["fullname"], row["moodle_id"],
-                             f"{url}/course/view.php?id={row['moodle_id']}", row["enrolled"]])
-    return path
-
-
-def _write_answers(out: Path, store: Store, cohort: str) -> Path:
-    """The synced self-analysis answers, one row per statement, as the store holds them."""
-    path = out / "selbstanalyse_antworten.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["netzwerk", "initiative", "versuch", "aussage", "antwort_position", "antwort"])
-        for row in store.db.query(
-                "SELECT n.name AS network, i.name AS initiative, q.attemptid, r.question_idnumber, "
-                "r.answer_position, r.answer_text FROM responses r JOIN quiz_attempts q USING (attemptid) "
-                "JOIN people p ON p.moodle_user_id = q.userid "
-                "JOIN memberships m ON m.person_id = p.id AND m.cohort = ? AND m.role = 'initiative' "
-                "JOIN initiatives i ON i.cohort = m.cohort AND i.network_slug = m.network_slug "
-                "AND i.slug = m.initiative_slug JOIN networks n ON n.cohort = m.cohort AND n.slug = m.network_slug "
-                "ORDER BY n.name, i.name, q.attemptid, r.slot", [cohort]):
-            writer.writerow([row["network"], row["initiative"], row["attemptid"], row["question_idnumber"],
-                             row["answer_position"], row["answer_text"]])
-    return path
-
-
 def _write_readme(out: Path, provisioned: ProvisionResult, synced: SyncResult) -> Path:
     path = out / "README.txt"
-    applied = ", ".join(f"{n} {what}" for what, n in sorted(provisioned.applied.items()))
+    applied = provisioned.summary()
     path.write_text(
         "mintqo-lms demo output\n======================\n\n"
         f"Provisioned ({provisioned.calls} web-service calls): {applied}\n\n"
         f"{provisioned.plan.table()}\n\n"
         f"Synced: {synced}\n\n"
-        "mintqo.db                    the programme store (SQLite): roster, Moodle ids, completions, answers\n"
-        "courses.csv                  the courses provisioned in the sandbox\n"
-        "selbstanalyse_antworten.csv  every synced self-analysis answer, one row per statement\n\n"
+        "mintqo.db                     the programme store (SQLite): roster, Moodle ids, completions, answers\n"
+        "courses.csv / .xlsx           the courses provisioned in the sandbox (German, for staff)\n"
+        "selbstanalyse_antworten.csv / .xlsx\n"
+        "                              every synced self-analysis answer, one row per statement (German)\n\n"
+        "The CSV files are UTF-8 with BOM, separated by ';' (they open in German Excel by double-click).\n\n"
         "Scores, reports and certificates are built in later steps; they will appear here.\n",
         encoding="utf-8")
     return path
 
 
-__all__ = ["DemoResult", "run_demo", "simulate_participants"]
+__all__ = ["DemoError", "DemoResult", "MARKER", "prepare_out_dir", "run_demo", "simulate_participants"]

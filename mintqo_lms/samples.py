@@ -1,4 +1,4 @@
-"""Synthetic rosters of realistic size, for the benchmarks, the tests and ``demo --size``.
+"""Synthetic rosters of realistic size, for the benchmarks, the tests and ``demo --full-size``.
 
 Names are generated from short German name lists so the data looks like the real thing (umlauts
 included) without being anyone's.
@@ -60,7 +60,14 @@ def synthetic_roster(coordinators: int = 20, initiatives: int = 150, members_per
     return out.getvalue()
 
 
-def write_synthetic_roster(path: str | Path, **sizes: int) -> Path:
-    path = Path(path)
-    path.write_text(synthetic_roster(**sizes), encoding="utf-8")
-    return path
+def synthetic_roster_rows(**sizes: int) -> list[list[str]]:
+    """The rows of :func:`synthetic_roster` without the header."""
+    return list(csv.reader(io.StringIO(synthetic_roster(**sizes)), delimiter=";"))[1:]
+
+
+def write_synthetic_roster(path: str | Path, *, xlsx: bool = False, **sizes: int) -> Path:
+    """Write the roster as staff would get it: UTF-8 with BOM, ';' (German Excel), and with ``xlsx`` the
+    same sheet as ``.xlsx`` beside it. Returns the CSV's path."""
+    from mintqo_lms.exports import write_table
+
+    return write_table(Path(path), HEADER, synthetic_roster_rows(**sizes), sheet="Roster", xlsx=xlsx)[0]
