@@ -171,7 +171,7 @@ def roster_import(ctx: click.Context, file: str, cohort: str, allow_shrink: bool
     from mintqo_lms.roster import RosterError
 
     config = _config(ctx)
-    with Store(config.store.path) as store:
+    with _writing_store(config, f"mintqo-lms roster import {Path(file).name} --cohort {cohort}") as store:
         try:
             summary = import_roster(store, file, cohort, allow_shrink=allow_shrink, restore=restore)
         except RosterError as exc:

@@ -146,7 +146,8 @@ def test_a_second_writer_gets_one_line_naming_the_holder(site):
     sb, config = site
     with store_lock(config.parent / "mintqo.db", "mintqo-lms provision --cohort 2025"):
         for args in (["sync", "--cohort", "2025"], ["provision", "--cohort", "2025"],
-                     ["people", "remove", "lea.schaefer@forscherwerkstatt.example", "--cohort", "2025", "--yes"]):
+                     ["people", "remove", "lea.schaefer@forscherwerkstatt.example", "--cohort", "2025", "--yes"],
+                     ["roster", "import", str(EXAMPLE_ROSTER), "--cohort", "2025"]):
             result = run(["--config", str(config), *args], env={"MINTQO_MOODLE_TOKEN": sb.token})
             line = assert_one_clear_line(result, f"is in use by pid {os.getpid()} (mintqo-lms provision --cohort 2025)"
                                                  " since ")
