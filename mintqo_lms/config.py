@@ -150,6 +150,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: dict[str
             raise ConfigError(f"not valid TOML: {exc}", file=str(source)) from None
         except UnicodeDecodeError:
             raise ConfigError("config file is not UTF-8", file=str(source)) from None
+        except OSError as exc:  # a folder, no permission …
+            raise ConfigError(f"cannot read the config file: {exc.strerror}", file=str(source)) from None
     elif require_file:
         raise ConfigError(f"no config found: pass --config, set MINTQO_CONFIG or create ./{DEFAULT_CONFIG_NAME} "
                           "(mintqo-lms init writes one)")

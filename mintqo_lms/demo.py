@@ -82,7 +82,10 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
     """Run the demo into ``out_dir``: a new or empty folder, or one with an earlier demo's output (which is
     replaced). A folder holding anything else is refused with :class:`DemoError`."""
     out = Path(out_dir)
-    prepare_out_dir(out)
+    try:
+        prepare_out_dir(out)
+    except OSError as exc:
+        raise DemoError(f"cannot use {out} for the demo's output: {exc.strerror}; choose another --out folder") from None
     config = Config()
     config.store.path = out / "mintqo.db"
     roster_files: list[Path] = []

@@ -162,7 +162,10 @@ class Store:
         self.path = Path(path)
         if str(path) != ":memory:":
             self._check_existing(self.path)
-            self._create_private(self.path)
+            try:
+                self._create_private(self.path)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store {self.path}: {exc.strerror}; check store.path") from None
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")

@@ -104,3 +104,8 @@ def test_messages_have_no_library_prefix_and_show_the_value(tmp_path, text, expe
         load_config(path, environ={})
     assert str(caught.value).startswith(expected)
     assert "Value error" not in str(caught.value)
+
+
+def test_a_folder_given_as_config_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the config file: Is a directory"):
+        load_config(tmp_path, environ={})

@@ -140,3 +140,12 @@ def test_migration_6_turns_old_dry_run_records_into_dry_runs(tmp_path):
         assert second["dry_run"] == 0
         store.mark_interrupted_runs()  # recorded without an owner: nothing can still be running it
         assert store.db["sync_runs"].get(second["id"])["status"] == "interrupted"
+
+
+def test_a_store_that_cannot_be_created_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the store .*check store.path"):
+        Store(blocker / "mintqo.db")
+    with pytest.raises(StoreError, match="is a folder, not a store file"):
+        Store(tmp_path)
