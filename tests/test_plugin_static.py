@@ -96,9 +96,10 @@ def test_version_declares_component_and_moodle_44():
 
 # --- functions and their classes ---------------------------------------------------------------------
 
-def test_services_declares_the_six_readme_functions():
+def test_services_declares_the_seven_readme_functions():
     assert sorted(services_functions()) == sorted(readme_plugin_functions())
-    assert len(readme_plugin_functions()) == 6
+    assert len(readme_plugin_functions()) == 7
+    assert "local_mintqo_get_plugin_info" in readme_plugin_functions()
 
 
 @pytest.mark.parametrize("name", sorted(services_functions()))
@@ -135,6 +136,54 @@ def test_write_functions_use_one_transaction(name):
 
 def test_delegated_transaction_helper_exists():
     assert "start_delegated_transaction()" in read("classes/local/helper.php")
+
+
+def plugin_version() -> int:
+    match = re.search(r"\$plugin->version\s*=\s*(\d{10})\s*;", read("version.php"))
+    assert match
+    return int(match.group(1))
+
+
+def test_upgrade_has_a_savepoint_for_the_current_version():
+    """Every bump of version.php gets its step in db/upgrade.php, and none points past the code."""
+    text = read("db/upgrade.php")
+    assert re.search(r"^function xmldb_local_mintqo_upgrade\(\$oldversion\)", text, re.M)
+    checks = [int(v) for v in re.findall(r"\$oldversion\s*<\s*(\d{10})", text)]
+    savepoints = [int(v) for v in re.findall(r"upgrade_plugin_savepoint\(\s*true\s*,\s*(\d{10})\s*,\s*'local'\s*,\s*'mintqo'\s*\)", text)]
+    assert checks and checks == savepoints, "each `if ($oldversion < V)` ends with upgrade_plugin_savepoint(true, V, ...)"
+    assert checks == sorted(checks)
+    assert checks[-1] == plugin_version(), "the newest savepoint is the version in version.php"
+
+
+def test_supported_range_is_declared():
+    match = re.search(r"\$plugin->supported\s*=\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]\s*;", read("version.php"))
+    assert match and int(match.group(1)) == 404 and int(match.group(1)) <= int(match.group(2))
+
+
+# --- PHPUnit tests -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(services_functions()))
+def test_every_function_has_a_phpunit_test(name):
+    short = name.removeprefix(f"{COMPONENT}_")
+    path = PLUGIN / "tests" / "external" / f"{short}_test.php"
+    assert path.exists(), f"{name}: no {path.relative_to(PLUGIN)}"
+    source = path.read_text(encoding="utf-8")
+    assert re.search(rf"^namespace local_mintqo\\external;", source, re.M)
+    assert re.search(rf"^final class {short}_test extends \\?advanced_testcase\b", source, re.M)
+    assert re.search(rf"^#\[(\\PHPUnit\\Framework\\Attributes\\)?CoversClass\({short}::class\)\]", source, re.M)
+
+
+def test_privacy_provider_has_a_phpunit_test():
+    source = read("tests/privacy/provider_test.php")
+    assert re.search(r"^#\[(\\PHPUnit\\Framework\\Attributes\\)?CoversClass\(provider::class\)\]", source, re.M)
+
+
+def test_phpunit_tests_use_attributes_not_covers_annotations():
+    """PHPUnit 11 (Moodle 5.x) deprecates @covers doc comments; attributes work on 9 and 11 alike."""
+    for path in sorted((PLUGIN / "tests").rglob("*_test.php")):
+        source = path.read_text(encoding="utf-8")
+        assert "@covers" not in source, f"{path.name}: use #[CoversClass], not @covers"
+        assert "resetAfterTest" in source, f"{path.name}: tests must reset the test site"
 
 
 # --- service ---------------------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace local_mintqo\external;
+
+use core_external\external_api;
+
+/**
+ * Tests of local_mintqo_get_quiz_responses: finished attempts answer by answer, paged, by time.
+ *
+ * @package    local_mintqo
+ * @category   test
+ * @copyright  2025 MINT-Qualitätsoffensive
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+#[\PHPUnit\Framework\Attributes\CoversClass(get_quiz_responses::class)]
+final class get_quiz_responses_test extends \advanced_testcase {
+    /** @var string[] question idnumbers of the test quiz */
+    protected const IDNUMBERS = ['mintqo:t:ang-01', 'mintqo:t:ang-02', 'mintqo:t:qua-01'];
+
+    /**
+     * A course with a self-analysis quiz made by import_quiz (as admin) and an enrolled student.
+     *
+     * @return array [course, quiz result of import_quiz, student]
+     */
+    protected function setup_quiz(): array {
+        global $CFG;
+        require_once($CFG->dirroot . '/mod/quiz/locallib.php');
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $result = $this->getDataGenerator()->get_plugin_generator('local_mintqo')->create_quiz($course->id, 'mintqo:quiz:a', [
+            'Angebot' => array_slice(self::IDNUMBERS, 0, 2),
+            'Qualität' => array_slice(self::IDNUMBERS, 2),
+        ]);
+        $student = $this->getDataGenerator()->create_and_enrol($course, 'student');
+        return [$course, $result, $student];
+    }
+
+    /**
+     * A finished attempt by a user with the given answer texts per slot (null: no answer).
+     *
+     * @param int $quizid
+     * @param \stdClass $user
+     * @param array $answers slot => answer text or null
+     * @param int $time
+     * @param bool $finish false leaves the attempt in progress
+     * @return int attempt id
+     */
+    protected function attempt(int $quizid, \stdClass $user, array $answers, int $time, bool $finish = true): int {
+        $this->setUser($user);
+        $quizobj = \mod_quiz\quiz_settings::create($quizid, $user->id);
+        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $user->id);
+        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
+        $responses = [];
+        foreach (array_filter($answers) as $slot => $text) {
+            $responses[$slot] = ['answer' => $text];
+        }
+        $attemptobj->process_submitted_actions($time, false, $responses);
+        if ($finish) {
+            if (method_exists($attemptobj, 'process_submit')) {
+                $attemptobj->process_submit($time, false);
+                $attemptobj->process_grade_submission($time);
+            } else {
+                $attemptobj->process_finish($time, false);
+            }
+        }
+        $this->setAdminUser();
+        return (int)$attempt->id;
+    }
+
+    /**
+     * Call the function and clean its answer as the web service layer does.
+     *
+     * @param array $quizids
+     * @param int $since
+     * @param int $limitfrom
+     * @param int $limitnum
+     * @return array
+     */
+    protected function responses(array $quizids, int $since = 0, int $limitfrom = 0, int $limitnum = 1000): array {
+        $result = get_quiz_responses::execute($quizids, $since, $limitfrom, $limitnum);
+        return external_api::clean_returnvalue(get_quiz_responses::execute_returns(), $result);
+    }
+
+    /**
+     * One row per question of a finished attempt: idnumber, chosen answer and its position as defined.
+     */
+    public function test_finished_attempt_answer_by_answer(): void {
+        $this->resetAfterTest();
+        [$course, $quiz, $student] = $this->setup_quiz();
+        $time = time();
+        $attemptid = $this->attempt($quiz['quizid'], $student, [1 => 'trifft teilweise zu', 2 => 'trifft nicht zu'], $time);
+        $other = $this->getDataGenerator()->create_and_enrol($course, 'student');
+        $this->attempt($quiz['quizid'], $other, [1 => 'trifft voll zu'], $time, false);
+
+        $result = $this->responses([$quiz['quizid']]);
+
+        $this->assertSame(3, $result['total'], 'the unfinished attempt is not reported');
+        $rows = $result['responses'];
+        $this->assertSame([1, 2, 3], array_column($rows, 'slot'));
+        $this->assertSame(self::IDNUMBERS, array_column($rows, 'questionidnumber'));
+        $this->assertSame([2, 3, 0], array_column($rows, 'answerposition'));
+        $this->assertSame('trifft teilweise zu', $rows[0]['answertext']);
+        $this->assertEqualsWithDelta(0.5, $rows[0]['fraction'], 0.0001);
+        $this->assertNull($rows[2]['fraction']);
+        foreach ($rows as $row) {
+            $this->assertSame($attemptid, $row['attemptid']);
+            $this->assertSame((int)$student->id, $row['userid']);
+            $this->assertSame($quiz['cmid'], $row['cmid']);
+            $this->assertSame($quiz['quizid'], $row['quizid']);
+            $this->assertSame($time, $row['timefinish']);
+        }
+        $this->assertSame(array_column($quiz['questions'], 'questionid'), array_column($rows, 'questionid'));
+    }
+
+    /**
+     * Paging with limitfrom/limitnum and the inclusive since cursor; reading twice gives the same rows.
+     */
+    public function test_paging_and_since(): void {
+        $this->resetAfterTest();
+        [, $quiz, $student] = $this->setup_quiz();
+        $time = time();
+        $this->attempt($quiz['quizid'], $student, [1 => 'trifft voll zu'], $time);
+
+        $page = $this->responses([$quiz['quizid']], 0, 1, 1);
+        $this->assertSame(3, $page['total']);
+        $this->assertSame([2], array_column($page['responses'], 'slot'));
+        $this->assertSame($page, $this->responses([$quiz['quizid']], 0, 1, 1));
+
+        $this->assertSame(3, $this->responses([$quiz['quizid']], $time)['total'], 'since is inclusive');
+        $this->assertSame(['responses' => [], 'total' => 0], $this->responses([$quiz['quizid']], $time + 1));
+        $this->assertSame(['responses' => [], 'total' => 0], $this->responses([]));
+    }
+
+    /**
+     * A student (no mod/quiz:viewreports) cannot read the answers.
+     */
+    public function test_requires_viewreports(): void {
+        $this->resetAfterTest();
+        [, $quiz, $student] = $this->setup_quiz();
+        $this->setUser($student);
+
+        $this->expectException(\required_capability_exception::class);
+        $this->responses([$quiz['quizid']]);
+    }
+
+    /**
+     * Bad paging values and a missing quiz are refused.
+     */
+    public function test_bad_parameters(): void {
+        $this->resetAfterTest();
+        [, $quiz] = $this->setup_quiz();
+
+        foreach ([[-1, 10], [0, 0], [0, 5001]] as [$limitfrom, $limitnum]) {
+            try {
+                $this->responses([$quiz['quizid']], 0, $limitfrom, $limitnum);
+                $this->fail('invalid paging accepted');
+            } catch (\invalid_parameter_exception $e) {
+                $this->assertSame('invalidparameter', $e->errorcode);
+            }
+        }
+        $_POST['sesskey'] = sesskey();
+        $response = external_api::call_external_function('local_mintqo_get_quiz_responses', ['quizids' => ['abc']]);
+        $this->assertTrue($response['error']);
+        $this->assertSame('invalidparameter', $response['exception']->errorcode);
+
+        $this->expectException(\dml_missing_record_exception::class);
+        $this->responses([987654]);
+    }
+}
