@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.moodle.plugin import ActivityCompletion, CourseCompletion, QuizResponse
@@ -95,15 +96,7 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
 
 def check_syncable(store: Store, cohort: str) -> None:
     """Raise when ``cohort`` is not in the store (naming the cohorts that are) or has no courses in Moodle yet."""
-    try:
-        from mintqo_lms.keys import require_cohort
-    except ImportError:  # pragma: no cover - keys.py arrives with the cohort-key validation
-        require_cohort = None
-    if require_cohort is not None:
-        require_cohort(store, cohort)
-    elif not store.db["cohorts"].count_where("key = ?", [cohort]):
-        known = ", ".join(sorted(row["key"] for row in store.db["cohorts"].rows)) or "none yet"
-        raise SyncError(f"unknown cohort {cohort!r} (known cohorts: {known})")
+    require_cohort(store, cohort)  # a bad key or an unknown cohort: one line naming the cohorts that exist
     if not store.db["courses"].count_where("cohort = ?", [cohort]):
         raise SyncError(f"cohort {cohort} has no courses in Moodle yet, so there is nothing to sync; "
                         f"run 'mintqo-lms provision --cohort {cohort}' first")
