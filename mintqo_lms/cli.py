@@ -72,9 +72,16 @@ def _traceback_if_verbose(ctx: click.Context) -> None:
 
 
 @contextmanager
-def _writing_store(config: Config, command: str) -> Iterator[Store]:
+def _writing_store(config: Config, command: str, *, create: bool = False) -> Iterator[Store]:
     """The store, opened under its lock: one writing command at a time (a second gets one line naming the
-    holder). Runs an earlier command left ``running`` when it died are marked ``interrupted`` on the way."""
+    holder). Runs an earlier command left ``running`` when it died are marked ``interrupted`` on the way.
+    Only ``init`` and ``roster import`` (``create``) may start a new store: a sync run in the wrong folder
+    should say so, not leave an empty store behind."""
+    from mintqo_lms.store import StoreError
+
+    if not create and not config.store.path.exists():
+        raise StoreError(f"no store at {config.store.path}: run 'mintqo-lms init' and 'mintqo-lms roster import' "
+                         f"first, or check store.path in {config.where}")
     with store_lock(config.store.path, command), Store(config.store.path) as store:
         store.mark_interrupted_runs()
         yield store
@@ -171,7 +178,8 @@ def roster_import(ctx: click.Context, file: str, cohort: str, allow_shrink: bool
     from mintqo_lms.roster import RosterError
 
     config = _config(ctx)
-    with _writing_store(config, f"mintqo-lms roster import {Path(file).name} --cohort {cohort}") as store:
+    command = f"mintqo-lms roster import {Path(file).name} --cohort {cohort}"
+    with _writing_store(config, command, create=True) as store:
         try:
             summary = import_roster(store, file, cohort, allow_shrink=allow_shrink, restore=restore)
         except RosterError as exc:

@@ -310,3 +310,11 @@ def test_an_unknown_host_name_is_named(tmp_path):
                       '[store]\npath = "x.db"\n')
     result = run(["--config", str(config), "doctor"], env={"MINTQO_MOODLE_TOKEN": TOKEN})
     assert_one_clear_line(result, "cannot reach Moodle: host name moodle.invalid not found")
+
+
+def test_sync_without_a_store_says_so_and_creates_none(tmp_path):
+    config = tmp_path / "mintqo.toml"
+    config.write_text('[moodle]\nurl = "https://moodle.example.org"\n[store]\npath = "mintqo.db"\n')
+    result = run(["--config", str(config), "sync", "--cohort", "2025"], env={"MINTQO_MOODLE_TOKEN": TOKEN})
+    assert_one_clear_line(result, f"no store at {tmp_path / 'mintqo.db'}: run 'mintqo-lms init'")
+    assert not (tmp_path / "mintqo.db").exists()
