@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .releases import DEFAULT_RELEASE, RELEASES
 from .server import Sandbox
 
 
@@ -19,7 +20,9 @@ def sandbox() -> None:
 @click.option("--port", default=0, show_default=True, type=int, help="Port (0 = any free port).")
 @click.option("--latency", default=0.0, show_default=True, type=float, help="Seconds added to every call.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="JSON file holding the site state across restarts.")
-def serve(host: str, port: int, latency: float, state_file: Path | None) -> None:
+              help="JSON file holding the site state and the tokens across restarts (mode 600).")
+@click.option("--release", type=click.Choice(sorted(RELEASES)), default=DEFAULT_RELEASE, show_default=True,
+              help="Moodle release to answer like (errors, keys and defaults differ).")
+def serve(host: str, port: int, latency: float, state_file: Path | None, release: str) -> None:
     """Serve the sandbox until Ctrl+C; prints the URL and the sandbox tokens."""
-    Sandbox.serve_forever(host=host, port=port, state_file=state_file, latency=latency)
+    Sandbox.serve_forever(host=host, port=port, state_file=state_file, latency=latency, release=release)

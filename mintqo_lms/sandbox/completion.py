@@ -56,12 +56,20 @@ def rule_details(site: Site, cm: Record, userid: int) -> list[dict[str, Any]]:
 def completion_data(site: Site, cm: Record, userid: int, trackeduser: bool) -> dict[str, Any]:
     record = activity_completion(site, cm["id"], userid)
     state = record["completionstate"] if record else 0
-    return {
+    return with_release_keys(site, {
         "state": state, "timecompleted": record["timemodified"] if record and state else 0,
         "overrideby": record["overrideby"] if record else None, "valueused": False, "hascompletion": True,
         "isautomatic": cm["completion"] == 2, "istrackeduser": trackeduser, "uservisible": True,
         "details": rule_details(site, cm, userid),
-    }
+    }, "completiondata")
+
+
+def with_release_keys(site: Site, data: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Add the release's new completion keys; ``isoverallcomplete`` (5.x) follows the state."""
+    data.update(site.release.extra(kind))
+    if "isoverallcomplete" in data:
+        data["isoverallcomplete"] = data["state"] in (1, 2)
+    return data
 
 
 # ------------------------------------------------------------------------------ course level

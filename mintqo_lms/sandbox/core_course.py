@@ -7,14 +7,21 @@ import re
 from typing import Any
 
 from . import completion
-from .common import course_image, enrolled_userids, fullname, require_course, section_name
+from .common import (course_image, enrolled_userids, format_string, fullname, require_capability, require_course,
+                     require_course_access, section_name)
 from .params import ALPHA, ALPHANUM, ALPHANUMEXT, BOOL, INT, PLUGIN, RAW, SAFEDIR, TEXT, THEME, M, Params, S, V
-from .protocol import invalid_parameter, missing_record, moodle_exception
+from .protocol import MoodleError, invalid_parameter, missing_record, moodle_exception
 from .registry import Call, ws
 from .state import Record, Site
 
 MODPLURAL = {"forum": "Forums", "page": "Pages", "label": "Text and media areas", "url": "URLs",
-             "assign": "Assignments", "quiz": "Quizzes"}
+             "assign": "Assignments", "quiz": "Quizzes", "qbank": "Question banks"}
+# FEATURE_MOD_PURPOSE of each module, which 5.x reports as "purpose".
+PURPOSE = {"forum": "collaboration", "page": "content", "label": "content", "url": "content", "qbank": "content",
+           "assign": "assessment", "quiz": "assessment"}
+QBANK_NAME = "System shared question bank"
+QBANK_INTRO = "This question bank was created automatically when the site was upgraded."
+YEAR = 365 * 24 * 3600
 FILTERS = ["displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolink", "mediaplugin"]
 
 
@@ -22,7 +29,7 @@ FILTERS = ["displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolin
 def _category_out(cat: Record) -> dict[str, Any]:
     keys = ["id", "name", "idnumber", "description", "descriptionformat", "parent", "sortorder", "coursecount",
             "visible", "visibleold", "timemodified", "depth", "path", "theme"]
-    return {k: cat[k] for k in keys}
+    return dict({k: cat[k] for k in keys}, name=format_string(cat["name"]))
 
 
 @ws("core_course_create_categories", Params(categories=M(S(
@@ -32,6 +39,7 @@ def create_categories(call: Call, categories: list[dict]) -> list[dict]:
     site = call.site
     created = []
     for data in categories:
+        require_capability(call, "moodle/category:manage")
         idnumber = data.get("idnumber") or ""
         if idnumber and site.find_one("course_categories", idnumber=idnumber):
             raise moodle_exception("categoryidnumbertaken", "ID number is already used for another category")
@@ -51,7 +59,7 @@ def create_categories(call: Call, categories: list[dict]) -> list[dict]:
         })
         path = (parent["path"] if parent else "") + f"/{new_id}"
         site.update("course_categories", new_id, path=path, contextid=site.new_context(40, new_id))
-        created.append({"id": new_id, "name": data["name"]})
+        created.append({"id": new_id, "name": format_string(data["name"])})  # escaped, as recorded
     return created
 
 
@@ -109,20 +117,27 @@ def _check_unique(site: Site, shortname: str | None, idnumber: str | None, exclu
 
 
 def create_course(site: Site, data: dict[str, Any]) -> Record:
-    """Moodle's create_course(): course, context, sections 0..numsections and the news forum."""
+    """Moodle's create_course(): course, context, sections 0..numsections and the news forum.
+
+    Without a start date 4.4 leaves start and end at 0; 5.x starts today (midnight) and ends a year later.
+    """
     if site.get("course_categories", data["categoryid"]) is None:
         raise invalid_parameter("Context does not exist")
     _check_unique(site, data["shortname"], data.get("idnumber"))
     now = site.now()
     numsections = data.get("numsections")
     numsections = 4 if numsections is None else numsections
+    startdate, enddate = data.get("startdate"), data.get("enddate")
+    if startdate is None:
+        startdate = now - now % 86400 if site.release.default_course_dates else 0
+        if enddate is None and site.release.default_course_dates:
+            enddate = startdate + YEAR
     course_id = site.insert("course", {
         "category": data["categoryid"], "fullname": data["fullname"], "shortname": data["shortname"],
         "idnumber": data.get("idnumber") or "", "summary": data.get("summary") or "",
         "summaryformat": data.get("summaryformat", 1), "format": data.get("format", "topics"),
         "showgrades": data.get("showgrades", 1), "newsitems": data.get("newsitems", 5),
-        "startdate": data.get("startdate") if data.get("startdate") is not None else now,
-        "enddate": data.get("enddate") or 0, "maxbytes": data.get("maxbytes", 0),
+        "startdate": startdate, "enddate": enddate or 0, "maxbytes": data.get("maxbytes", 0),
         "showreports": data.get("showreports", 0), "visible": 1 if data.get("visible") is None else data["visible"],
         "hiddensections": data.get("hiddensections") if data.get("hiddensections") is not None else 1,
         "groupmode": data.get("groupmode", 0), "groupmodeforce": data.get("groupmodeforce", 0),
@@ -171,6 +186,19 @@ def add_module(site: Site, courseid: int, sectionnum: int, modname: str, instanc
     return site.tables["course_modules"][cmid]
 
 
+def question_bank_context(site: Site, courseid: int) -> int:
+    """Where a course's questions live: 4.4 the course context; 5.x the course's "System shared question
+    bank", a hidden mod_qbank in section 0 that is created on first use (so it then shows in get_contents)."""
+    course = site.tables["course"][courseid]
+    if not site.release.qbank_module:
+        return course["contextid"]
+    bank = site.find_one("course_modules", course=courseid, modname="qbank")
+    if bank is None:
+        bank = add_module(site, courseid, 0, "qbank", {"name": QBANK_NAME, "intro": QBANK_INTRO, "type": "system"},
+                          idnumber="", completion=0, visible=0)
+    return bank["contextid"]
+
+
 def _course_format_options(course: Record, with_indentation: bool) -> list[dict[str, Any]]:
     options: list[dict[str, Any]] = [{"name": "hiddensections", "value": course["hiddensections"]},
                                      {"name": "coursedisplay", "value": course.get("coursedisplay", 0)}]
@@ -195,9 +223,10 @@ def course_by_field_out(call: Call, course: Record) -> dict[str, Any]:
     site = call.site
     category = site.get("course_categories", course["category"])
     return {
-        "id": course["id"], "fullname": course["fullname"], "displayname": course["fullname"],
-        "shortname": course["shortname"], "courseimage": course_image(call, course),
-        "categoryid": course["category"], "categoryname": category["name"] if category else "",
+        "id": course["id"], "fullname": format_string(course["fullname"]),
+        "displayname": format_string(course["fullname"]), "shortname": format_string(course["shortname"]),
+        "courseimage": course_image(call, course), "categoryid": course["category"],
+        "categoryname": format_string(category["name"]) if category else "",
         "sortorder": _category_sortorder(site, course), "summary": course["summary"],
         "summaryformat": course["summaryformat"], "summaryfiles": [], "overviewfiles": [],
         "showactivitydates": False, "showcompletionconditions": True,
@@ -212,6 +241,7 @@ def course_by_field_out(call: Call, course: Record) -> dict[str, Any]:
         "timemodified": course["timemodified"], "requested": 0, "cacherev": course["cacherev"],
         "filters": [{"filter": f, "localstate": 0, "inheritedstate": 1} for f in FILTERS],
         "courseformatoptions": _course_format_options(course, with_indentation=True),
+        **call.release.extra("course"),
     }
 
 
@@ -220,7 +250,12 @@ def course_by_field_out(call: Call, course: Record) -> dict[str, Any]:
     showgrades=V(INT, 1), newsitems=V(INT, 5), maxbytes=V(INT, 0), showreports=V(INT, 0), groupmode=V(INT, 0),
     groupmodeforce=V(INT, 0), defaultgroupingid=V(INT, 0), **COURSE_FIELDS))), write=True)
 def create_courses(call: Call, courses: list[dict]) -> list[dict]:
-    return [{"id": c["id"], "shortname": c["shortname"]} for c in (create_course(call.site, d) for d in courses)]
+    created = []
+    for data in courses:
+        require_capability(call, "moodle/course:create")
+        course = create_course(call.site, data)
+        created.append({"id": course["id"], "shortname": course["shortname"]})  # raw, as recorded
+    return created
 
 
 @ws("core_course_update_courses", Params(courses=M(S(
@@ -236,18 +271,23 @@ def update_courses(call: Call, courses: list[dict]) -> dict:
     for data in courses:
         try:
             with site.transaction():
-                _update_course(site, data)
+                _update_course(call, data)
         except Exception as error:  # noqa: BLE001 - Moodle turns every per-item exception into a warning
+            if isinstance(error, MoodleError):
+                error = call.release.present(error, call.debug)
             code = getattr(error, "errorcode", "errorcourseupdate")
             message = getattr(error, "message", str(error))
             warnings.append({"item": "course", "itemid": data["id"], "warningcode": code, "message": message})
     return {"warnings": warnings}
 
 
-def _update_course(site: Site, data: dict[str, Any]) -> None:
+def _update_course(call: Call, data: dict[str, Any]) -> None:
+    site = call.site
     course = site.get("course", data["id"])
     if course is None or course["id"] == 1:
         raise missing_record("course")
+    require_course_access(call, course["id"])
+    require_capability(call, "moodle/course:update", course["id"])
     _check_unique(site, data.get("shortname"), data.get("idnumber"), exclude=course["id"])
     if "categoryid" in data and site.get("course_categories", data["categoryid"]) is None:
         raise missing_record("course_categories")
@@ -310,9 +350,10 @@ def get_courses(call: Call, options: dict) -> list[dict]:
     out = []
     for c in courses:
         rec: dict[str, Any] = {
-            "id": c["id"], "shortname": c["shortname"], "categoryid": c["category"],
+            "id": c["id"], "shortname": format_string(c["shortname"]), "categoryid": c["category"],
             "categorysortorder": _category_sortorder(site, c) if c["id"] != 1 else 1,
-            "fullname": c["fullname"], "displayname": c["fullname"], "idnumber": c["idnumber"],
+            "fullname": format_string(c["fullname"]), "displayname": format_string(c["fullname"]),
+            "idnumber": c["idnumber"],
             "summary": c["summary"], "summaryformat": c["summaryformat"], "format": c["format"],
             "showgrades": c["showgrades"], "newsitems": c["newsitems"], "startdate": c["startdate"],
             "enddate": c["enddate"], "numsections": len(sections_of(site, c["id"])) - 1,
@@ -325,6 +366,7 @@ def get_courses(call: Call, options: dict) -> list[dict]:
             "courseformatoptions": _course_format_options(c, with_indentation=False),
             "showactivitydates": False, "showcompletionconditions": True,
         }
+        rec.update(call.release.extra("course"))
         out.append(rec)
     return out
 
@@ -334,24 +376,29 @@ def module_out(call: Call, cm: Record, for_userid: int) -> dict[str, Any]:
     site = call.site
     modname = cm["modname"]
     instance = site.tables[modname][cm["instance"]]
+    five = call.release.extra("module")  # 5.x: purpose and branded after modname, candisplay after noviewlink
     out: dict[str, Any] = {"id": cm["id"]}
     if modname != "label":
         out["url"] = f"{call.wwwroot}/mod/{modname}/view.php?id={cm['id']}"
-    out["name"] = instance["name"]
+    out["name"] = format_string(instance["name"])
     out["instance"] = cm["instance"]
     out["contextid"] = cm["contextid"]
-    if modname == "label":
+    if modname in ("label", "qbank"):
         out["description"] = f'<div class="no-overflow">{instance.get("intro", "")}</div>'
     out.update({
         "visible": cm["visible"], "uservisible": True, "visibleoncoursepage": 1,
         "modicon": f"{call.wwwroot}/theme/image.php/boost/{modname}/{1795331526}/monologo?filtericon=1",
-        "modname": modname, "modplural": MODPLURAL.get(modname, modname), "availability": None, "indent": 0,
-        "onclick": "", "afterlink": None,
-    })
+        "modname": modname})
+    if five:
+        out.update(purpose=PURPOSE.get(modname, "other"), branded=five["branded"])
+    out.update({"modplural": MODPLURAL.get(modname, modname), "availability": None, "indent": 0,
+                "onclick": "", "afterlink": None})
     if modname == "forum":
         out["activitybadge"] = []
-    out["customdata"] = _customdata(cm)
+    out["customdata"] = _customdata(cm, bool(five))
     out["noviewlink"] = modname == "label"
+    if five:
+        out["candisplay"] = modname != "qbank"  # a question bank is never shown on the course page
     out["completion"] = cm["completion"]
     if cm["completion"]:
         out["completiondata"] = completion.completion_data(site, cm, for_userid, trackeduser=False)
@@ -371,7 +418,9 @@ def module_out(call: Call, cm: Record, for_userid: int) -> dict[str, Any]:
     return out
 
 
-def _customdata(cm: Record) -> str:
+def _customdata(cm: Record, forum_tracking: bool) -> str:
+    if cm["modname"] == "forum" and forum_tracking:
+        return json.dumps({"trackingtype": "1"}, separators=(",", ":"))
     if cm["modname"] == "quiz":
         rules: dict[str, Any] = {"completionpassorattemptsexhausted": []}
         return json.dumps({"customcompletionrules": rules}, separators=(",", ":"))
@@ -394,6 +443,7 @@ CONTENT_OPTIONS = {"excludemodules", "excludecontents", "includestealthmodules",
 def get_contents(call: Call, courseid: int, options: list[dict]) -> list[dict]:
     site = call.site
     course = require_course(site, courseid)
+    require_course_access(call, course["id"])
     opts = {}
     for option in options:
         name = option["name"].lower()
@@ -422,8 +472,9 @@ def get_contents(call: Call, courseid: int, options: list[dict]) -> list[dict]:
                 if opts.get("excludecontents", "0") not in ("0", ""):
                     module.pop("contents", None)
                 modules.append(module)
-        out.append({"id": section["id"], "name": section_name(section), "visible": section["visible"],
+        name = format_string(section_name(section, call.release.default_section_name))
+        out.append({"id": section["id"], "name": name, "visible": section["visible"],
                     "summary": section["summary"], "summaryformat": section["summaryformat"],
                     "section": section["section"], "hiddenbynumsections": 0, "uservisible": True,
-                    "modules": modules})
+                    **call.release.extra("section"), "modules": modules})
     return out

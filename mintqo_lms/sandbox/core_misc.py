@@ -8,14 +8,11 @@ import re
 from typing import Any
 
 from . import completion, quiz
-from .common import enrolment, fullname, require_course, require_user, user_picture
+from .common import (enrolment, format_string, fullname, require_capability, require_course, require_course_access,
+                     require_user, user_picture)
 from .params import ALPHA, ALPHANUMEXT, BOOL, INT, RAW, M, Params, S, V
 from .protocol import MoodleError, missing_record, moodle_exception
 from .registry import Call, all_functions, ws
-
-RELEASE = "4.4 (Build: 20240422)"
-VERSION = "2024042200"
-
 
 @ws("core_webservice_get_site_info", Params(serviceshortnames=M(V(ALPHANUMEXT), default=[])))
 def get_site_info(call: Call, serviceshortnames: list[str]) -> dict:
@@ -23,19 +20,20 @@ def get_site_info(call: Call, serviceshortnames: list[str]) -> dict:
     admin = site.tables["user"][call.userid]
     allowed = getattr(site, "current_token_functions", None)
     names = sorted(n for n in all_functions() if allowed is None or n in allowed)
-    functions = [{"name": n, "version": all_functions()[n].version} for n in names]
+    functions = [{"name": n, "version": all_functions()[n].version(call.release)} for n in names]
+    features = [("usecomments", 1), ("usetags", 1), ("enablenotes", 1), ("messaging", 1), ("enableblogs", 1),
+                ("enablecompletion", 1), ("enablebadges", 1), ("messagingallusers", 0), ("enablecustomreports", 1),
+                ("enableglobalsearch", 0), ("mnet_dispatcher_mode", 0), *call.release.extra("advancedfeatures").items()]
     return {
-        "sitename": site.sitename, "username": admin["username"], "firstname": admin["firstname"],
+        "sitename": format_string(site.sitename), "username": admin["username"], "firstname": admin["firstname"],
         "lastname": admin["lastname"], "fullname": fullname(admin), "lang": admin["lang"], "userid": admin["id"],
         "siteurl": call.wwwroot, "userpictureurl": user_picture(call, "f1"), "functions": functions,
-        "downloadfiles": 1, "uploadfiles": 1, "release": RELEASE, "version": VERSION, "mobilecssurl": "",
-        "advancedfeatures": [{"name": n, "value": v} for n, v in (
-            ("usecomments", 1), ("usetags", 1), ("enablenotes", 1), ("messaging", 1), ("enableblogs", 1),
-            ("enablecompletion", 1), ("enablebadges", 1), ("messagingallusers", 0), ("enablecustomreports", 1),
-            ("enableglobalsearch", 0), ("mnet_dispatcher_mode", 0))],
+        "downloadfiles": 1, "uploadfiles": 1, "release": call.release.release, "version": call.release.version,
+        "mobilecssurl": "", "advancedfeatures": [{"name": n, "value": v} for n, v in features],
         "usercanmanageownfiles": True, "userquota": 0, "usermaxuploadfilesize": -1, "userhomepage": 1,
         "userprivateaccesskey": "sandbox-private-access-key", "siteid": 1, "sitecalendartype": "gregorian",
         "usercalendartype": "gregorian", "userissiteadmin": True, "theme": "boost", "limitconcurrentlogins": 0,
+        **call.release.extra("site_info"),
     }
 
 
@@ -50,17 +48,21 @@ def get_activities_completion_status(call: Call, courseid: int, userid: int) -> 
     site = call.site
     course = require_course(site, courseid)
     require_user(site, userid)
+    require_course_access(call, course["id"])
+    if userid != call.userid:
+        require_capability(call, "report/progress:view", course["id"])
     _require_enrolled(site, course["id"], userid)
     statuses = []
     for cm in sorted(site.find("course_modules", course=course["id"]), key=lambda c: c["id"]):
         if not cm["completion"]:
             continue
         data = completion.completion_data(site, cm, userid, trackeduser=True)
-        statuses.append({"cmid": cm["id"], "modname": cm["modname"], "instance": cm["instance"],
-                         "state": data["state"], "timecompleted": data["timecompleted"], "tracking": cm["completion"],
-                         "overrideby": data["overrideby"], "valueused": False, "hascompletion": True,
-                         "isautomatic": cm["completion"] == 2, "istrackeduser": True, "uservisible": True,
-                         "details": data["details"]})
+        status = {"cmid": cm["id"], "modname": cm["modname"], "instance": cm["instance"],
+                  "state": data["state"], "timecompleted": data["timecompleted"], "tracking": cm["completion"],
+                  "overrideby": data["overrideby"], "valueused": False, "hascompletion": True,
+                  "isautomatic": cm["completion"] == 2, "istrackeduser": True, "uservisible": True,
+                  "details": data["details"]}
+        statuses.append(completion.with_release_keys(site, status, "completionstatus"))
     return {"statuses": statuses, "warnings": []}
 
 
@@ -82,6 +84,9 @@ def get_course_completion_status(call: Call, courseid: int, userid: int) -> dict
     site = call.site
     course = require_course(site, courseid)
     require_user(site, userid)
+    require_course_access(call, course["id"])
+    if userid != call.userid:
+        require_capability(call, "report/completion:view", course["id"])
     _require_enrolled(site, course["id"], userid)
     crits = completion.criteria(site, course["id"])
     if not crits:
@@ -91,7 +96,7 @@ def get_course_completion_status(call: Call, courseid: int, userid: int) -> dict
         cm = site.get("course_modules", crit["moduleinstance"])
         done = site.find_one("course_completion_crit_compl", criteriaid=crit["id"], userid=userid)
         instance = site.tables[cm["modname"]][cm["instance"]] if cm else {"name": ""}
-        link = f'<a href="{call.wwwroot}/mod/{cm["modname"]}/view.php?id={cm["id"]}">{instance["name"]}</a>' \
+        link = f'<a href="{call.wwwroot}/mod/{cm["modname"]}/view.php?id={cm["id"]}">{format_string(instance["name"])}</a>' \
             if cm else ""
         completions.append({
             "type": completion.CRITERIA_TYPE_ACTIVITY, "title": "Activity completion",
@@ -114,6 +119,8 @@ def override_activity_completion_status(call: Call, userid: int, cmid: int, news
     if cm is None:
         raise missing_record("course_modules")
     require_user(site, userid)
+    require_course_access(call, cm["course"])
+    require_capability(call, "moodle/course:overridecompletion", cm["course"])
     if not cm["completion"]:
         return {"cmid": cm["id"], "userid": userid, "state": 0, "timecompleted": 0, "overrideby": None,
                 "tracking": 0}
@@ -136,7 +143,8 @@ def _quiz_out(site: Any, record: dict) -> dict:
     cm = site.tables["course_modules"][record["cmid"]]
     section = site.tables["course_sections"][cm["section"]]
     return {
-        "id": record["id"], "coursemodule": cm["id"], "course": record["course"], "name": record["name"],
+        "id": record["id"], "coursemodule": cm["id"], "course": record["course"],
+        "name": format_string(record["name"]),
         "intro": record["intro"], "introformat": 1, "introfiles": [], "section": section["section"],
         "visible": bool(cm["visible"]), "groupmode": 0, "groupingid": 0, "lang": "", "timeopen": record["timeopen"],
         "timeclose": record["timeclose"], "timelimit": record["timelimit"], "overduehandling": "autosubmit",
@@ -151,6 +159,7 @@ def _quiz_out(site: Any, record: dict) -> dict:
         "browsersecurity": "", "delay1": 0, "delay2": 0, "showuserpicture": 0, "showblocks": 0,
         "completionattemptsexhausted": 0, "completionpass": 0, "allowofflineattempts": 0, "autosaveperiod": 60,
         "hasfeedback": 0, "hasquestions": 1 if quiz.slots_of(site, record["id"]) else 0,
+        **site.release.extra("quiz"),
     }
 
 
@@ -161,7 +170,7 @@ def get_quizzes_by_courses(call: Call, courseids: list[int]) -> dict:
     wanted = courseids or sorted({e["courseid"] for e in site.tables["user_enrolments"].values()})
     quizzes = []
     for courseid in wanted:
-        if site.get("course", courseid) is None:
+        if site.get("course", courseid) is None or courseid in site.inaccessible_courses:
             warnings.append({"item": "course", "itemid": courseid, "warningcode": "1",
                              "message": "No access rights in course context"})
             continue
@@ -170,12 +179,13 @@ def get_quizzes_by_courses(call: Call, courseids: list[int]) -> dict:
     return {"quizzes": quizzes, "warnings": warnings}
 
 
-def _attempt_out(attempt: dict) -> dict:
+def _attempt_out(site: Any, attempt: dict) -> dict:
     keys = ["id", "quiz", "userid", "attempt", "uniqueid", "layout", "currentpage", "preview", "state", "timestart",
             "timefinish", "timemodified", "timemodifiedoffline", "timecheckstate", "sumgrades",
             "gradednotificationsenttime"]
     out = {k: attempt[k] for k in keys}
     out["sumgrades"] = None if attempt["sumgrades"] is None else float(attempt["sumgrades"])
+    out.update(site.release.extra("attempt"))
     return out
 
 
@@ -196,7 +206,7 @@ def get_user_attempts(call: Call, quizid: int, userid: int, status: str, include
         attempts = [a for a in attempts if a["state"] in ("inprogress", "overdue")]
     if not includepreviews:
         attempts = [a for a in attempts if not a["preview"]]
-    return {"attempts": [_attempt_out(a) for a in attempts], "warnings": []}
+    return {"attempts": [_attempt_out(site, a) for a in attempts], "warnings": []}
 
 
 @ws("mod_quiz_get_user_best_grade", Params(quizid=V(INT), userid=V(INT, 0)))
@@ -219,6 +229,11 @@ def _question_html(question: dict, slot: int, position: int) -> str:
         for i, a in enumerate(question["answers"]))
     return (f'<div id="question-{slot}" class="que multichoice deferredfeedback">'
             f'<div class="qtext">{question["questiontext"]}</div><div class="answer">{options}</div></div>')
+
+
+# question_state's CSS class, which 5.x reports as "stateclass".
+STATE_CLASS = {"todo": "notyetanswered", "complete": "answersaved", "gaveup": "notanswered",
+               "gradedright": "correct", "gradedpartial": "partiallycorrect", "gradedwrong": "incorrect"}
 
 
 def _review_state(fraction: float | None, finished: bool) -> tuple[str, str]:
@@ -249,13 +264,18 @@ def get_attempt_review(call: Call, attemptid: int, page: int) -> dict:
         response = attempt["responses"].get(slot["slot"]) or attempt["responses"].get(str(slot["slot"])) or {}
         fraction = response.get("fraction")
         state, status = _review_state(fraction, finished)
+        lastaction = attempt["timemodified"]
+        if state == "todo" and call.release.unanswered_lastactiontime is not None:
+            lastaction = call.release.unanswered_lastactiontime
         item: dict[str, Any] = {
             "slot": slot["slot"], "type": "multichoice", "page": slot["page"] - 1, "questionnumber": str(number),
             "number": number, "html": _question_html(question, slot["slot"], int(response.get("position", 0))),
             "responsefileareas": [], "sequencecheck": 3 if finished else 2,
-            "lastactiontime": attempt["timemodified"], "hasautosavedstep": False, "flagged": False,
+            "lastactiontime": lastaction, "hasautosavedstep": False, "flagged": False,
             "state": state, "status": status, "blockedbyprevious": False,
         }
+        if "stateclass" in call.release.extra("question"):
+            item["stateclass"] = STATE_CLASS[state]
         item["mark"] = f"{(fraction or 0.0) * slot['maxmark']:.2f}" if finished else ""
         item["maxmark"] = float(slot["maxmark"])
         item["settings"] = json.dumps({"shuffleanswers": "0", "answernumbering": "none",
@@ -264,7 +284,7 @@ def get_attempt_review(call: Call, attemptid: int, page: int) -> dict:
     grade = None
     if finished and record["sumgrades"]:
         grade = round(attempt["sumgrades"] * record["grade"] / record["sumgrades"], 5)
-    return {"grade": grade, "attempt": _attempt_out(attempt), "additionaldata": [], "questions": questions,
+    return {"grade": grade, "attempt": _attempt_out(site, attempt), "additionaldata": [], "questions": questions,
             "warnings": []}
 
 
@@ -299,7 +319,7 @@ def get_grade_items(call: Call, courseid: int, userid: int, groupid: int) -> dic
                         if a["state"] == "finished"]
             weight = 1.0 / len(quizzes)
             items.append({
-                "id": index + 2, "itemname": record["name"], "itemtype": "mod", "itemmodule": "quiz",
+                "id": index + 2, "itemname": format_string(record["name"]), "itemtype": "mod", "itemmodule": "quiz",
                 "iteminstance": record["id"], "itemnumber": 0, "idnumber": cm["idnumber"], "categoryid": 1,
                 "outcomeid": None, "scaleid": None, "locked": False, "cmid": cm["id"], "weightraw": weight,
                 "weightformatted": f"{weight * 100:.2f} %", "graderaw": None if grade is None else round(grade, 5),
@@ -345,8 +365,10 @@ def _plain(text: str) -> str:
 @ws("core_message_send_instant_messages", Params(messages=M(S(
     touserid=V(INT), text=V(RAW), textformat=V(INT, 0), clientmsgid=V(ALPHANUMEXT, opt=True)))))
 def send_instant_messages(call: Call, messages: list[dict]) -> list[dict]:
-    """Not transactional: valid messages are stored even when the batch then fails (recorded Moodle bug)."""
+    """Not transactional: valid messages are stored even when the batch then fails (recorded Moodle bug, fixed
+    in 5.0.6+, back in 5.1.3)."""
     site = call.site
+    require_capability(call, "moodle/site:sendmessage")
     results = []
     failed = False
     for item in messages:
@@ -357,6 +379,8 @@ def send_instant_messages(call: Call, messages: list[dict]) -> list[dict]:
             if item.get("clientmsgid") is not None:
                 result["clientmsgid"] = item["clientmsgid"]
             result["errormessage"] = f"You cannot send a message to a user ID ({item['touserid']}) that doesn't exist."
+            if call.release.cantsendtouser:
+                result["cantsendtouser"] = ""
             result["candeletemessagesforallusers"] = False
             failed = True
             results.append(result)
@@ -379,7 +403,7 @@ def send_instant_messages(call: Call, messages: list[dict]) -> list[dict]:
         result.update({"text": text, "timecreated": now, "conversationid": conv_id, "useridfrom": call.userid,
                        "candeletemessagesforallusers": True})
         results.append(result)
-    if failed and len(messages) > 1:
+    if failed and len(messages) > 1 and call.release.message_batch_raises:
         raise moodle_exception("formatnotsupported", "webservice/formatnotsupported")
     return results
 
@@ -416,8 +440,11 @@ def get_conversations(call: Call, userid: int, limitfrom: int, limitnum: int, **
     site = call.site
     out = []
     convs = [c for c in site.tables["message_conversations"].values() if userid in c["members"]]
-    for conv in sorted(convs, key=lambda c: -max((m["timecreated"] for m in site.find(
-            "messages", conversationid=c["id"])), default=0)):
+    def newest(conv: dict) -> tuple[int, int]:
+        messages = site.find("messages", conversationid=conv["id"])
+        return max(((m["timecreated"], m["id"]) for m in messages), default=(0, 0))
+
+    for conv in sorted(convs, key=newest, reverse=True):  # newest message first, as recorded
         others = [u for u in conv["members"] if u != userid] or [userid]
         members = []
         for uid in others:
@@ -426,14 +453,17 @@ def get_conversations(call: Call, userid: int, limitfrom: int, limitnum: int, **
                             "profileurl": f"{call.wwwroot}/user/profile.php?id={uid}",
                             "profileimageurl": user_picture(call, "f1"),
                             "profileimageurlsmall": user_picture(call, "f2"), "isonline": False,
-                            "showonlinestatus": False, "isblocked": False, "iscontact": False, "isdeleted": False,
-                            "canmessageevenifblocked": None, "canmessage": None, "requirescontact": None,
-                            "contactrequests": []})
+                            "showonlinestatus": True, "isblocked": False, "iscontact": False, "isdeleted": False,
+                            # asked about someone else only (null for oneself, as recorded)
+                            "canmessageevenifblocked": None if uid == userid else False,
+                            "canmessage": None if uid == userid else True,
+                            "requirescontact": None if uid == userid else False,
+                            **call.release.extra("conversation_member"), "contactrequests": []})
         last = max(site.find("messages", conversationid=conv["id"]), key=lambda m: m["id"], default=None)
         out.append({"id": conv["id"], "name": "", "subname": None, "imageurl": None, "type": conv["type"],
                     "membercount": len(conv["members"]), "ismuted": False, "isfavourite": conv["type"] == 3,
                     "isread": True, "unreadcount": None, "members": members,
                     "messages": [] if last is None else [{"id": last["id"], "useridfrom": last["useridfrom"],
                                                           "text": last["text"], "timecreated": last["timecreated"]}],
-                    "candeletemessagesforallusers": True})
+                    "candeletemessagesforallusers": True, **call.release.extra("conversation")})
     return {"conversations": out[limitfrom:limitfrom + limitnum] if limitnum else out[limitfrom:]}

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from . import completion
-from .common import (course_image, enrolled_userids, enrolment, fullname, require_course, require_course_context,
-                     user_courses, user_picture, user_roles)
+from .common import (course_image, enrolled_userids, enrolment, format_string, fullname, require_capability,
+                     require_course, require_course_access, require_course_context, user_courses, user_picture,
+                     user_roles)
 from .params import (ALPHA, ALPHANUMEXT, AUTH, BOOL, INT, LANG, NOTAGS, PLUGIN, RAW, RAW_TRIMMED, TEXT, THEME,
                      TIMEZONE, USERNAME, M, Params, S, V)
 from .protocol import MoodleError, coding_error, invalid_parameter, missing_record, moodle_exception
@@ -64,6 +65,7 @@ def email_taken(site: Site, email: str) -> bool:
     calendartype=V(PLUGIN, "gregorian"), **USER_OPTIONAL))), write=True)
 def create_users(call: Call, users: list[dict]) -> list[dict]:
     site = call.site
+    require_capability(call, "moodle/user:create")
     created = []
     for data in users:
         if data["auth"] not in AUTH_PLUGINS:
@@ -102,13 +104,15 @@ def user_details(call: Call, user: Record) -> dict[str, Any]:
     """user_get_user_details() for a privileged caller; empty optional fields are left out like Moodle does."""
     out: dict[str, Any] = {"id": user["id"], "username": user["username"], "firstname": user["firstname"],
                            "lastname": user["lastname"], "fullname": fullname(user), "email": user["email"],
-                           "department": user.get("department", ""), "idnumber": user["idnumber"]}
+                           "department": user.get("department", "")}
+    if user["idnumber"]:
+        out["idnumber"] = user["idnumber"]  # left out when empty (recordings/09_text_rules.json[13])
     if user.get("institution"):
         out["institution"] = user["institution"]
     out.update({"firstaccess": user["firstaccess"], "lastaccess": user["lastaccess"], "auth": user["auth"],
                 "suspended": bool(user["suspended"]), "confirmed": bool(user["confirmed"]), "lang": user["lang"],
                 "theme": user.get("theme", ""), "timezone": str(user.get("timezone", "99")),
-                "mailformat": user.get("mailformat", 1)})
+                "mailformat": user.get("mailformat", 1), **call.release.extra("user")})
     if user.get("description"):
         out["description"] = user["description"]
         out["descriptionformat"] = user.get("descriptionformat", 1)
@@ -187,6 +191,7 @@ def enrol_users(call: Call, enrolments: list[dict]) -> None:
     site = call.site
     for item in enrolments:
         require_course_context(site, item["courseid"])
+        require_capability(call, "enrol/manual:enrol", item["courseid"])
         if item["roleid"] not in ASSIGNABLE_COURSE_ROLES:
             raise moodle_exception(
                 "wsusercannotassign",
@@ -194,10 +199,18 @@ def enrol_users(call: Call, enrolments: list[dict]) -> None:
                 f"({item['userid']}) in this course ({item['courseid']}).")
         user = site.get("user", item["userid"])
         if user is None or user.get("deleted"):
+            if call.release.enrol_missing_user_is_missing_record:
+                raise invalid_user(item["userid"])
             raise coding_error("User ID does not exist or is deleted!", f"userid:{item['userid']}")
         enrol_user(site, item["courseid"], item["userid"], item["roleid"], item.get("timestart") or 0,
                    item.get("timeend") or 0, item.get("suspend") or 0)
     return None
+
+
+def invalid_user(userid: int) -> MoodleError:
+    """5.x: enrol/unenrol look the user up with MUST_EXIST (debugging off turns it into invalidrecordunknown)."""
+    return MoodleError("dml_missing_record_exception", "invaliduser", "Invalid user",
+                       f"SELECT * FROM {{user}} WHERE id = ?\n[array (\n  0 => {userid},\n)]")
 
 
 def unenrol_user(site: Site, courseid: int, userid: int) -> None:
@@ -218,8 +231,11 @@ def unenrol_users(call: Call, enrolments: list[dict]) -> None:
     site = call.site
     for item in enrolments:
         require_course_context(site, item["courseid"])
+        require_capability(call, "enrol/manual:unenrol", item["courseid"])
         user = site.get("user", item["userid"])
         if user is None or user.get("deleted"):
+            if call.release.enrol_missing_user_is_missing_record:
+                raise invalid_user(item["userid"])
             raise invalid_parameter(f"User id not exist: {item['userid']}")
         if item.get("roleid") is not None:
             if item["roleid"] not in ASSIGNABLE_COURSE_ROLES:
@@ -252,13 +268,13 @@ def enrolled_user_out(call: Call, course: Record, user: Record, userfields: set[
     groups = [g for g in sorted(site.find("groups", courseid=course["id"]), key=lambda g: g["id"])
               if site.find_one("groups_members", groupid=g["id"], userid=user["id"])]
     if groups:
-        full["groups"] = [{"id": g["id"], "name": g["name"], "description": g["description"],
+        full["groups"] = [{"id": g["id"], "name": format_string(g["name"]), "description": g["description"],
                            "descriptionformat": g["descriptionformat"]} for g in groups]
     full["roles"] = user_roles(site, course["id"], user["id"])
     courses = user_courses(site, user["id"])
     if courses:
-        full["enrolledcourses"] = [{"id": c["id"], "fullname": c["fullname"], "shortname": c["shortname"]}
-                                   for c in courses]
+        full["enrolledcourses"] = [{"id": c["id"], "fullname": format_string(c["fullname"]),
+                                    "shortname": format_string(c["shortname"])} for c in courses]
     if userfields is None:
         return full
     wanted = userfields | {"id", "fullname"}
@@ -270,6 +286,12 @@ def enrolled_user_out(call: Call, course: Record, user: Record, userfields: set[
 def get_enrolled_users(call: Call, courseid: int, options: list[dict]) -> list[dict]:
     site = call.site
     course = require_course(site, courseid)
+    try:
+        require_course_access(call, course["id"])
+    except MoodleError as error:
+        raise moodle_exception("errorcoursecontextnotvalid", "You cannot execute functions in the course context "
+                               f"(course id:{course['id']}). The error message was: {error.message}") from None
+    require_capability(call, "moodle/course:viewparticipants", course["id"])
     opts = {o["name"]: o["value"] for o in options}
     userids = enrolled_userids(site, course["id"])
     if "withcapability" in opts:
@@ -297,8 +319,9 @@ def get_users_courses(call: Call, userid: int, returnusercount: bool) -> list[di
         raise missing_record("user")
     out = []
     for course in sorted(user_courses(site, userid), key=lambda c: c["id"]):
-        rec: dict[str, Any] = {"id": course["id"], "shortname": course["shortname"], "fullname": course["fullname"],
-                               "displayname": course["fullname"]}
+        rec: dict[str, Any] = {"id": course["id"], "shortname": format_string(course["shortname"]),
+                               "fullname": format_string(course["fullname"]),
+                               "displayname": format_string(course["fullname"])}
         if returnusercount:
             rec["enrolledusercount"] = len(enrolled_userids(site, course["id"]))
         crit = completion.criteria(site, course["id"])
@@ -314,6 +337,7 @@ def get_users_courses(call: Call, userid: int, returnusercount: bool) -> list[di
             "hidden": False, "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
             "timemodified": course["timemodified"],
         })
+        rec.update(call.release.extra("course"))
         out.append(rec)
     return out
 
@@ -329,8 +353,10 @@ def _progress(site: Site, courseid: int, userid: int) -> float | None:
 
 
 # ------------------------------------------------------------------------------ groups
-def group_out(group: Record, enrolmentkey: Any) -> dict[str, Any]:
-    return {"id": group["id"], "courseid": group["courseid"], "name": group["name"],
+def group_out(group: Record, enrolmentkey: Any, formatted: bool = True) -> dict[str, Any]:
+    """A group record; the reads format the name, create_groups echoes it raw (as recorded)."""
+    return {"id": group["id"], "courseid": group["courseid"],
+            "name": format_string(group["name"]) if formatted else group["name"],
             "description": group["description"], "descriptionformat": group["descriptionformat"],
             "enrolmentkey": enrolmentkey, "idnumber": group["idnumber"], "visibility": group["visibility"],
             "participation": bool(group["participation"])}
@@ -345,6 +371,7 @@ def create_groups(call: Call, groups: list[dict]) -> list[dict]:
     out = []
     for data in groups:
         require_course_context(site, data["courseid"])
+        require_capability(call, "moodle/course:managegroups", data["courseid"])
         if site.find_one("groups", courseid=data["courseid"], name=data["name"]):
             raise invalid_parameter("Group with the same name already exists in the course")
         idnumber = data.get("idnumber") or ""
@@ -357,7 +384,7 @@ def create_groups(call: Call, groups: list[dict]) -> list[dict]:
                                      "enrolmentkey": data.get("enrolmentkey") or "", "idnumber": idnumber,
                                      "visibility": data["visibility"], "participation": int(data["participation"]),
                                      "timecreated": now, "timemodified": now})
-        out.append(group_out(site.tables["groups"][gid], data.get("enrolmentkey") or ""))
+        out.append(group_out(site.tables["groups"][gid], data.get("enrolmentkey") or "", formatted=False))
     return out
 
 
@@ -368,6 +395,8 @@ def add_group_members(call: Call, members: list[dict]) -> None:
         group = site.get("groups", item["groupid"])
         if group is None:
             raise missing_record("groups")
+        require_course_context(site, group["courseid"])
+        require_capability(call, "moodle/course:managegroups", group["courseid"])
         user = site.get("user", item["userid"])
         if user is None or user.get("deleted"):
             raise missing_record("user")
@@ -381,6 +410,8 @@ def add_group_members(call: Call, members: list[dict]) -> None:
 @ws("core_group_get_course_groups", Params(courseid=V(INT)))
 def get_course_groups(call: Call, courseid: int) -> list[dict]:
     require_course(call.site, courseid)
+    require_course_access(call, courseid)
+    require_capability(call, "moodle/course:managegroups", courseid)
     groups = sorted(call.site.find("groups", courseid=courseid), key=lambda g: g["name"])
     return [group_out(g, None) for g in groups]
 

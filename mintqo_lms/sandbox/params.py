@@ -89,6 +89,85 @@ def _php_str(value: Any) -> str:
 _USERNAME_BAD = re.compile(r"[^-\.@_a-z0-9]")
 
 
+# --------------------------------------------------------------------------------------------
+# Text: PHP's strip_tags() and PARAM_TEXT's multilang exception, written from their documented behaviour
+# --------------------------------------------------------------------------------------------
+
+def strip_tags(text: str, allowed: frozenset[str] = frozenset()) -> str:
+    """What PHP's strip_tags() leaves of ``text``: everything from a "<" to its ">" goes, so does an
+    unterminated tag up to the end. A "<" followed by white space is kept as text ("3 < 5") unless allowed
+    tags are given, a lone ">" is text, quotes inside a tag may hide a ">", comments and "<?…?>" go too.
+    Tags whose lower-case name is in ``allowed`` are kept."""
+    out: list[str] = []
+    tag: list[str] = []
+    state, depth, quote = "text", 0, ""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1] if index + 1 < len(text) else ""
+        if state == "text":
+            if char == "<" and not (following.isspace() and not allowed):
+                if text.startswith("<!--", index):
+                    state, index = "comment", index + 4
+                    continue
+                state, tag = "tag", [char]
+            else:
+                out.append(char)
+        elif state == "comment":
+            if text.startswith("-->", index):
+                state, index = "text", index + 3
+                continue
+        else:  # inside a tag
+            tag.append(char)
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "\"'":
+                quote = char
+            elif char == "<":
+                depth += 1
+            elif char == ">":
+                if depth:
+                    depth -= 1
+                else:
+                    state = "text"
+                    name = re.match(r"</?\s*([A-Za-z0-9]+)", "".join(tag))
+                    if allowed and name and name.group(1).lower() in allowed:
+                        out.append("".join(tag))
+        index += 1
+    return "".join(out)
+
+
+_MULTILANG = {  # closing tag -> (tag name, what an opening tag must look like)
+    "</lang>": ("lang", re.compile(r'^<lang lang="[a-zA-Z0-9_-]+"\s*>$')),
+    "</span>": ("span", re.compile(r'^<span(\s+lang="[a-zA-Z0-9_-]+"|\s+class="multilang"){2}\s*>$')),
+}
+
+
+def clean_text(value: str) -> str:
+    """PARAM_TEXT: all tags go, except well-formed multilang blocks (``<span lang="de" class="multilang">…
+    </span>`` or ``<lang lang="de">…</lang>``), which Moodle keeps for its multilang filter."""
+    value = value.replace("\0", "")
+    for closing, (name, opening) in _MULTILANG.items():
+        if closing not in value:
+            continue
+        kept = strip_tags(value, frozenset({name}))
+        tags = re.findall(r"<.*?>", kept, re.S)
+        inside = False
+        for tag in tags:
+            if tag == closing and inside:
+                inside = False
+            elif tag != closing and opening.match(tag) and not inside:
+                inside = True
+            else:
+                break
+        else:
+            if tags and not inside:
+                return kept
+        break
+    return strip_tags(value)
+
+
 def clean_param(value: str, type_: str, ctx: Context) -> Any:
     """A useful subset of Moodle's clean_param(); the result is compared to the input like validate_param()."""
     if type_ == INT:
@@ -101,8 +180,12 @@ def clean_param(value: str, type_: str, ctx: Context) -> Any:
         if lowered in ("off", "no", "false"):
             return "0"
         return "0" if value in ("", "0") else "1"
-    if type_ in (RAW, TEXT, NOTAGS):
-        return value if type_ == RAW else re.sub(r"<[^>]*>", "", value) if type_ == NOTAGS else value
+    if type_ == RAW:
+        return value
+    if type_ == TEXT:
+        return clean_text(value)
+    if type_ == NOTAGS:
+        return strip_tags(value.replace("\0", ""))
     if type_ == RAW_TRIMMED:
         return value.strip()
     if type_ == ALPHA:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import completion, quiz
-from .common import cm_by_idnumber, require_course
-from .core_course import add_module, add_section, sections_of
+from .common import cm_by_idnumber, require_capability, require_course, require_course_access
+from .core_course import add_module, add_section, question_bank_context, sections_of
 from .params import ALPHANUMEXT, INT, RAW, TEXT, M, Params, S, V
 from .protocol import invalid_parameter, missing_record, moodle_exception
-from .registry import Call, ws
+from .registry import PLUGIN_RELEASE, PLUGIN_REQUIRES, PLUGIN_SUPPORTED, PLUGIN_VERSION, Call, ws
 from .state import Record, Site
 
 SUPPORTED_MODULES = ("page", "url", "label", "assign")
@@ -18,6 +18,24 @@ MAX_LIMITNUM = 5000
 
 def plugin_error(code: str, message: str) -> Exception:
     return moodle_exception(code, message)
+
+
+def provisioning_course(call: Call, courseid: int, *capabilities: str) -> Record:
+    """The course of a write function: validate_context, then local/mintqo:provision and the others."""
+    course = require_course(call.site, courseid)
+    require_course_access(call, course["id"])
+    for capability in ("local/mintqo:provision", *capabilities):
+        require_capability(call, capability, course["id"])
+    return course
+
+
+@ws("local_mintqo_get_plugin_info", Params())
+def get_plugin_info(call: Call) -> dict:
+    release = call.release
+    return {"component": "local_mintqo", "version": int(PLUGIN_VERSION), "release": PLUGIN_RELEASE,
+            "requires": PLUGIN_REQUIRES, "supported": list(PLUGIN_SUPPORTED), "moodle_release": release.release,
+            "moodle_version": release.version, "moodle_branch": release.branch,
+            "moodle_supported": PLUGIN_SUPPORTED[0] <= release.branch <= PLUGIN_SUPPORTED[1]}
 
 
 @ws("local_mintqo_get_site_languages", Params())
@@ -32,7 +50,7 @@ def get_site_languages(call: Call) -> dict:
     section=V(INT), name=V(TEXT), summary=V(RAW, ""), visible=V(INT, 1)))), write=True)
 def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
     site = call.site
-    course = require_course(site, courseid)
+    course = provisioning_course(call, courseid, "moodle/course:update")
     seen: set[int] = set()
     for item in sections:
         if item["section"] < 1:
@@ -99,7 +117,7 @@ def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
                                              completioncriteria=M(S(idnumber=V(RAW)), default=[])), write=True)
 def upsert_activities(call: Call, courseid: int, activities: list[dict], completioncriteria: list[dict]) -> dict:
     site = call.site
-    course = require_course(site, courseid)
+    course = provisioning_course(call, courseid, "moodle/course:manageactivities")
     out = []
     for item in activities:
         if item["modname"] not in SUPPORTED_MODULES:
@@ -161,7 +179,7 @@ SETTINGS_DEFAULT = {"attempts": 0, "grademethod": 1, "questionsperpage": 0, "vis
 def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
                 sections: list[dict], settings: dict) -> dict:
     site = call.site
-    course = require_course(site, courseid)
+    course = provisioning_course(call, courseid, "moodle/course:manageactivities", "moodle/question:add")
     existing = cm_by_idnumber(site, course["id"], idnumber)
     if existing is not None:
         if existing["modname"] != "quiz":
@@ -195,6 +213,7 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
         raise plugin_error("invalidsection", f"Invalid section number: {section}")
 
     now = site.now()
+    question_ids = _provide_questions(site, course["id"], name, parsed, now)
     sumgrades = sum(by_idnumber[q].defaultmark for _, q in placed)
     cm = add_module(site, course["id"], section, "quiz", {
         "name": name, "intro": intro, "introformat": 1, "attempts": settings["attempts"],
@@ -202,8 +221,6 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
         "sumgrades": sumgrades, "grade": 10.0, "timeopen": 0, "timeclose": 0, "timelimit": 0,
     }, idnumber=idnumber, completion=2, visible=1 if settings["visible"] else 0, completionusegrade=1)
     site.update("quiz", cm["instance"], cmid=cm["id"])
-    category_id = site.insert("question_categories", {"name": name, "contextid": course["contextid"],
-                                                      "info": "", "idnumber": None, "timecreated": now})
     per_page = settings["questionsperpage"]
     section_ids = []
     for index, quiz_section in enumerate(sections):
@@ -215,23 +232,40 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
             site.insert("quiz_sections", {"quizid": cm["instance"], "firstslot": first,
                                           "heading": quiz_section["heading"], "shufflequestions": 0})
     for slot_number, (index, qid) in enumerate(placed, start=1):
-        question = by_idnumber[qid]
-        question_id = site.insert("question", {
-            "category": category_id, "idnumber": qid, "name": question.name, "qtype": "multichoice",
-            "questiontext": question.questiontext, "defaultmark": question.defaultmark,
-            "answers": question.answers, "timecreated": now,
-        })
+        question = site.tables["question"][question_ids[qid]]
         page = 1 if per_page <= 0 else (slot_number - 1) // per_page + 1
         site.insert("quiz_slots", {"quizid": cm["instance"], "slot": slot_number, "page": page,
-                                   "questionid": question_id, "maxmark": question.defaultmark,
+                                   "questionid": question["id"], "maxmark": question["defaultmark"],
                                    "quizgradeitemid": section_ids[index][1]})
-    return _quiz_result(site, site.tables["course_modules"][cm["id"]], "created", category_id)
+    return _quiz_result(site, site.tables["course_modules"][cm["id"]], "created")
 
 
-def _quiz_result(site: Site, cm: Record, status: str, category_id: int | None = None) -> dict:
+def _provide_questions(site: Site, courseid: int, name: str, parsed: list[quiz.ParsedQuestion],
+                       now: int) -> dict[str, int]:
+    """idnumber -> question id: questions already in the course's bank are reused (the oldest entry of an
+    idnumber), the others go into a new category named after the quiz (the plugin's contract, 1.1.0)."""
+    context = question_bank_context(site, courseid)
+    categories = {c["id"] for c in site.find("question_categories", contextid=context)}
+    found: dict[str, int] = {}
+    for question in sorted(site.tables["question"].values(), key=lambda q: q["id"]):
+        if question["category"] in categories:
+            found.setdefault(question["idnumber"], question["id"])
+    ids = {q.idnumber: found[q.idnumber] for q in parsed if q.idnumber in found}
+    missing = [q for q in parsed if q.idnumber not in found]
+    if missing:
+        category_id = site.insert("question_categories", {"name": name, "contextid": context, "info": "",
+                                                          "idnumber": None, "timecreated": now})
+        for question in missing:
+            ids[question.idnumber] = site.insert("question", {
+                "category": category_id, "idnumber": question.idnumber, "name": question.name,
+                "qtype": "multichoice", "questiontext": question.questiontext, "defaultmark": question.defaultmark,
+                "answers": question.answers, "timecreated": now})
+    return ids
+
+
+def _quiz_result(site: Site, cm: Record, status: str) -> dict:
     slots = quiz.slots_of(site, cm["instance"])
-    if category_id is None:
-        category_id = site.tables["question"][slots[0]["questionid"]]["category"] if slots else 0
+    category_id = site.tables["question"][slots[0]["questionid"]]["category"] if slots else 0
     return {"cmid": cm["id"], "quizid": cm["instance"], "status": status, "questioncategoryid": category_id,
             "questions": [{"idnumber": site.tables["question"][s["questionid"]]["idnumber"],
                            "questionid": s["questionid"], "slot": s["slot"]} for s in slots]}
@@ -255,6 +289,8 @@ def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: in
         record = site.get("quiz", quizid)
         if record is None:
             raise missing_record("quiz")
+        require_course_access(call, record["course"])
+        require_capability(call, "mod/quiz:viewreports", record["course"])
         quizzes[quizid] = record
     attempts = [a for a in site.tables["quiz_attempts"].values()
                 if a["quiz"] in quizzes and a["state"] == "finished" and not a["preview"]
@@ -287,7 +323,10 @@ def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int
     _check_limit(limitfrom, limitnum)
     wanted = set()
     for courseid in courseids:
-        wanted.add(require_course(site, courseid)["id"])
+        course = require_course(site, courseid)
+        require_course_access(call, course["id"])
+        require_capability(call, "report/progress:view", course["id"])
+        wanted.add(course["id"])
     activities = []
     for row in site.tables["course_modules_completion"].values():
         cm = site.get("course_modules", row["coursemoduleid"])

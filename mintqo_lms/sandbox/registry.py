@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .params import Single
+from .releases import Release
 from .state import Site
 
-# Version string a 4.4 site reports for its core functions.
-CORE_VERSION = "2023112400"
-PLUGIN_VERSION = "2025090100"
+# The installed local_mintqo (moodle/local/mintqo/version.php); core functions report the release's version.
+PLUGIN_VERSION = "2025061100"
+PLUGIN_RELEASE = "1.1.0"
+PLUGIN_REQUIRES = 2024042200
+PLUGIN_SUPPORTED = (404, 501)
 
 
 @dataclass
@@ -29,6 +32,10 @@ class Call:
     def wwwroot(self) -> str:
         return self.site.wwwroot
 
+    @property
+    def release(self) -> Release:
+        return self.site.release
+
 
 @dataclass(frozen=True)
 class Function:
@@ -41,9 +48,8 @@ class Function:
     def component(self) -> str:
         return "local_mintqo" if self.name.startswith("local_mintqo_") else "moodle"
 
-    @property
-    def version(self) -> str:
-        return PLUGIN_VERSION if self.component == "local_mintqo" else CORE_VERSION
+    def version(self, release: Release) -> str:
+        return PLUGIN_VERSION if self.component == "local_mintqo" else release.version
 
     def __call__(self, call: Call, params: dict[str, Any]) -> Any:
         return self.handler(call, **params)

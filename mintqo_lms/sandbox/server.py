@@ -25,6 +25,7 @@ from .functions import REGISTRY
 from .params import Context, validate
 from .protocol import MoodleError
 from .registry import Call
+from .releases import DEFAULT_RELEASE
 from .simulation import SandboxSite
 
 SERVICE_NAME = "MINT-QO Sync"
@@ -38,7 +39,7 @@ SERVICE_FUNCTIONS = frozenset({
     "core_group_add_group_members", "core_group_get_course_groups",
     "core_completion_get_activities_completion_status", "core_completion_get_course_completion_status",
     "core_completion_override_activity_completion_status", "mod_quiz_get_quizzes_by_courses",
-    "core_message_send_instant_messages",
+    "core_message_send_instant_messages", "local_mintqo_get_plugin_info",
 })
 ENDPOINT = "/webservice/rest/server.php"
 FAULT_KINDS = ("exception", "reset", "timeout", "http503")
@@ -172,7 +173,7 @@ class Dispatcher:
                     self.site.save_file(self.state_file)
             return result, fmt, None, name
         except MoodleError as error:
-            return None, fmt, error, name
+            return None, fmt, self.site.release.present(error, self.debug), name
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -279,18 +280,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class Sandbox:
-    """A local stand-in for a Moodle 4.4 site with the local_mintqo plugin, for tests and demos.
+    """A local stand-in for a Moodle 4.4, 5.0 or 5.1 site with the local_mintqo plugin, for tests and demos.
 
-    The tokens are throwaway sandbox tokens, generated per instance.
+    ``release`` picks what the site answers like (``releases.RELEASES``). The tokens are throwaway sandbox
+    tokens, generated per instance, or kept in ``state_file`` across restarts. Both belong to the admin
+    user; ``deny_capability`` and ``deny_course_access`` take rights away from it to exercise a client's
+    handling of ``nopermissions`` and ``requireloginerror``.
     """
 
     def __init__(self, latency: float = 0.0, german_language_pack: bool = True, *, host: str = "127.0.0.1",
                  port: int = 0, debug: bool = False, max_input_vars: int = protocol.DEFAULT_MAX_INPUT_VARS,
-                 state_file: str | Path | None = None, clock: Any = None) -> None:
+                 state_file: str | Path | None = None, clock: Any = None, release: str = DEFAULT_RELEASE) -> None:
         self.latency = latency
         self.faults = Faults()
         self._host, self._port = host, port
-        self.site = SandboxSite(clock=clock, german_language_pack=german_language_pack)
+        self.site = SandboxSite(clock=clock, german_language_pack=german_language_pack, release=release)
         self.state_file = Path(state_file) if state_file else None
         if self.state_file is not None and self.state_file.exists():
             self.site.load_file(self.state_file)
@@ -308,6 +312,29 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"Sandbox(url={self.url!r})"  # never the tokens
+
+    @property
+    def release(self) -> str:
+        return self.site.release.name
+
+    # simulated permissions
+    def deny_capability(self, capability: str, courseid: int | None = None) -> None:
+        """The tokens' user lacks ``capability`` (everywhere, or only in course ``courseid``): calls that
+        need it fail with ``required_capability_exception``/``nopermissions`` as on a real site."""
+        with self.site.lock:
+            self.site.denied_capabilities.add((capability, courseid))
+
+    def deny_course_access(self, courseid: int) -> None:
+        """The tokens' user cannot enter course ``courseid`` (not enrolled, no moodle/course:view): calls in
+        that course fail with ``require_login_exception``/``requireloginerror``."""
+        with self.site.lock:
+            self.site.inaccessible_courses.add(int(courseid))
+
+    def allow_everything(self) -> None:
+        """Undo every deny_capability/deny_course_access."""
+        with self.site.lock:
+            self.site.denied_capabilities.clear()
+            self.site.inaccessible_courses.clear()
 
     # knobs forwarded to the dispatcher
     @property
@@ -360,10 +387,10 @@ class Sandbox:
 
     @classmethod
     def serve_forever(cls, host: str = "127.0.0.1", port: int = 0, state_file: str | Path | None = None,
-                      latency: float = 0.0) -> None:
+                      latency: float = 0.0, release: str = DEFAULT_RELEASE) -> None:
         """Run in the foreground (``mintqo-lms sandbox serve``) until interrupted."""
-        sandbox = cls(latency=latency, host=host, port=port, state_file=state_file).start()
-        print(f"MINT-QO sandbox Moodle running at {sandbox.url}")
+        sandbox = cls(latency=latency, host=host, port=port, state_file=state_file, release=release).start()
+        print(f"MINT-QO sandbox Moodle {sandbox.site.release.release} running at {sandbox.url}")
         print(f"SANDBOX token (service {SERVICE_NAME}): {sandbox.token}")
         print(f"SANDBOX admin token (all functions):  {sandbox.admin_token}")
         print("These are throwaway tokens of this local sandbox only. Press Ctrl+C to stop.", flush=True)

@@ -17,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .releases import DEFAULT_RELEASE, Release, get_release
+
 Record = dict[str, Any]
 
 # Ids a fresh Moodle 4.4 site has already used (so the first created object gets the recorded id).
@@ -46,7 +48,8 @@ class Site:
     """Tables + id sequences + clock + transaction journal. Domain logic lives in the handlers."""
 
     def __init__(self, clock: Callable[[], int] | None = None, german_language_pack: bool = True,
-                 wwwroot: str = "http://127.0.0.1") -> None:
+                 wwwroot: str = "http://127.0.0.1", release: str | Release = DEFAULT_RELEASE) -> None:
+        self.release: Release = get_release(release)
         self.tables: dict[str, dict[int, Record]] = defaultdict(dict)
         self.next_ids: dict[str, int] = defaultdict(lambda: 1)
         self.next_ids.update(FRESH_SITE_NEXT_IDS)
@@ -60,6 +63,10 @@ class Site:
         self.defaultlang = "en"
         self.sitename = "MINT-QO Sandbox"
         self.tokens: dict[str, str] = {}  # "service"/"admin" -> token; saved with the state (file mode 600)
+        # Simulated permissions of the sandbox tokens' user (not saved): capabilities it lacks, everywhere
+        # (None) or in one course, and courses it cannot enter (require_login fails).
+        self.denied_capabilities: set[tuple[str, int | None]] = set()
+        self.inaccessible_courses: set[int] = set()
         self._seed()
 
     # ---------------------------------------------------------------- clock
@@ -101,6 +108,10 @@ class Site:
                 "password": "", "timecreated": now, "timemodified": now, "customfields": [],
                 "contextid": self.new_context(30, userid),
             }
+
+    def lacks(self, capability: str, courseid: int | None = None) -> bool:
+        return (capability, None) in self.denied_capabilities or (
+            courseid is not None and (capability, courseid) in self.denied_capabilities)
 
     def new_context(self, level: int, instanceid: int) -> int:
         return self.insert("context", {"contextlevel": level, "instanceid": instanceid})
