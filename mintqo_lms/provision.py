@@ -329,6 +329,12 @@ class Provisioner:
         if not people:
             return
         by_idnumber = {u.idnumber: u for u in core.get_users_by_field("idnumber", [p.idnumber for p in people])}
+        if any(not u.email for u in by_idnumber.values()):
+            # Moodle leaves the e-mail out when the token's user lacks the capability; matching accounts
+            # by e-mail would then silently fail and the next create would collide.
+            raise ProvisionError(
+                "Moodle hides e-mail addresses from the service user: its role lacks the capability "
+                "moodle/site:viewuseridentity (see the role in moodle/local/mintqo/README.md)")
         rest = [p for p in people if p.idnumber not in by_idnumber]
         by_email = {u.email.lower(): u for u in core.get_users_by_field("email", [p.email for p in rest])} if rest else {}
         rest = [p for p in rest if p.email not in by_email]
