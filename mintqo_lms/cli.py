@@ -149,6 +149,18 @@ def doctor(ctx: click.Context) -> None:
     info = moodle.core.get_site_info()
     click.echo(f"Moodle: {info.sitename} — release {info.release} — as {info.username}")
     missing = [name for name in moodle.required_functions if name not in info.function_names]
+    if "local_mintqo_get_plugin_info" in info.function_names:
+        plugin = moodle.plugin.get_plugin_info()
+        click.echo(f"Plugin: {plugin.component} {plugin.release} (version {plugin.version}), "
+                   f"supports Moodle {plugin.supported_range}")
+        if plugin.moodle_supported:
+            click.echo(f"Release: Moodle {plugin.moodle_branch // 100}.{plugin.moodle_branch % 100} is supported.")
+        else:
+            click.secho(f"Release: Moodle {plugin.moodle_release} is outside the plugin's supported range "
+                        f"({plugin.supported_range}); it may work, but it was not tried.", fg="yellow")
+    else:
+        click.secho("Plugin: the token cannot ask local_mintqo for its version (plugin older than 1.1.0, "
+                    "or not installed).", fg="yellow")
     if missing:
         click.secho(f"The token cannot call {len(missing)} function(s) the service needs:", fg="yellow")
         for name in missing:

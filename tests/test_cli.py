@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
 import responses
 from click.testing import CliRunner
 
 from mintqo_lms.cli import main
+from mintqo_lms.config import Config
+from mintqo_lms.locking import store_lock
+from mintqo_lms.moodle import Moodle, MoodleClient
+from mintqo_lms.programme import import_roster
+from mintqo_lms.provision import provision as do_provision
+from mintqo_lms.sandbox import Sandbox
+from mintqo_lms.store import Store
 
 TOKEN = "cl1t0k3nab5ecr3tcl1t0k3nab5ecr3t"
 
@@ -62,29 +77,14 @@ def test_doctor_lists_functions_the_token_cannot_call(tmp_path, recording):
     # The recorded site has no local_mintqo plugin: exactly its functions are missing.
     assert result.exit_code == 2
     assert "Moodle: Moodle Harness — release 4.4dev (Build: 20231124)" in result.output
-    assert "cannot call 6 function(s)" in result.output
+    assert "cannot call 7 function(s)" in result.output
+    assert "Plugin: the token cannot ask local_mintqo for its version" in result.output
     assert "  - local_mintqo_import_quiz" in result.output
     assert "  - core_course_create_courses" not in result.output
 
 
 # -- issue 15: one clear line for every mistake a user can make ---------------------------------------
 
-import os  # noqa: E402
-import shutil  # noqa: E402
-import ssl  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from mintqo_lms.config import Config  # noqa: E402
-from mintqo_lms.locking import store_lock  # noqa: E402
-from mintqo_lms.moodle import Moodle, MoodleClient  # noqa: E402
-from mintqo_lms.programme import import_roster  # noqa: E402
-from mintqo_lms.provision import provision as do_provision  # noqa: E402
-from mintqo_lms.sandbox import Sandbox  # noqa: E402
-from mintqo_lms.store import Store  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_ROSTER = PROJECT / "lms_templates" / "roster.example.csv"
@@ -318,3 +318,30 @@ def test_sync_without_a_store_says_so_and_creates_none(tmp_path):
     result = run(["--config", str(config), "sync", "--cohort", "2025"], env={"MINTQO_MOODLE_TOKEN": TOKEN})
     assert_one_clear_line(result, f"no store at {tmp_path / 'mintqo.db'}: run 'mintqo-lms init'")
     assert not (tmp_path / "mintqo.db").exists()
+
+
+@pytest.mark.parametrize("release", ["4.4", "5.0", "5.1"])
+def test_doctor_shows_the_release_and_the_installed_plugin(tmp_path, release):
+    with Sandbox(release=release) as sb:
+        config = tmp_path / "mintqo.toml"
+        config.write_text(f'[moodle]\nurl = "{sb.url}"\nretries = 0\n[store]\npath = "mintqo.db"\n')
+        result = run(["--config", str(config), "doctor"], env={"MINTQO_MOODLE_TOKEN": sb.token})
+    assert result.exit_code == 0, result.output
+    assert "Plugin: local_mintqo 1.1.0" in result.output and "supports Moodle 4.4 to 5.1" in result.output
+    assert f"Release: Moodle {release} is supported." in result.output
+
+
+@responses.activate
+def test_doctor_warns_about_a_release_outside_the_supported_range(tmp_path, recording):
+    site_info = recording("00_site_info.json", "core_webservice_get_site_info")["response"]
+    needed = Moodle(MoodleClient("https://moodle.example.org", TOKEN)).required_functions
+    site_info["functions"] += [{"name": name, "version": "2025061100"} for name in needed]
+    responses.post("https://moodle.example.org/webservice/rest/server.php", json=site_info)
+    plugin_info = {"component": "local_mintqo", "version": 2025061100, "release": "1.1.0", "requires": 2024042200,
+                   "supported": [404, 501], "moodle_release": "5.2dev (Build: 20261101)",
+                   "moodle_version": "2026041400.00", "moodle_branch": 502, "moodle_supported": False}
+    responses.post("https://moodle.example.org/webservice/rest/server.php", json=plugin_info)
+    config = tmp_path / "mintqo.toml"
+    config.write_text('[moodle]\nurl = "https://moodle.example.org"\nretries = 0\n[store]\npath = "mintqo.db"\n')
+    result = run(["--config", str(config), "doctor"], env={"MINTQO_MOODLE_TOKEN": TOKEN})
+    assert "Moodle 5.2dev (Build: 20261101) is outside the plugin's supported range (4.4 to 5.1)" in result.output

@@ -11,6 +11,7 @@ from mintqo_lms.moodle.client import MoodleClient
 from mintqo_lms.moodle.models import MoodleModel
 
 PLUGIN_FUNCTIONS: tuple[str, ...] = (
+    "local_mintqo_get_plugin_info",
     "local_mintqo_get_site_languages",
     "local_mintqo_upsert_sections",
     "local_mintqo_upsert_activities",
@@ -20,6 +21,26 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
 )
 
 Status = Literal["created", "updated", "unchanged"]
+
+
+class PluginInfo(MoodleModel):
+    """What ``local_mintqo_get_plugin_info`` says: the installed plugin and the Moodle it runs on."""
+
+    component: str
+    version: int
+    release: str = ""
+    requires: int = 0
+    supported: list[int] = Field(default_factory=list)   # [lowest, highest] Moodle branch, e.g. [404, 501]
+    moodle_release: str = ""
+    moodle_version: str = ""
+    moodle_branch: int = 0
+    moodle_supported: bool = False
+
+    @property
+    def supported_range(self) -> str:
+        def name(branch: int) -> str:
+            return f"{branch // 100}.{branch % 100}"
+        return f"{name(self.supported[0])} to {name(self.supported[-1])}" if self.supported else "unknown"
 
 
 class Language(MoodleModel):
@@ -116,6 +137,9 @@ class PluginAPI:
 
     def __init__(self, client: MoodleClient):
         self.client = client
+
+    def get_plugin_info(self) -> PluginInfo:
+        return PluginInfo.model_validate(self.client.call("local_mintqo_get_plugin_info"))
 
     def get_site_languages(self) -> SiteLanguages:
         return SiteLanguages.model_validate(self.client.call("local_mintqo_get_site_languages"))
