@@ -63,10 +63,27 @@ def flat(prefix: str, items: list[dict]) -> dict[str, Any]:
     return out
 
 
+# What each release answers where they differ (tests/data/moodle/recordings/releases.md), written down
+# here on its own so that the sandbox's release table is checked against the recordings' wording.
+RELEASES = ["4.4", "5.0", "5.1"]
+EXPECT = {
+    "4.4": {"missing": "invalidrecord", "enrol_missing_user": "codingerror", "unenrol_missing_user": "invalidparameter",
+            "batch_raises": True, "section_1": "Topic 1", "class_prefix": "", "qbank": False},
+    "5.0": {"missing": "invalidrecordunknown", "enrol_missing_user": "invalidrecordunknown",
+            "unenrol_missing_user": "invalidrecordunknown", "batch_raises": False, "section_1": "New section",
+            "class_prefix": "core\\exception\\", "qbank": True},
+    "5.1": {"missing": "invalidrecordunknown", "enrol_missing_user": "invalidrecordunknown",
+            "unenrol_missing_user": "invalidrecordunknown", "batch_raises": True, "section_1": "New section",
+            "class_prefix": "core\\exception\\", "qbank": True},
+}
+per_release = pytest.mark.parametrize("sb", RELEASES, indirect=True)
+
+
 @pytest.fixture()
-def sb():
+def sb(request: pytest.FixtureRequest):
+    """A sandbox on a fixed clock; 4.4 unless a test is marked ``per_release``."""
     now = [1_760_000_000]
-    with Sandbox(clock=lambda: now[0]) as sandbox:
+    with Sandbox(clock=lambda: now[0], release=getattr(request, "param", "4.4")) as sandbox:
         sandbox.now = now  # type: ignore[attr-defined]
         yield sandbox
 
@@ -93,6 +110,7 @@ def make_course(ws: Client) -> int:
 
 
 # ------------------------------------------------------------------------------ tokens and service
+@per_release
 def test_ids_follow_a_fresh_moodle(ws: Client) -> None:
     cats = ws("core_course_create_categories", **flat("categories", [{"name": "A"}, {"name": "B", "parent": 2}]))
     assert [c["id"] for c in cats] == [2, 3]
@@ -102,6 +120,7 @@ def test_ids_follow_a_fresh_moodle(ws: Client) -> None:
     assert ws("core_user_create_users", **flat("users", [user("anna")]))[0]["id"] == 3
     contents = ws("core_course_get_contents", courseid=2)
     assert [s["section"] for s in contents] == [0, 1, 2, 3]
+    assert [s["name"] for s in contents[:2]] == ["General", EXPECT[ws.sb.release]["section_1"]]
     assert [m["modname"] for m in contents[0]["modules"]] == ["forum"]
 
 
@@ -118,11 +137,19 @@ def test_registry_holds_every_service_function() -> None:
     assert SERVICE_FUNCTIONS <= set(REGISTRY)
 
 
+@per_release
 def test_token_and_function_errors(sb: Sandbox, ws: Client) -> None:
+    expect = EXPECT[sb.release]
+    assert Client(sb, "wrong").raw("core_webservice_get_site_info")["exception"] == \
+        expect["class_prefix"] + "moodle_exception"
     assert Client(sb, "wrong").error("core_webservice_get_site_info") == "invalidtoken"
+    missing = ws.raw("core_does_not_exist")
+    assert (missing["exception"], missing["errorcode"]) == ("dml_missing_record_exception", expect["missing"])
+    sb.debug = True  # with debugging on every release names the table (08[20])
     assert ws.error("core_does_not_exist") == "invalidrecord"
     answer = requests.post(sb.url + "/webservice/rest/server.php", data={"wstoken": sb.token}, timeout=10)
     assert "<ERRORCODE>invalidparameter</ERRORCODE>" in answer.text  # no format -> XML
+    assert f'<EXCEPTION class="{expect["class_prefix"]}invalid_parameter_exception">' in answer.text
     assert "wstoken" not in repr(sb) and sb.token not in repr(sb)
 
 
@@ -221,7 +248,8 @@ def test_lang_de_rejected_without_language_pack() -> None:
         assert [l["code"] for l in ws("local_mintqo_get_site_languages")["languages"]] == ["en"]
 
 
-def test_course_errors_and_update_warnings(ws: Client) -> None:
+@per_release
+def test_course_errors_and_update_warnings(sb: Sandbox, ws: Client) -> None:
     course = make_course(ws)
     dup = flat("courses", [{"fullname": "X", "shortname": "K2", "categoryid": 2, "idnumber": "k1"}])
     assert ws.error("core_course_create_courses", **dup) == "courseidnumbertaken"
@@ -231,13 +259,14 @@ def test_course_errors_and_update_warnings(ws: Client) -> None:
     assert ws("core_course_get_courses_by_field", field="shortname", value="K3")["courses"] == []
     result = ws("core_course_update_courses", **flat("courses", [{"id": course, "fullname": "Neu"},
                                                                    {"id": 999, "fullname": "nie"}]))
-    assert [w["warningcode"] for w in result["warnings"]] == ["invalidrecord"]
+    assert [w["warningcode"] for w in result["warnings"]] == [EXPECT[sb.release]["missing"]]
     assert ws("core_course_get_courses_by_field", field="id", value=str(course))["courses"][0]["fullname"] == "Neu"
     assert ws.error("core_course_create_categories", **flat("categories", [{"name": "D", "idnumber": "k"}])) == \
         "categoryidnumbertaken"
 
 
-def test_enrolment_and_groups(ws: Client) -> None:
+@per_release
+def test_enrolment_and_groups(sb: Sandbox, ws: Client) -> None:
     course = make_course(ws)
     ids = [u["id"] for u in ws("core_user_create_users", **flat("users", [user("anna"), user("bert")]))]
     assert ws("enrol_manual_enrol_users", **flat("enrolments", [
@@ -246,7 +275,9 @@ def test_enrolment_and_groups(ws: Client) -> None:
         {"roleid": 5, "userid": ids[1], "courseid": course}, {"roleid": 99, "userid": ids[0], "courseid": course}
     ])) == "wsusercannotassign"
     assert ws.error("enrol_manual_enrol_users", **flat("enrolments", [
-        {"roleid": 5, "userid": 999, "courseid": course}])) == "codingerror"
+        {"roleid": 5, "userid": 999, "courseid": course}])) == EXPECT[sb.release]["enrol_missing_user"]
+    assert ws.error("enrol_manual_unenrol_users", **flat("enrolments", [
+        {"userid": 999, "courseid": course}])) == EXPECT[sb.release]["unenrol_missing_user"]
     enrolled = ws("core_enrol_get_enrolled_users", courseid=course)
     assert [(u["id"], u["roles"][0]["shortname"]) for u in enrolled] == [(ids[0], "student")]
     group = ws("core_group_create_groups", **flat("groups", [{"courseid": course, "name": "Nord",
@@ -262,12 +293,18 @@ def test_enrolment_and_groups(ws: Client) -> None:
     assert ws("core_enrol_get_enrolled_users", courseid=course) == []
 
 
+@per_release
 def test_messages_are_not_transactional(sb: Sandbox, ws: Client) -> None:
     anna = ws("core_user_create_users", **flat("users", [user("anna")]))[0]["id"]
     batch = flat("messages", [{"touserid": anna, "text": "Hallo", "clientmsgid": "m1"},
                               {"touserid": 999, "text": "niemand", "clientmsgid": "m2"}])
-    assert ws.error("core_message_send_instant_messages", **batch) == "formatnotsupported"
-    assert len(sb.site.tables["messages"]) == 1
+    if EXPECT[sb.release]["batch_raises"]:
+        assert ws.error("core_message_send_instant_messages", **batch) == "formatnotsupported"
+    else:
+        answer = ws("core_message_send_instant_messages", **batch)
+        assert [(m["clientmsgid"], m["msgid"] > 0) for m in answer] == [("m1", True), ("m2", False)]
+        assert answer[1]["msgid"] == -1 and answer[1]["cantsendtouser"] == ""
+    assert len(sb.site.tables["messages"]) == 1  # the valid message is delivered either way
     alone = ws("core_message_send_instant_messages", **flat("messages", [{"touserid": 999, "text": "x"}]))
     assert alone[0]["msgid"] == -1
 
@@ -323,7 +360,8 @@ def import_quiz(ws: Client, course: int, **overrides: Any) -> Any:
     return fields
 
 
-def test_import_quiz_created_unchanged_and_errors(ws: Client) -> None:
+@per_release
+def test_import_quiz_created_unchanged_and_errors(sb: Sandbox, ws: Client) -> None:
     course = make_course(ws)
     created = ws("local_mintqo_import_quiz", **import_quiz(ws, course))
     assert created["status"] == "created"
@@ -341,6 +379,32 @@ def test_import_quiz_created_unchanged_and_errors(ws: Client) -> None:
         ws, course, idnumber="q2", questionsxml=quiz_xml("a1", "a1", "b1"))) == "duplicatequestionidnumber"
     quizzes = ws("mod_quiz_get_quizzes_by_courses", **{"courseids[0]": course})["quizzes"]
     assert [(q["name"], q["sumgrades"], q["grade"]) for q in quizzes] == [("Quiz", 3, 10)]
+    section0 = ws("core_course_get_contents", courseid=course)[0]["modules"]
+    if EXPECT[sb.release]["qbank"]:  # the questions live in the course's system question bank
+        assert [(m["modname"], m["name"], m["visible"]) for m in section0] == [
+            ("forum", "Announcements", 1), ("qbank", "System shared question bank", 0)]
+    else:
+        assert [m["modname"] for m in section0] == ["forum"]
+
+
+@per_release
+def test_second_quiz_reuses_the_banks_questions(sb: Sandbox, ws: Client) -> None:
+    course = make_course(ws)
+    first = ws("local_mintqo_import_quiz", **import_quiz(ws, course))
+    second = ws("local_mintqo_import_quiz", **import_quiz(ws, course, idnumber="q2", section=2))
+    assert second["status"] == "created" and second["cmid"] != first["cmid"]
+    assert [q["questionid"] for q in second["questions"]] == [q["questionid"] for q in first["questions"]]
+    assert second["questioncategoryid"] == first["questioncategoryid"]
+    modules = [m["modname"] for s in ws("core_course_get_contents", courseid=course) for m in s["modules"]]
+    assert modules.count("qbank") == (1 if EXPECT[sb.release]["qbank"] else 0)
+    other = make_other_course(ws)
+    third = ws("local_mintqo_import_quiz", **import_quiz(ws, other))
+    assert not {q["questionid"] for q in third["questions"]} & {q["questionid"] for q in first["questions"]}
+
+
+def make_other_course(ws: Client) -> int:
+    return ws("core_course_create_courses", **flat("courses", [
+        {"fullname": "Kurs 2", "shortname": "K9", "categoryid": 1, "numsections": 2}]))[0]["id"]
 
 
 def test_import_of_the_recorded_likert_export(ws: Client) -> None:

@@ -165,7 +165,6 @@ def setup_completion_course(rp: Replayer) -> dict[str, int]:
     else:
         # The plugin finds or creates the course's question bank (a qbank module) before it adds the quiz;
         # the recorder's PHP setup added the quiz first (quiz cm 6, bank cm 7).
-        contents = rp.call("local_mintqo_get_plugin_info")  # noqa: F841 - the plugin answers on 5.x too
         assert quiz["cmid"] == 7
         rp.ids[("cm", "6")] = "7"
     return {"quizid": quiz["quizid"]}
