@@ -39,7 +39,10 @@ class helper {
     public const MAX_LIMITNUM = 5000;
 
     /**
-     * Load a course; a missing course raises dml_missing_record_exception (errorcode invalidrecord) as documented.
+     * Load a course; a missing course raises Moodle's dml_missing_record_exception.
+     *
+     * Its errorcode is invalidrecord on 4.4 and invalidrecordunknown on 5.x sites with debugging off (Moodle
+     * hides the table name there); the README documents both, and nothing here depends on either.
      *
      * @param int $courseid
      * @return stdClass course record
