@@ -187,3 +187,10 @@ def test_sections_modules_and_quizzes_come_back_formatted(sb: Sandbox) -> None:
         "activities[0][name]": "Lesen & Schreiben"})
     section = ok(sb, "core_course_get_contents", courseid=courseid)[1]
     assert section["name"] == "Netz &amp; Werk" and section["modules"][0]["name"] == "Lesen &amp; Schreiben"
+    xml = ('<quiz><question type="multichoice"><name><text>a</text></name><questiontext><text>a</text>'
+           '</questiontext><idnumber>a</idnumber><answer fraction="100"><text>ja</text></answer>'
+           '<answer fraction="0"><text>nein</text></answer></question></quiz>')
+    ok(sb, "local_mintqo_import_quiz", courseid=courseid, section=1, idnumber="q", name="Fragen & Antworten",
+       intro="", questionsxml=xml, **{"sections[0][heading]": "A", "sections[0][questionidnumbers][0]": "a"})
+    quizzes = ok(sb, "mod_quiz_get_quizzes_by_courses", **{"courseids[0]": courseid})["quizzes"]
+    assert quizzes[0]["name"] == "Fragen &amp; Antworten"
