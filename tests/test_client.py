@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -28,8 +29,8 @@ from mintqo_lms.moodle.errors import (
     error_from_answer,
 )
 
-from conftest import RECORDINGS
 
+RECORDINGS = Path(__file__).resolve().parent / "data" / "moodle" / "recordings"
 URL = "https://moodle.example.org"
 ENDPOINT = URL + "/webservice/rest/server.php"
 TOKEN = "5ecr3t70k3n5ecr3t70k3n5ecr3t70k"

@@ -93,3 +93,12 @@ def restricted_moodle(tmp_path_factory):
 
     token = make_service_user(moodle_dir, tmp_path_factory.mktemp("serviceuser"))
     return MoodleClient(url, token, allow_insecure_http=True)
+
+
+@pytest.fixture
+def service_user_token(tmp_path):
+    """``service_user_token(without=(capability, …))``: a token of a new user with the README's role minus those."""
+    moodle_dir = os.environ.get("MOODLE_DIR", "").strip()
+    if not moodle_dir:
+        pytest.skip("needs MOODLE_DIR: the Moodle code of the test site, to define a role with PHP CLI")
+    return lambda without=(): make_service_user(moodle_dir, tmp_path, without=tuple(without))

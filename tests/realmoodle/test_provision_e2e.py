@@ -26,7 +26,8 @@ import pytest
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_sections
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.client import is_read_function
+from mintqo_lms.moodle.client import MoodleClient, is_read_function
+from mintqo_lms.moodle.errors import AccessDeniedError
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import activity_idnumber, provision
 from mintqo_lms.store import Store
@@ -289,17 +290,9 @@ def test_quiz_responses_of_finished_attempts(cohort_run, tmp_path):
     assert store.db["responses"].count == before
 
 
-def test_a_capability_the_service_user_lacks_is_named(moodle, tmp_path):
+def test_a_capability_the_service_user_lacks_is_named(moodle, service_user_token, tmp_path):
     """A role without moodle/course:create: provisioning stops with an access error that names it."""
-    moodle_dir = os.environ.get("MOODLE_DIR", "")
-    if not moodle_dir:
-        pytest.skip("needs MOODLE_DIR: the Moodle code of the test site, to define a role with PHP CLI")
-    from conftest import make_service_user
-
-    from mintqo_lms.moodle.client import MoodleClient
-    from mintqo_lms.moodle.errors import AccessDeniedError
-
-    token = make_service_user(moodle_dir, tmp_path, without=("moodle/course:create",))
+    token = service_user_token(without=("moodle/course:create",))
     site = Moodle(MoodleClient(moodle.url, token, allow_insecure_http=True))
     stamp = time.strftime("%Y%m%d%H%M%S") + f"{time.time_ns() % 1000:03d}"
     with Store(tmp_path / "mintqo.db") as store:
