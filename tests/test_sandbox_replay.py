@@ -107,8 +107,9 @@ class Replayer:
         option = re.match(r"options\[(\d+)\]\[value\]$", name)
         if option and params.get(f"options[{option.group(1)}][name]") == "cmid":
             return self.ids.get(("cm", value), value)
-        if key == "courseid" or name.startswith("options[ids]") or (
-                name == "value" and params.get("field") == "id" and params.get("wsfunction", "").startswith("core_course")):
+        course_by_id = name == "value" and params.get("field") == "id" and params.get("wsfunction", "").startswith(
+            "core_course")
+        if key == "courseid" or name.startswith("options[ids]") or course_by_id:
             return self.ids.get(("course", value), value)
         return value
 

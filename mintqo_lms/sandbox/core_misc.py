@@ -96,8 +96,8 @@ def get_course_completion_status(call: Call, courseid: int, userid: int) -> dict
         cm = site.get("course_modules", crit["moduleinstance"])
         done = site.find_one("course_completion_crit_compl", criteriaid=crit["id"], userid=userid)
         instance = site.tables[cm["modname"]][cm["instance"]] if cm else {"name": ""}
-        link = f'<a href="{call.wwwroot}/mod/{cm["modname"]}/view.php?id={cm["id"]}">{format_string(instance["name"])}</a>' \
-            if cm else ""
+        link = (f'<a href="{call.wwwroot}/mod/{cm["modname"]}/view.php?id={cm["id"]}">'
+                f'{format_string(instance["name"])}</a>') if cm else ""
         completions.append({
             "type": completion.CRITERIA_TYPE_ACTIVITY, "title": "Activity completion",
             "status": "Yes" if done else "No", "complete": bool(done),

@@ -68,7 +68,7 @@ _FIVE_KEYS: dict[str, dict[str, Any]] = {
     "user": {"trackforums": 0},
     "section": {"component": None, "itemid": None},
     "module": {"purpose": None, "branded": False, "candisplay": True},  # purpose, candisplay: per module
-    "completiondata": {"isoverallcomplete": False},  # set from the state by core_course/core_misc
+    "completiondata": {"isoverallcomplete": False},  # follows the state (completion.with_release_keys)
     "completionstatus": {"isoverallcomplete": False},
     "quiz": {"precreateattempts": None},
     "attempt": {"gradeitemmarks": []},
@@ -77,6 +77,7 @@ _FIVE_KEYS: dict[str, dict[str, Any]] = {
 }
 
 RELEASES: dict[str, Release] = {
+    # 4.4 as released (the recordings come from 4.4dev, 2023112400, below the plugin's requires)
     "4.4": Release("4.4", "4.4 (Build: 20240422)", "2024042200", 404),
     "5.0": Release("5.0", "5.0.6+ (Build: 20260403)", "2025041406.11", 500, **_FIVE,  # type: ignore[arg-type]
                    message_batch_raises=False, cantsendtouser=True, new_keys=_FIVE_KEYS),
