@@ -38,5 +38,12 @@ function xmldb_local_mintqo_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2025061100, 'local', 'mintqo');
     }
 
+    if ($oldversion < 2025061200) {
+        // 1.2.0: local_mintqo_configure_courses and local_mintqo_upsert_events added to the functions and the
+        // MINT-QO Sync service; activities gain dates, group submission and staff-only completion; quizzes are
+        // self-analyses (no marks, no correctness, no grade).
+        upgrade_plugin_savepoint(true, 2025061200, 'local', 'mintqo');
+    }
+
     return true;
 }
