@@ -135,6 +135,23 @@ def _m6_run_owner(db: sqlite_utils.Database) -> None:
                "WHERE kind LIKE '%-dry-run'")
 
 
+def _m7_timetable_invitations_roles(db: sqlite_utils.Database) -> None:
+    """The cohort's timetable (``timetable import``: one row per appointment or deadline, replaced as a whole),
+    the invitations sent (``invite``: recorded before the message goes out, so nobody gets it twice), and the
+    roles given outside a course (programme-office staff as managers of the cohort's category)."""
+    db["timetable"].create({
+        "cohort": str, "course_idnumber": str, "key": str, "seq": int, "kind": str, "start": int, "end": int,
+        "allday": int, "location": str, "note": str, "source": str, "line": int, "imported_at": int,
+    }, pk=("cohort", "course_idnumber", "key", "seq"), foreign_keys=[("cohort", "cohorts", "key")])
+    db["invitations"].create({
+        "cohort": str, "person_id": int, "status": str, "clientmsgid": str, "msgid": int, "attempts": int,
+        "error": str, "created_at": int, "sent_at": int, "updated_at": int,
+    }, pk=("cohort", "person_id"), foreign_keys=[("cohort", "cohorts", "key"), ("person_id", "people", "id")])
+    db["role_assignments"].create({
+        "contextkey": str, "person_id": int, "role": str, "contextlevel": str, "instanceid": int, "updated_at": int,
+    }, pk=("contextkey", "person_id", "role"), foreign_keys=[("person_id", "people", "id")])
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -149,6 +166,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "certificates", _m4_certificates),
     Migration(5, "memberships.removed_at: removed on purpose", _m5_removals),
     Migration(6, "sync_runs: dry_run, pid, host, command (dry runs apart; dead runs marked interrupted)", _m6_run_owner),
+    Migration(7, "timetable, invitations, role assignments outside courses", _m7_timetable_invitations_roles),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
