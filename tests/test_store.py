@@ -10,7 +10,7 @@ from mintqo_lms.store import LATEST_VERSION, MIGRATIONS, Store, StoreError
 EXPECTED_TABLES = {
     "cohorts", "networks", "coordinators", "initiatives", "people", "memberships", "courses", "enrolments",
     "groups", "activities", "activity_completion", "course_completion", "quiz_attempts", "responses",
-    "certificates", "sync_state", "sync_runs", "schema_migrations",
+    "certificates", "sync_state", "sync_runs", "schema_migrations", "timetable", "invitations", "role_assignments",
 }
 
 
