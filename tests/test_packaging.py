@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-TEMPLATE_FILES = {"roster.example.csv", "curriculum/qualification.yaml", "curriculum/regional_cycle.yaml",
+TEMPLATE_FILES = {"roster.example.csv", "timetable.example.csv", "curriculum/qualification.yaml", "curriculum/regional_cycle.yaml",
                   "selfanalysis/v1.yaml"}
 
 
