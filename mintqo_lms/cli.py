@@ -201,6 +201,34 @@ def roster_import(ctx: click.Context, file: str, cohort: str, allow_shrink: bool
     click.echo(str(summary))
 
 
+@main.group()
+def timetable() -> None:
+    """The cohort's dates (CSV or Excel .xlsx): workshops, peer rounds, windows and deadlines."""
+
+
+@timetable.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@cohort_option()
+@click.pass_context
+def timetable_import(ctx: click.Context, file: str, cohort: str) -> None:
+    """Check FILE against the cohort's roster and the templates and store it (all or nothing; replaces the
+    cohort's earlier timetable). The next 'provision' puts the dates into Moodle."""
+    from mintqo_lms.timetable import TimetableError, import_timetable
+
+    config = _config(ctx)
+    templates = str(config.programme.templates_dir) if config.programme.templates_dir else None
+    with _writing_store(config, f"mintqo-lms timetable import {Path(file).name} --cohort {cohort}") as store:
+        try:
+            summary = import_timetable(store, file, cohort, templates)
+        except TimetableError as exc:
+            click.secho(str(exc), fg="red", err=True)
+            click.echo("Nothing was stored. Correct the file and import it again.", err=True)
+            sys.exit(1)
+    for warning in summary.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    click.echo(f"{summary}. Run 'mintqo-lms provision --cohort {cohort}' to put them into Moodle.")
+
+
 @main.command()
 @click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")

@@ -214,3 +214,27 @@ def test_import_needs_the_cohorts_roster_first(tmp_path):
 
     with Store(tmp_path / "mintqo.db") as store, pytest.raises(UnknownCohortError):
         import_timetable(store, EXAMPLE, "2025")
+
+
+def test_cli_timetable_import_lists_every_problem_and_stores_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from mintqo_lms.cli import main
+
+    config = tmp_path / "mintqo.toml"
+    config.write_text(f'[moodle]\nurl = "http://127.0.0.1:9"\n[store]\npath = "{tmp_path / "mintqo.db"}"\n')
+    runner = CliRunner()
+    env = {"MINTQO_CONFIG": str(config)}
+    assert runner.invoke(main, ["roster", "import", str(EXAMPLE_ROSTER), "--cohort", "2025"], env=env).exit_code == 0
+    bad = tmp_path / "termine.csv"
+    bad.write_text(HEADER + "Qualifizierung;kickof;30.01.2025 10:00;;;\nTrier;workshop-1;32.06.2025;;;\n",
+                   encoding="utf-8")
+    result = runner.invoke(main, ["timetable", "import", str(bad), "--cohort", "2025"], env=env)
+    assert result.exit_code == 1
+    assert "2 problems in timetable:" in result.output and "line 3, Beginn" in result.output
+    assert "Nothing was stored" in result.output and "Traceback" not in result.output
+    result = runner.invoke(main, ["timetable", "import", str(EXAMPLE), "--cohort", "2025"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "35 dates for cohort 2025 stored" in result.output and "provision --cohort 2025" in result.output
+    result = runner.invoke(main, ["timetable", "import", str(EXAMPLE), "--cohort", "2031"], env=env)
+    assert result.exit_code == 1 and "2031" in result.output
