@@ -36,4 +36,17 @@ $capabilities = [
             'manager' => CAP_ALLOW,
         ],
     ],
+    // Read the team's self-analysis (local/mintqo/team.php): members see their own initiative (group) only,
+    // holders of moodle/site:accessallgroups choose any initiative of the course.
+    'local/mintqo:viewteamanalysis' => [
+        'riskbitmask' => RISK_PERSONAL,
+        'captype' => 'read',
+        'contextlevel' => CONTEXT_MODULE,
+        'archetypes' => [
+            'student' => CAP_ALLOW,
+            'teacher' => CAP_ALLOW,
+            'editingteacher' => CAP_ALLOW,
+            'manager' => CAP_ALLOW,
+        ],
+    ],
 ];
