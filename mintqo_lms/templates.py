@@ -55,7 +55,9 @@ _COMPLETION_BY_TYPE = {
 }
 
 # Placeholders a course name pattern may use; provisioning fills them in.
-COURSE_PLACEHOLDERS = ("cohort", "network", "network_slug", "region")
+# ``network_short`` is the network without its "MINT-Netzwerk"/"zdi-Netzwerk"/"MINT-Region" prefix (readable
+# short names such as "MINT-QO 2025 Ruhr & Emscher"); provisioning keeps short names unique per cohort.
+COURSE_PLACEHOLDERS = ("cohort", "network", "network_slug", "network_short", "region")
 
 # Moodle's grade fractions for answers (question_bank::fraction_options, 0..1). The XML importer rejects
 # any fraction further than 0.00001 from one of these, so the instrument's scale must map onto them.
@@ -172,8 +174,9 @@ class Activity(_Model):
     url: str | None = None
     instrument: str | None = None
     completion: str = "none"
-    in_person: bool = False
+    in_person: bool = False          # attendance: only coordinator/staff mark it done, never participants
     required_for_certificate: bool = False
+    teamsubmission: bool = False     # an assignment the initiative (its group) submits once for all members
 
     _check = field_validator("key")(_check_key)
 
@@ -254,7 +257,8 @@ class Curriculum(_Model):
 
     def render_course(self, cohort: str, network: str | None = None, region: str | None = None) -> CourseNames:
         values = {"cohort": cohort, "network": network, "region": region,
-                  "network_slug": slugify(network) if network else None}
+                  "network_slug": slugify(network) if network else None,
+                  "network_short": short_network_name(network) if network else None}
         missing = [n for n in _placeholders(self.course.fullname + self.course.shortname) if values.get(n) is None]
         if missing:
             raise ValueError(f"course name of {self.key!r} needs a value for {', '.join(sorted(set(missing)))}")
@@ -263,6 +267,16 @@ class Curriculum(_Model):
             shortname=self.course.shortname.format(**values),
             summary=self.course.summary,
         )
+
+
+_NETWORK_PREFIX = re.compile(r"^(?:(?:zdi|mint)[- ])?(?:netzwerk|netz|region|cluster)\s+", re.IGNORECASE)
+
+
+def short_network_name(name: str) -> str:
+    """``zdi-Netzwerk Ruhr & Emscher`` -> ``Ruhr & Emscher``, ``MINT-Region Trier`` -> ``Trier``; a name without
+    such a prefix stays as it is."""
+    short = _NETWORK_PREFIX.sub("", name.strip(), count=1).strip()
+    return short or name.strip()
 
 
 def moodle_fraction(fraction: float) -> float:
@@ -565,8 +579,9 @@ def _check_course_patterns(cur: Curriculum, fail: Any) -> None:
     shortname = _placeholders(cur.course.shortname)
     if "cohort" not in shortname:
         fail("course.shortname", "must contain {cohort}: one course per cohort")
-    if cur.kind == "regional" and not {"network", "network_slug"} & set(shortname):
-        fail("course.shortname", "must contain {network_slug} or {network}: one regional course per network")
+    if cur.kind == "regional" and not {"network", "network_slug", "network_short"} & set(shortname):
+        fail("course.shortname", "must contain {network_short}, {network} or {network_slug}: one regional course "
+                                 "per network")
 
 
 def _check_activity(cur: Curriculum, act: Activity, path: str, root: Path, fail: Any) -> None:
@@ -595,3 +610,5 @@ def _check_activity(cur: Curriculum, act: Activity, path: str, root: Path, fail:
             cur._instruments[act.instrument] = load_instrument(act.instrument, root)
     elif act.instrument is not None:
         fail(f"{path}.instrument", f"only quiz activities refer to an instrument, not a {act.type}")
+    if act.teamsubmission and act.type != "assign":
+        fail(f"{path}.teamsubmission", f"only an assign can be a team submission, not a {act.type}")

@@ -36,7 +36,7 @@ from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.roster import RosterError, RosterProblem, _read_rows, moodle_text_problem, region_idnumber, slugify
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Curriculum
+from mintqo_lms.templates import Curriculum, short_network_name
 
 __all__ = [
     "COHORT_COURSE_LABEL",
@@ -400,15 +400,6 @@ def _course_of(text: str, cohort: str, networks: dict[str, str], qualification: 
         name = networks[short[0]]
         return region_idnumber(cohort, name), regional, f"regional course of {name}"
     return None, None, ""
-
-
-_NETWORK_PREFIX = re.compile(r"^(?:(?:zdi|mint)[- ])?(?:netzwerk|netz|region|cluster)\s+", re.IGNORECASE)
-
-
-def short_network_name(name: str) -> str:
-    """``zdi-Netzwerk Ruhr & Emscher`` -> ``Ruhr & Emscher``; a name without such a prefix stays as it is."""
-    short = _NETWORK_PREFIX.sub("", name.strip(), count=1).strip()
-    return short or name.strip()
 
 
 def _map_header(header: list[str], line: int, problem: _Report) -> dict[str, int]:

@@ -72,8 +72,10 @@ def test_regional_cycle_references_the_instrument_twice_and_renders_per_network(
     assert cur.instrument("selfanalysis/v1").title == "Selbstanalyse nach dem Orientierungsrahmen"
     assert cur.certificate is None
     names = cur.render_course(cohort="2025", network="MINT-Region Trier")
-    assert names.fullname == "MINT-Region Trier – Workshop-Zyklus Selbstanalyse 2025"
-    assert names.shortname == "MINTQO-2025-mint-region-trier"
+    assert names.fullname == "MINT-Region Trier – Workshop-Zyklus 2025"
+    assert names.shortname == "MINT-QO 2025 Trier"
+    assert cur.render_course(cohort="2025", network="zdi-Netzwerk Ruhr & Emscher").shortname == \
+        "MINT-QO 2025 Ruhr & Emscher"
     with pytest.raises(ValueError, match="network"):
         cur.render_course(cohort="2025")
 
@@ -346,3 +348,46 @@ def test_templates_dir_falls_back_to_working_directory_when_installed(root: Path
     monkeypatch.chdir(root.parent)
     assert templates_dir() == root.resolve()
     assert load_curriculum("qualification").key == "qualification"
+
+
+# -- order, optional analyses, attendance, team work (issue 17) -----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["qualification", "regional_cycle"])
+def test_instructions_come_before_the_quiz_they_explain(name):
+    cur = load_curriculum(name)
+    for section in cur.sections:
+        keys = [a.key for a in section.activities]
+        for index, activity in enumerate(section.activities):
+            if activity.type == "quiz":
+                assert any(a.type == "page" for a in section.activities[:index]), (section.key, keys)
+    regional = load_curriculum("regional_cycle")
+    order = [a.key for _, a in regional.activities()]
+    assert order.index("sa-anleitung") < order.index("selbstanalyse-1")
+    assert order.index("ws3-austausch") < order.index("selbstanalyse-2")
+
+
+def test_the_second_analysis_is_optional_in_progress_too():
+    cur = load_curriculum("regional_cycle")
+    second = cur.activity("selbstanalyse-2")
+    assert second.completion == "none"                 # no completion tracking: it never drags progress
+    assert "selbstanalyse-2" not in cur.course_completion
+    assert cur.activity("selbstanalyse-1").completion == "submit"
+
+
+def test_attendance_is_in_person_and_the_action_plan_a_team_submission():
+    cur = load_curriculum("regional_cycle")
+    assert {a.key for _, a in cur.activities() if a.in_person} == {"ws1-teilnahme", "ws2-teilnahme", "ws3-teilnahme"}
+    assert {a.key for _, a in cur.activities() if a.teamsubmission} == {"ws2-massnahmenplan"}
+    assert "Maßnahmenplan" in cur.activity("ws2-massnahmenplan").name
+
+
+def test_short_names_are_readable_and_carry_the_cohort():
+    assert load_curriculum("qualification").render_course(cohort="2025").shortname == "MINT-QO 2025 Qualifizierung"
+
+
+def test_teamsubmission_only_on_assignments(root: Path):
+    file = root / "curriculum" / "regional_cycle.yaml"
+    edit(file, lambda d: d["sections"][0]["activities"][0].update(teamsubmission=True))
+    with pytest.raises(TemplateError, match=r"teamsubmission: only an assign can be a team submission, not a page"):
+        load_curriculum(file)
