@@ -42,12 +42,8 @@ if (!team::is_team_quiz($cm)) {
 $quiz = $DB->get_record('quiz', ['id' => $cm->instance], '*', MUST_EXIST);
 
 // Members choose among their own initiatives only; teachers and managers among all of the course.
-if (has_capability('moodle/site:accessallgroups', $context)) {
-    $groups = groups_get_all_groups($course->id);
-} else {
-    $groups = team::groups_of((int)$course->id, (int)$USER->id);
-}
-$group = $groups[$groupid] ?? ($groups ? reset($groups) : null);
+$groups = team::viewable_groups((int)$course->id, $context, (int)$USER->id);
+$group = team::choose_group($groups, $groupid);
 
 $url = new moodle_url('/local/mintqo/team.php', ['id' => $cm->id]);
 if ($group && count($groups) > 1) {

@@ -59,6 +59,36 @@ class team {
     }
 
     /**
+     * The initiatives a user may look at: their own groups, or every group of the course for holders of
+     * moodle/site:accessallgroups (teachers, managers).
+     *
+     * @param int $courseid
+     * @param \context $context the quiz's context
+     * @param int $userid
+     * @return stdClass[] group records by id
+     */
+    public static function viewable_groups(int $courseid, \context $context, int $userid): array {
+        if (has_capability('moodle/site:accessallgroups', $context, $userid)) {
+            return groups_get_all_groups($courseid);
+        }
+        return self::groups_of($courseid, $userid);
+    }
+
+    /**
+     * The group asked for when it is viewable, else the first viewable group, else null.
+     *
+     * @param stdClass[] $groups from viewable_groups()
+     * @param int $groupid requested group, 0 for none
+     * @return stdClass|null
+     */
+    public static function choose_group(array $groups, int $groupid): ?stdClass {
+        if (isset($groups[$groupid])) {
+            return $groups[$groupid];
+        }
+        return $groups ? reset($groups) : null;
+    }
+
+    /**
      * The team's analysis: the latest finished, non-preview attempt at a quiz by any current member of a group.
      *
      * Latest means the highest timefinish (then the highest attempt id, for attempts of the same second).
@@ -83,8 +113,9 @@ class team {
     /**
      * Mark a team quiz complete for every member of the submitter's groups in its course.
      *
-     * Each member who is tracked by completion and not yet complete gets an override to complete, set by the
-     * submitter: exactly the row Moodle writes for a teacher's override (completion_info::update_state() with
+     * The submitter completes by the quiz's own completion rule (re-evaluated here, as Moodle does after an
+     * attempt). Every other member who is tracked by completion and not yet complete gets an override to
+     * complete, set by the submitter: exactly the row Moodle writes for a teacher's override (completion_info::update_state() with
      * $override), without requiring the submitter to hold moodle/course:overridecompletion. Moodle then reviews
      * the course completion criterion on the activity and aggregates the course at once, and an override to
      * complete holds: later automatic re-evaluation (a regrade, a grade change) does not undo it.
@@ -94,7 +125,7 @@ class team {
      *
      * @param stdClass|\cm_info $cm the quiz's course module
      * @param int $submitterid the user whose attempt was submitted
-     * @return int[] ids of the users marked complete by this call
+     * @return int[] ids of the other members marked complete by this call
      */
     public static function complete_team($cm, int $submitterid): array {
         global $CFG;
@@ -115,6 +146,10 @@ class team {
                 $memberids[(int)$member->id] = true;
             }
         }
+
+        // The submitter completes by the quiz's own rule, evaluated by Moodle as after any attempt.
+        $completion->update_state($cm, COMPLETION_COMPLETE, $submitterid);
+        unset($memberids[$submitterid]);
 
         $marked = [];
         foreach (array_keys($memberids) as $userid) {

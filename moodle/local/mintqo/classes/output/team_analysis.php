@@ -36,7 +36,7 @@ use stdClass;
  * @copyright  2025 MINT-Qualitätsoffensive
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
-class team_analysis implements renderable, named_templatable {
+class team_analysis implements named_templatable, renderable {
     /** @var string Separator between statement key and criterion title in the question name. */
     public const NAME_SEPARATOR = ' – ';
 
@@ -87,11 +87,11 @@ class team_analysis implements renderable, named_templatable {
     public function export_for_template(renderer_base $output): array {
         global $DB;
         $context = context_module::instance($this->cm->id);
+        $groupname = $this->group ? format_string($this->group->name, true, ['context' => $context, 'escape' => false]) : '';
         $data = [
             'groupselect' => $this->groupselect ? $this->groupselect->export_for_template($output) : null,
             'hasgroup' => $this->group !== null,
-            'grouptitle' => $this->group ? get_string('teamanalysis_group', 'local_mintqo',
-                format_string($this->group->name, true, ['context' => $context, 'escape' => false])) : '',
+            'grouptitle' => $this->group ? get_string('teamanalysis_group', 'local_mintqo', $groupname) : '',
             'nogroup' => get_string(
                 has_capability('moodle/site:accessallgroups', $context) ? 'teamanalysis_nogroups' : 'teamanalysis_nogroup',
                 'local_mintqo'
