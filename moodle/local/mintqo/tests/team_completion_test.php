@@ -158,6 +158,9 @@ final class team_completion_test extends \advanced_testcase {
         $after = $this->completion($cm->id, $users['a3']);
         $this->assertEquals($before, $after);
         $this->assertEquals($users['a1']->id, $after->overrideby);
+        // The second submitter's own row holds too: Moodle keeps an override to complete (update_state()).
+        $this->assertEquals($users['a1']->id, $this->completion($cm->id, $users['a2'])->overrideby);
+        $this->assertEquals(COMPLETION_COMPLETE, $this->completion($cm->id, $users['a2'])->completionstate);
         $this->assertNull($this->completion($cm->id, $users['b1']));
     }
 
