@@ -96,10 +96,11 @@ def test_version_declares_component_and_moodle_44():
 
 # --- functions and their classes ---------------------------------------------------------------------
 
-def test_services_declares_the_seven_readme_functions():
+def test_services_declares_the_nine_readme_functions():
     assert sorted(services_functions()) == sorted(readme_plugin_functions())
-    assert len(readme_plugin_functions()) == 7
+    assert len(readme_plugin_functions()) == 9
     assert "local_mintqo_get_plugin_info" in readme_plugin_functions()
+    assert {"local_mintqo_configure_courses", "local_mintqo_upsert_events"} <= set(readme_plugin_functions())
 
 
 @pytest.mark.parametrize("name", sorted(services_functions()))

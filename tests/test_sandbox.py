@@ -378,7 +378,7 @@ def test_import_quiz_created_unchanged_and_errors(sb: Sandbox, ws: Client) -> No
     assert ws.error("local_mintqo_import_quiz", **import_quiz(
         ws, course, idnumber="q2", questionsxml=quiz_xml("a1", "a1", "b1"))) == "duplicatequestionidnumber"
     quizzes = ws("mod_quiz_get_quizzes_by_courses", **{"courseids[0]": course})["quizzes"]
-    assert [(q["name"], q["sumgrades"], q["grade"]) for q in quizzes] == [("Quiz", 3, 10)]
+    assert [(q["name"], q["sumgrades"], q["grade"]) for q in quizzes] == [("Quiz", 3, 0)]  # a self-analysis has maximum grade 0
     section0 = ws("core_course_get_contents", courseid=course)[0]["modules"]
     if EXPECT[sb.release]["qbank"]:  # the questions live in the course's system question bank
         assert [(m["modname"], m["name"], m["visible"]) for m in section0] == [

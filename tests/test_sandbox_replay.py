@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from mintqo_lms.sandbox import Sandbox
+from mintqo_lms.sandbox import quiz as sandbox_quiz
 
 RECORDINGS = Path(__file__).resolve().parent / "data" / "moodle" / "recordings"
 LIKERT_XML = RECORDINGS / "likert_questions_export.xml"
@@ -161,6 +162,11 @@ def setup_completion_course(rp: Replayer) -> dict[str, int]:
                        "sections[1][questionidnumbers][1]": "sa-v1-ang-04",
                        "settings[questionsperpage]": 2})
     assert [a["cmid"] for a in act["activities"]] == [4, 5] and quiz["quizid"] == 1
+    # The recorder's quiz came from Moodle's generator: maximum grade 10, Moodle's default review options (all on),
+    # completion on a grade. The plugin (1.2.0) makes a self-analysis instead (grade 0, no marks or correctness in
+    # reviews, complete after one attempt), so the recorded core quiz answers are compared with the generator's quiz.
+    rp.sb.site.update("quiz", quiz["quizid"], grade=10.0, completionminattempts=0, **sandbox_quiz.REVIEW_DEFAULT)
+    rp.sb.site.update("course_modules", quiz["cmid"], completionusegrade=1)
     if rp.sb.release == "4.4":
         assert quiz["cmid"] == 6
     else:

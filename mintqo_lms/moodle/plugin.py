@@ -18,6 +18,8 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_import_quiz",
     "local_mintqo_get_quiz_responses",
     "local_mintqo_get_completions",
+    "local_mintqo_configure_courses",
+    "local_mintqo_upsert_events",
 )
 
 Status = Literal["created", "updated", "unchanged"]
@@ -93,6 +95,17 @@ class ImportQuizResult(MoodleModel):
     status: Status
     questioncategoryid: int = 0
     questions: list[ImportedQuestion] = Field(default_factory=list)
+
+
+class CourseConfigResult(MoodleModel):
+    courseid: int
+    status: Status
+
+
+class EventResult(MoodleModel):
+    idnumber: str
+    id: int
+    status: Status
 
 
 class QuizResponse(MoodleModel):
@@ -182,6 +195,22 @@ class PluginAPI:
                                   name=name, intro=intro, questionsxml=questionsxml, sections=list(sections),
                                   settings=dict(settings or {}))
         return ImportQuizResult.model_validate(answer)
+
+    def configure_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[CourseConfigResult]:
+        """``courses``: ``{courseid, newsforumname, newsforumintro (optional), sendwelcomemessage (0/1)}``."""
+        results: list[CourseConfigResult] = []
+        for answer in self.client.call_batched("local_mintqo_configure_courses", "courses", list(courses)):
+            results.extend(CourseConfigResult.model_validate(c) for c in answer["courses"])
+        return results
+
+    def upsert_events(self, courseid: int, events: Sequence[Mapping[str, Any]]) -> list[EventResult]:
+        """Course calendar events by idnumber: ``{idnumber, name, description, timestart, timeduration,
+        location}``."""
+        results: list[EventResult] = []
+        for answer in self.client.call_batched("local_mintqo_upsert_events", "events", list(events),
+                                               courseid=courseid):
+            results.extend(EventResult.model_validate(e) for e in answer["events"])
+        return results
 
     def iter_quiz_responses(self, quizids: Sequence[int], since: int = 0,
                             page_size: int = 1000) -> Iterator[QuizResponse]:

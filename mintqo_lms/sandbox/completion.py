@@ -50,6 +50,11 @@ def rule_details(site: Site, cm: Record, userid: int) -> list[dict[str, Any]]:
     if cm.get("completionusegrade"):
         details.append({"rulename": "completionusegrade",
                         "rulevalue": {"status": done, "description": "Receive a grade"}})
+    if cm["modname"] == "quiz":
+        minattempts = site.tables["quiz"][cm["instance"]].get("completionminattempts", 0)
+        if minattempts:
+            details.append({"rulename": "completionminattempts",
+                            "rulevalue": {"status": done, "description": f"Make attempts: {minattempts}"}})
     return details
 
 

@@ -229,7 +229,7 @@ def course_by_field_out(call: Call, course: Record) -> dict[str, Any]:
         "categoryname": format_string(category["name"]) if category else "",
         "sortorder": _category_sortorder(site, course), "summary": course["summary"],
         "summaryformat": course["summaryformat"], "summaryfiles": [], "overviewfiles": [],
-        "showactivitydates": False, "showcompletionconditions": True,
+        "showactivitydates": False, "showcompletionconditions": bool(course.get("showcompletionconditions", 1)),
         "contacts": course_contacts(site, course), "enrollmentmethods": ["manual"],
         "idnumber": course["idnumber"], "format": course["format"], "showgrades": course["showgrades"],
         "newsitems": course["newsitems"], "startdate": course["startdate"], "enddate": course["enddate"],
@@ -364,7 +364,7 @@ def get_courses(call: Call, options: dict) -> list[dict]:
             "enablecompletion": c["enablecompletion"], "completionnotify": c.get("completionnotify", 0),
             "lang": c["lang"], "forcetheme": c.get("theme", ""),
             "courseformatoptions": _course_format_options(c, with_indentation=False),
-            "showactivitydates": False, "showcompletionconditions": True,
+            "showactivitydates": False, "showcompletionconditions": bool(c.get("showcompletionconditions", 1)),
         }
         rec.update(call.release.extra("course"))
         out.append(rec)

@@ -136,7 +136,6 @@ def override_activity_completion_status(call: Call, userid: int, cmid: int, news
 
 
 # ------------------------------------------------------------------------------ quiz
-REVIEW = 69904
 
 
 def _quiz_out(site: Any, record: dict) -> dict:
@@ -150,14 +149,14 @@ def _quiz_out(site: Any, record: dict) -> dict:
         "timeclose": record["timeclose"], "timelimit": record["timelimit"], "overduehandling": "autosubmit",
         "graceperiod": 86400, "preferredbehaviour": "deferredfeedback", "canredoquestions": 0,
         "attempts": record["attempts"], "attemptonlast": 0, "grademethod": record["grademethod"],
-        "decimalpoints": 2, "questiondecimalpoints": -1, "reviewattempt": REVIEW, "reviewcorrectness": REVIEW,
-        "reviewmaxmarks": REVIEW, "reviewmarks": REVIEW, "reviewspecificfeedback": REVIEW,
-        "reviewgeneralfeedback": REVIEW, "reviewrightanswer": REVIEW, "reviewoverallfeedback": 4368,
+        "decimalpoints": 2, "questiondecimalpoints": -1,
+        **{key: quiz.review(record, key[len("review"):]) for key in quiz.REVIEW_DEFAULT},
         "questionsperpage": record["questionsperpage"], "navmethod": "free", "shuffleanswers": 0,
         "sumgrades": float(record["sumgrades"]), "grade": float(record["grade"]),
         "timecreated": record["timecreated"], "timemodified": record["timemodified"], "password": "", "subnet": "",
         "browsersecurity": "", "delay1": 0, "delay2": 0, "showuserpicture": 0, "showblocks": 0,
-        "completionattemptsexhausted": 0, "completionpass": 0, "allowofflineattempts": 0, "autosaveperiod": 60,
+        "completionattemptsexhausted": record.get("completionattemptsexhausted", 0), "completionpass": 0,
+        "allowofflineattempts": 0, "autosaveperiod": 60,
         "hasfeedback": 0, "hasquestions": 1 if quiz.slots_of(site, record["id"]) else 0,
         **site.release.extra("quiz"),
     }
@@ -256,28 +255,46 @@ def get_attempt_review(call: Call, attemptid: int, page: int) -> dict:
         raise missing_record("quiz_attempts")
     record = site.tables["quiz"][attempt["quiz"]]
     finished = attempt["state"] == "finished"
+    # The quiz's review options at this moment (display_options): a self-analysis (plugin 1.2.0) shows the answers
+    # but no correctness and no marks.
+    correctness = quiz.shows(record, "correctness", finished)
+    marks = 2 if quiz.shows(record, "marks", finished) else (1 if quiz.shows(record, "maxmarks", finished) else 0)
     questions = []
-    for number, slot in enumerate(quiz.slots_of(site, record["id"]), start=1):
+    number = 0
+    for slot in quiz.slots_of(site, record["id"]):
+        question = site.tables["question"][slot["questionid"]]
+        real = question.get("qtype", "multichoice") != "description"
+        number += 1 if real else 0
         if page >= 0 and slot["page"] - 1 != page:
             continue
-        question = site.tables["question"][slot["questionid"]]
         response = attempt["responses"].get(slot["slot"]) or attempt["responses"].get(str(slot["slot"])) or {}
         fraction = response.get("fraction")
         state, status = _review_state(fraction, finished)
+        if not correctness and state.startswith("graded"):
+            status = "Complete"
         lastaction = attempt["timemodified"]
         if state == "todo" and call.release.unanswered_lastactiontime is not None:
             lastaction = call.release.unanswered_lastactiontime
         item: dict[str, Any] = {
-            "slot": slot["slot"], "type": "multichoice", "page": slot["page"] - 1, "questionnumber": str(number),
-            "number": number, "html": _question_html(question, slot["slot"], int(response.get("position", 0))),
+            "slot": slot["slot"], "type": question.get("qtype", "multichoice"), "page": slot["page"] - 1,
+            "questionnumber": str(number) if real else "i",
+            "html": _question_html(question, slot["slot"], int(response.get("position", 0))),
             "responsefileareas": [], "sequencecheck": 3 if finished else 2,
             "lastactiontime": lastaction, "hasautosavedstep": False, "flagged": False,
-            "state": state, "status": status, "blockedbyprevious": False,
         }
-        if "stateclass" in call.release.extra("question"):
-            item["stateclass"] = STATE_CLASS[state]
-        item["mark"] = f"{(fraction or 0.0) * slot['maxmark']:.2f}" if finished else ""
-        item["maxmark"] = float(slot["maxmark"])
+        if real:
+            item["number"] = number
+            if correctness:
+                item["state"] = state
+            if "stateclass" in call.release.extra("question"):
+                item["stateclass"] = STATE_CLASS[state] if correctness or not state.startswith("graded") \
+                    else "complete"
+            item["status"] = status
+            item["blockedbyprevious"] = False
+        if marks >= 2:
+            item["mark"] = f"{(fraction or 0.0) * slot['maxmark']:.2f}" if finished else ""
+        if marks >= 1:
+            item["maxmark"] = float(slot["maxmark"])
         item["settings"] = json.dumps({"shuffleanswers": "0", "answernumbering": "none",
                                        "showstandardinstruction": "0"}, separators=(",", ":"))
         questions.append(item)

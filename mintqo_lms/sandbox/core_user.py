@@ -334,7 +334,8 @@ def get_users_courses(call: Call, userid: int, returnusercount: bool) -> list[di
             "completionhascriteria": bool(crit), "completionusertracked": True, "category": course["category"],
             "progress": _progress(site, course["id"], userid), "completed": bool(row and row["timecompleted"]), "startdate": course["startdate"],
             "enddate": course["enddate"], "marker": course["marker"], "lastaccess": None, "isfavourite": False,
-            "hidden": False, "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
+            "hidden": False, "overviewfiles": [], "showactivitydates": False,
+            "showcompletionconditions": bool(course.get("showcompletionconditions", 1)),
             "timemodified": course["timemodified"],
         })
         rec.update(call.release.extra("course"))

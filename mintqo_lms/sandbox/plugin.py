@@ -80,7 +80,8 @@ def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
 # ------------------------------------------------------------------------------ activities
 ACTIVITY = S(section=V(INT), modname=V(ALPHANUMEXT), idnumber=V(RAW), name=V(TEXT), intro=V(RAW, ""),
              content=V(RAW, ""), externalurl=V(RAW, ""), visible=V(INT, 1), completion=V(INT, 0),
-             completionview=V(INT, 0), completionsubmit=V(INT, 0), duedate=V(INT, 0))
+             completionview=V(INT, 0), completionsubmit=V(INT, 0), duedate=V(INT, 0), completionexpected=V(INT, 0),
+             allowsubmissionsfromdate=V(INT, 0), teamsubmission=V(INT, 0), selfcompletion=V(INT, 1))
 
 
 def _instance_fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +91,10 @@ def _instance_fields(item: dict[str, Any]) -> dict[str, Any]:
     if item["modname"] == "url":
         fields["externalurl"] = item["externalurl"]
     if item["modname"] == "assign":
-        fields["duedate"] = item["duedate"]
+        # Group submission as the plugin sets it: any member submits for the group, nobody waits for the others.
+        fields.update(duedate=item["duedate"], allowsubmissionsfromdate=item["allowsubmissionsfromdate"],
+                      teamsubmission=1 if item["teamsubmission"] else 0, requireallteammemberssubmit=0,
+                      preventsubmissionnotingroup=0, teamsubmissiongroupingid=0)
     return fields
 
 
@@ -98,7 +102,20 @@ def _cm_fields(item: dict[str, Any]) -> dict[str, Any]:
     return {"visible": 1 if item["visible"] else 0, "completion": item["completion"],
             "completionview": item["completionview"] if item["completion"] == 2 else 0,
             "completionsubmit": item["completionsubmit"] if item["completion"] == 2 and item["modname"] == "assign"
-            else 0}
+            else 0,
+            "completionexpected": item["completionexpected"] if item["completion"] else 0,
+            # selfcompletion = 0: a CAP_PREVENT override of moodle/course:togglecompletion for the participant
+            # roles in the module context (only manual completion can be marked by anybody).
+            "togglecompletion_prevented": 1 if item["completion"] == 1 and not item["selfcompletion"] else 0}
+
+
+def _hide_completion_conditions(site: Site, course: Record) -> bool:
+    """What the plugin does with a staff-only activity: the course page stops showing completion conditions (the
+    one switch that hides Moodle's "Mark as done" button there). Returns whether it changed anything."""
+    if course.get("showcompletionconditions", 1):
+        site.update("course", course["id"], showcompletionconditions=0, timemodified=site.now())
+        return True
+    return False
 
 
 def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
@@ -127,27 +144,38 @@ def upsert_activities(call: Call, courseid: int, activities: list[dict], complet
             raise invalid_parameter("activities => idnumber must not be empty")
         if item["section"] < 0:
             raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
-        if item["completion"] not in (0, 1, 2):
-            raise invalid_parameter(f"completion must be 0, 1 or 2, not {item['completion']}")
+        for field, allowed in (("completion", (0, 1, 2)), ("teamsubmission", (0, 1)), ("selfcompletion", (0, 1))):
+            if item[field] not in allowed:
+                raise invalid_parameter(f"activities: {field} must be one of {', '.join(map(str, allowed))}")
+        for field in ("duedate", "completionexpected", "allowsubmissionsfromdate"):
+            if item[field] < 0:
+                raise invalid_parameter(f"activities: {field} must not be negative")
         cm = cm_by_idnumber(site, course["id"], item["idnumber"])
         if cm is not None and cm["modname"] != item["modname"]:
             raise plugin_error("activitytypemismatch",
                                f"The activity with idnumber '{item['idnumber']}' is a {cm['modname']}, "
                                f"not a {item['modname']}")
+        cm_fields = _cm_fields(item)
         if cm is None:
+            fields = dict(cm_fields)
+            extra = {k: fields.pop(k) for k in ("completionexpected", "togglecompletion_prevented")}
             cm = add_module(site, course["id"], item["section"], item["modname"], _instance_fields(item),
-                            idnumber=item["idnumber"], **_cm_fields(item))
+                            idnumber=item["idnumber"], **fields)
+            site.update("course_modules", cm["id"], **extra)
+            if extra["togglecompletion_prevented"]:
+                _hide_completion_conditions(site, course)
             status = "created"
         else:
             instance = site.tables[cm["modname"]][cm["instance"]]
             inst_changes = {k: v for k, v in _instance_fields(item).items() if instance.get(k) != v}
-            cm_changes = {k: v for k, v in _cm_fields(item).items() if cm.get(k) != v}
+            cm_changes = {k: v for k, v in cm_fields.items() if cm.get(k, 0) != v}
             moved = _move_to_section(site, cm, item["section"])
             if inst_changes:
                 site.update(cm["modname"], instance["id"], timemodified=site.now(), **inst_changes)
             if cm_changes:
                 site.update("course_modules", cm["id"], **cm_changes)
-            status = "updated" if (inst_changes or cm_changes or moved) else "unchanged"
+            course_changed = cm_fields["togglecompletion_prevented"] and _hide_completion_conditions(site, course)
+            status = "updated" if (inst_changes or cm_changes or moved or course_changed) else "unchanged"
         out.append({"idnumber": item["idnumber"], "cmid": cm["id"], "instanceid": cm["instance"],
                     "modname": cm["modname"], "status": status})
     criteria_status = {"status": "unchanged", "count": len(completion.criteria(site, course["id"]))}
@@ -168,26 +196,61 @@ def upsert_activities(call: Call, courseid: int, activities: list[dict], complet
 
 
 # ------------------------------------------------------------------------------ quiz import
-SETTINGS_DEFAULT = {"attempts": 0, "grademethod": 1, "questionsperpage": 0, "visible": 1}
+SETTINGS_DEFAULT = {"attempts": 0, "grademethod": 1, "questionsperpage": 0, "visible": 1, "timeopen": 0,
+                    "timeclose": 0, "completionexpected": 0}
+
+
+def _quiz_settings(name: str, intro: str, settings: dict, completion_enabled: bool) -> tuple[dict, dict]:
+    """(quiz record fields, course module fields) the plugin keeps: a self-analysis, never an exam — the attempt is
+    reviewable at every time, correctness, marks, feedback and the right answer never; maximum grade 0 (no grade
+    item that counts); complete after one finished attempt."""
+    review = {f"review{field}": 0 for field in quiz.REVIEW_NEVER}
+    review["reviewattempt"] = quiz.REVIEW_ALWAYS
+    record = {"name": name, "intro": intro, "attempts": settings["attempts"], "grademethod": settings["grademethod"],
+              "timeopen": settings["timeopen"], "timeclose": settings["timeclose"], "grade": 0.0,
+              "completionminattempts": 1 if completion_enabled else 0, "completionattemptsexhausted": 0, **review}
+    cm = {"visible": 1 if settings["visible"] else 0, "completion": 2 if completion_enabled else 0,
+          "completionusegrade": 0,
+          "completionexpected": settings["completionexpected"] if completion_enabled else 0}
+    return record, cm
 
 
 @ws("local_mintqo_import_quiz", Params(
     courseid=V(INT), section=V(INT), idnumber=V(RAW), name=V(TEXT), intro=V(RAW), questionsxml=V(RAW),
     sections=M(S(heading=V(TEXT), questionidnumbers=M(V(RAW)))),
     settings=S(req=0, default=dict(SETTINGS_DEFAULT), attempts=V(INT, 0), grademethod=V(INT, 1),
-               questionsperpage=V(INT, 0), visible=V(INT, 1))), write=True)
+               questionsperpage=V(INT, 0), visible=V(INT, 1), timeopen=V(INT, 0), timeclose=V(INT, 0),
+               completionexpected=V(INT, 0))), write=True)
 def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
                 sections: list[dict], settings: dict) -> dict:
     site = call.site
     course = provisioning_course(call, courseid, "moodle/course:manageactivities", "moodle/question:add")
+    if idnumber == "":
+        raise invalid_parameter("idnumber is required")
+    if section < 0:
+        raise plugin_error("invalidsection", f"Invalid section number: {section}")
+    for field in ("timeopen", "timeclose", "completionexpected", "attempts", "questionsperpage"):
+        if settings[field] < 0:
+            raise invalid_parameter(f"settings: {field} must not be negative")
+    if settings["timeopen"] and settings["timeclose"] and settings["timeclose"] <= settings["timeopen"]:
+        raise invalid_parameter("settings: timeclose must be after timeopen")
+    wanted_record, wanted_cm = _quiz_settings(name, intro, settings, bool(course.get("enablecompletion", 1)))
     existing = cm_by_idnumber(site, course["id"], idnumber)
     if existing is not None:
         if existing["modname"] != "quiz":
             raise plugin_error("activitytypemismatch",
                                f"The activity with idnumber '{idnumber}' is a {existing['modname']}, not a quiz")
-        return _quiz_result(site, existing, "unchanged")
-    if idnumber == "":
-        raise invalid_parameter("idnumber must not be empty")
+        # The questions stay (attempts are the programme's data); settings and review options follow the request.
+        record = site.tables["quiz"][existing["instance"]]
+        record_changes = {k: v for k, v in wanted_record.items() if record.get(k) != v}
+        cm_changes = {k: v for k, v in wanted_cm.items() if existing.get(k, 0) != v}
+        if record_changes:
+            site.update("quiz", record["id"], timemodified=site.now(), **record_changes)
+        if cm_changes:
+            site.update("course_modules", existing["id"], **cm_changes)
+            if "completionusegrade" in cm_changes or "completion" in cm_changes:
+                quiz.recompute_completion(site, existing)
+        return _quiz_result(site, existing, "updated" if record_changes or cm_changes else "unchanged")
     parsed = quiz.parse_questions_xml(questionsxml)
     by_idnumber: dict[str, quiz.ParsedQuestion] = {}
     for question in parsed:
@@ -209,17 +272,16 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
     missing = [q for q in by_idnumber if q not in seen]
     if missing:
         raise plugin_error("unknownquestionidnumber", f"Question '{missing[0]}' is in no section")
-    if section < 0:
-        raise plugin_error("invalidsection", f"Invalid section number: {section}")
 
     now = site.now()
     question_ids = _provide_questions(site, course["id"], name, parsed, now)
     sumgrades = sum(by_idnumber[q].defaultmark for _, q in placed)
-    cm = add_module(site, course["id"], section, "quiz", {
-        "name": name, "intro": intro, "introformat": 1, "attempts": settings["attempts"],
-        "grademethod": settings["grademethod"], "questionsperpage": settings["questionsperpage"],
-        "sumgrades": sumgrades, "grade": 10.0, "timeopen": 0, "timeclose": 0, "timelimit": 0,
-    }, idnumber=idnumber, completion=2, visible=1 if settings["visible"] else 0, completionusegrade=1)
+    cm_fields = dict(wanted_cm)
+    completionexpected = cm_fields.pop("completionexpected")
+    cm = add_module(site, course["id"], section, "quiz", dict(
+        wanted_record, introformat=1, questionsperpage=settings["questionsperpage"], sumgrades=sumgrades,
+        timelimit=0), idnumber=idnumber, **cm_fields)
+    site.update("course_modules", cm["id"], completionexpected=completionexpected)
     site.update("quiz", cm["instance"], cmid=cm["id"])
     per_page = settings["questionsperpage"]
     section_ids = []
@@ -234,9 +296,11 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
     for slot_number, (index, qid) in enumerate(placed, start=1):
         question = site.tables["question"][question_ids[qid]]
         page = 1 if per_page <= 0 else (slot_number - 1) // per_page + 1
+        # Description items carry no mark and belong to no grade item.
+        real = question["qtype"] != "description"
         site.insert("quiz_slots", {"quizid": cm["instance"], "slot": slot_number, "page": page,
-                                   "questionid": question["id"], "maxmark": question["defaultmark"],
-                                   "quizgradeitemid": section_ids[index][1]})
+                                   "questionid": question["id"], "maxmark": question["defaultmark"] if real else 0.0,
+                                   "quizgradeitemid": section_ids[index][1] if real else None})
     return _quiz_result(site, site.tables["course_modules"][cm["id"]], "created")
 
 
@@ -258,7 +322,7 @@ def _provide_questions(site: Site, courseid: int, name: str, parsed: list[quiz.P
         for question in missing:
             ids[question.idnumber] = site.insert("question", {
                 "category": category_id, "idnumber": question.idnumber, "name": question.name,
-                "qtype": "multichoice", "questiontext": question.questiontext, "defaultmark": question.defaultmark,
+                "qtype": question.qtype, "questiontext": question.questiontext, "defaultmark": question.defaultmark,
                 "answers": question.answers, "timecreated": now})
     return ids
 
@@ -269,6 +333,120 @@ def _quiz_result(site: Site, cm: Record, status: str) -> dict:
     return {"cmid": cm["id"], "quizid": cm["instance"], "status": status, "questioncategoryid": category_id,
             "questions": [{"idnumber": site.tables["question"][s["questionid"]]["idnumber"],
                            "questionid": s["questionid"], "slot": s["slot"]} for s in slots]}
+
+
+# ------------------------------------------------------------------------------ course defaults
+ENROL_SEND_EMAIL_FROM_COURSE_CONTACT = 1
+
+
+def news_forum(site: Site, courseid: int) -> Record:
+    """forum_get_course_forum(course, 'news'): the course's announcements forum, created when missing."""
+    for cm in site.find("course_modules", course=courseid, modname="forum"):
+        forum = site.tables["forum"][cm["instance"]]
+        if forum.get("type") == "news":
+            return forum
+    cm = add_module(site, courseid, 0, "forum", {"name": "Announcements", "intro": "General news and announcements",
+                                                 "type": "news"}, idnumber="", completion=0)
+    return site.tables["forum"][cm["instance"]]
+
+
+def welcome_message(site: Site, course: Record) -> int | None:
+    """The manual enrolment's customint1 (0 = no welcome message; 1–3 = who sends it); None before Moodle 4.5."""
+    if not site.release.manual_welcome_message:
+        return None
+    return int(course.get("manual_welcome", ENROL_SEND_EMAIL_FROM_COURSE_CONTACT))
+
+
+@ws("local_mintqo_configure_courses", Params(courses=M(S(
+    courseid=V(INT), newsforumname=V(TEXT), newsforumintro=V(RAW, opt=True), sendwelcomemessage=V(INT)))),
+    write=True)
+def configure_courses(call: Call, courses: list[dict]) -> dict:
+    site = call.site
+    seen: set[int] = set()
+    records = []
+    for item in courses:
+        if item["courseid"] in seen:
+            raise invalid_parameter(f"courses: course {item['courseid']} appears twice")
+        seen.add(item["courseid"])
+        name = item["newsforumname"].strip()
+        if not name or len(name) > 255:
+            raise invalid_parameter("courses: newsforumname must have 1 to 255 characters")
+        if item["sendwelcomemessage"] not in (0, 1):
+            raise invalid_parameter("courses: sendwelcomemessage must be 0 or 1")
+        course = require_course(site, item["courseid"])
+        if course["id"] == 1:
+            raise invalid_parameter("courses: the site course cannot be configured")
+        records.append(provisioning_course(call, course["id"], "moodle/course:update"))
+    out = []
+    for item, course in zip(courses, records):
+        existed = any(site.tables["forum"][cm["instance"]].get("type") == "news"
+                      for cm in site.find("course_modules", course=course["id"], modname="forum"))
+        forum = news_forum(site, course["id"])
+        changes: dict[str, Any] = {}
+        if forum["name"] != item["newsforumname"].strip():
+            changes["name"] = item["newsforumname"].strip()
+        if item.get("newsforumintro") is not None and forum["intro"] != item["newsforumintro"]:
+            changes["intro"] = item["newsforumintro"]
+        if changes:
+            site.update("forum", forum["id"], timemodified=site.now(), **changes)
+        welcome = welcome_message(site, course)
+        welcome_changed = False
+        if welcome is not None:
+            wanted = (welcome or ENROL_SEND_EMAIL_FROM_COURSE_CONTACT) if item["sendwelcomemessage"] else 0
+            if wanted != welcome:
+                site.update("course", course["id"], manual_welcome=wanted)
+                welcome_changed = True
+        changed = bool(changes) or not existed or welcome_changed
+        out.append({"courseid": course["id"], "status": "updated" if changed else "unchanged"})
+    return {"courses": out}
+
+
+# ------------------------------------------------------------------------------ calendar events
+EVENT_FIELDS = ("name", "description", "timestart", "timeduration", "location")
+
+
+@ws("local_mintqo_upsert_events", Params(courseid=V(INT), events=M(S(
+    idnumber=V(RAW), name=V(TEXT), description=V(RAW, ""), timestart=V(INT), timeduration=V(INT, 0),
+    location=V(TEXT, "")))), write=True)
+def upsert_events(call: Call, courseid: int, events: list[dict]) -> dict:
+    """Course calendar events (eventtype course) keyed by our idnumber in the event's uuid field."""
+    site = call.site
+    course = require_course(site, courseid)
+    if course["id"] == 1:
+        raise invalid_parameter("courseid: the site course has no course events")
+    provisioning_course(call, course["id"], "moodle/calendar:manageentries")
+    seen: set[str] = set()
+    for item in events:
+        idnumber = item["idnumber"].strip()
+        if not idnumber or len(idnumber) > 255:
+            raise invalid_parameter("events: idnumber must have 1 to 255 characters")
+        if idnumber in seen:
+            raise invalid_parameter(f"events: idnumber {idnumber} appears twice")
+        seen.add(idnumber)
+        if not item["name"].strip():
+            raise invalid_parameter("events: name is required")
+        if item["timestart"] <= 0:
+            raise invalid_parameter("events: timestart must be a unix time")
+        if item["timeduration"] < 0:
+            raise invalid_parameter("events: timeduration must not be negative")
+    out = []
+    for item in events:
+        idnumber = item["idnumber"].strip()
+        wanted = {"name": item["name"].strip(), "description": item["description"], "timestart": item["timestart"],
+                  "timeduration": item["timeduration"], "location": item["location"]}
+        existing = min(site.find("event", courseid=course["id"], eventtype="course", uuid=idnumber),
+                       key=lambda e: e["id"], default=None)
+        if existing is None:
+            new_id = site.insert("event", dict(wanted, format=1, courseid=course["id"], categoryid=0, groupid=0,
+                                               userid=call.userid, modulename="0", instance=0, eventtype="course",
+                                               visible=1, uuid=idnumber, timemodified=site.now()))
+            out.append({"idnumber": idnumber, "id": new_id, "status": "created"})
+            continue
+        changes = {k: v for k, v in wanted.items() if existing.get(k) != v}
+        if changes:
+            site.update("event", existing["id"], timemodified=site.now(), **changes)
+        out.append({"idnumber": idnumber, "id": existing["id"], "status": "updated" if changes else "unchanged"})
+    return {"events": out}
 
 
 # ------------------------------------------------------------------------------ reads
@@ -301,6 +479,8 @@ def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: in
         record = quizzes[attempt["quiz"]]
         for slot in quiz.slots_of(site, record["id"]):
             question = site.tables["question"][slot["questionid"]]
+            if question.get("qtype") == "description":
+                continue  # a description item has no answer
             response = attempt["responses"].get(slot["slot"]) or attempt["responses"].get(str(slot["slot"])) or {}
             position = int(response.get("position", 0))
             fraction = response.get("fraction")

@@ -16,8 +16,29 @@ from .protocol import MoodleError, missing_record, moodle_exception
 from .state import Record, Site
 
 
+# Review options (mod_quiz display_options bits): during, immediately after, later while open, after close.
+REVIEW_ALWAYS = 0x11110
+REVIEW_NEVER = ("correctness", "maxmarks", "marks", "specificfeedback", "generalfeedback", "rightanswer",
+                "overallfeedback")
+# What a quiz made before plugin 1.2.0 had: Moodle's defaults, all on (overall feedback not during the attempt).
+REVIEW_DEFAULT = {"reviewattempt": 69904, "reviewcorrectness": 69904, "reviewmaxmarks": 69904, "reviewmarks": 69904,
+                  "reviewspecificfeedback": 69904, "reviewgeneralfeedback": 69904, "reviewrightanswer": 69904,
+                  "reviewoverallfeedback": 4368}
+
+
 def plugin_error(code: str, message: str, debuginfo: str | None = None) -> MoodleError:
     return moodle_exception(code, message, debuginfo)
+
+
+def review(record: Record, field: str) -> int:
+    """A quiz's review bitmask for ``field`` (attempt, correctness, marks, …)."""
+    key = f"review{field}"
+    return int(record.get(key, REVIEW_DEFAULT[key]))
+
+
+def shows(record: Record, field: str, finished: bool) -> bool:
+    """Whether the review option is on at the moment of a review: during the attempt, or right after it."""
+    return bool(review(record, field) & (0x01000 if finished else 0x10000))
 
 
 @dataclass
@@ -27,6 +48,7 @@ class ParsedQuestion:
     questiontext: str
     defaultmark: float
     answers: list[dict[str, Any]]  # [{text, fraction}] in defined order
+    qtype: str = "multichoice"  # or "description": text only, no answer, no mark
 
 
 def _text(element: ET.Element | None, path: str = "text") -> str:
@@ -37,7 +59,8 @@ def _text(element: ET.Element | None, path: str = "text") -> str:
 
 
 def parse_questions_xml(xml_text: str) -> list[ParsedQuestion]:
-    """Parse qformat_xml multichoice questions; anything the importer would reject raises questionimportfailed."""
+    """Parse qformat_xml multichoice and description questions; anything the importer would reject raises
+    questionimportfailed."""
     try:
         root = ET.fromstring(xml_text.encode("utf-8") if isinstance(xml_text, str) else xml_text)
     except ET.ParseError as error:
@@ -49,11 +72,20 @@ def parse_questions_xml(xml_text: str) -> list[ParsedQuestion]:
         qtype = element.get("type", "")
         if qtype == "category":
             continue
-        if qtype != "multichoice":
+        if qtype not in ("multichoice", "description"):
             raise plugin_error("questionimportfailed",
                                f"Question import failed: question {number} has unsupported type '{qtype}'")
         name = _text(element.find("name")).strip()
         idnumber = (element.findtext("idnumber") or "").strip()
+        if qtype == "description":
+            if not name:
+                raise plugin_error("questionimportfailed", f"Question import failed: question {number} has no name")
+            if not idnumber:
+                raise plugin_error("questionimportfailed",
+                                   f"Question import failed: question {number} ({name}) has no idnumber")
+            questions.append(ParsedQuestion(idnumber, name, _text(element.find("questiontext")), 0.0, [],
+                                            "description"))
+            continue
         answers = []
         for answer in element.findall("answer"):
             try:
@@ -122,6 +154,10 @@ def submit_attempt(site: Site, userid: int, quizid: int, answers: dict[str, int]
     total = 0.0
     for slot in slots:
         question = site.tables["question"][slot["questionid"]]
+        if question.get("qtype") == "description":
+            if answers.get(question["idnumber"]):
+                raise ValueError(f"{question['idnumber']} is a description item: it takes no answer")
+            continue
         position = int(answers.get(question["idnumber"], 0) or 0)
         if position < 0 or position > len(question["answers"]):
             raise ValueError(f"answer position {position} out of range for {question['idnumber']}")
@@ -151,9 +187,21 @@ def submit_attempt(site: Site, userid: int, quizid: int, answers: dict[str, int]
     return site.tables["quiz_attempts"][attempt_id]
 
 
+def recompute_completion(site: Site, cm: Record) -> None:
+    """What update_moduleinfo() does after completion rules changed (reset_all_state): everybody's state again
+    from their finished attempts (complete after one)."""
+    for row in site.find("course_modules_completion", coursemoduleid=cm["id"]):
+        site.delete("course_modules_completion", row["id"])
+    if cm["completion"] != 2:
+        return
+    for userid in sorted({a["userid"] for a in site.find("quiz_attempts", quiz=cm["instance"])
+                          if a["state"] == "finished" and not a["preview"]}):
+        completion.set_activity_state(site, cm, userid, 1)
+
+
 def best_grade(site: Site, quiz: Record, userid: int) -> float | None:
     attempts = [a for a in site.find("quiz_attempts", quiz=quiz["id"], userid=userid) if a["state"] == "finished"]
-    if not attempts or not quiz["sumgrades"]:
+    if not attempts or not quiz["sumgrades"] or not quiz["grade"]:
         return None
     grades = [a["sumgrades"] * quiz["grade"] / quiz["sumgrades"] for a in attempts]
     method = quiz.get("grademethod", 1)

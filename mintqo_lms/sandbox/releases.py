@@ -32,6 +32,7 @@ class Release:
     message_batch_raises: bool = True  # one bad recipient in a batch: formatnotsupported (valid ones delivered)
     cantsendtouser: bool = False  # failed message items carry cantsendtouser: ""
     unanswered_lastactiontime: int | None = None  # None: the attempt's time; 5.x: -1
+    manual_welcome_message: bool = False  # 4.5+: manual enrolment sends a course welcome message (customint1)
     new_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # record kind -> keys added by the release
 
     def extra(self, kind: str) -> dict[str, Any]:
@@ -60,6 +61,7 @@ NAMESPACED = frozenset({"moodle_exception", "invalid_parameter_exception", "codi
 _FIVE = dict(
     namespaced_exceptions=True, hide_missing_table=True, enrol_missing_user_is_missing_record=True,
     qbank_module=True, default_section_name="New section", default_course_dates=True, unanswered_lastactiontime=-1,
+    manual_welcome_message=True,
 )
 _FIVE_KEYS: dict[str, dict[str, Any]] = {
     "site_info": {"policyagreed": 0},

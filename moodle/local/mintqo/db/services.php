@@ -61,6 +61,18 @@ $functions = [
         'type' => 'read',
         'capabilities' => 'mod/quiz:viewreports',
     ],
+    'local_mintqo_configure_courses' => [
+        'classname' => 'local_mintqo\external\configure_courses',
+        'description' => 'Name the announcements forum and switch the manual enrolment welcome message on or off.',
+        'type' => 'write',
+        'capabilities' => 'local/mintqo:provision, moodle/course:update',
+    ],
+    'local_mintqo_upsert_events' => [
+        'classname' => 'local_mintqo\external\upsert_events',
+        'description' => 'Create or update course calendar events by idnumber.',
+        'type' => 'write',
+        'capabilities' => 'local/mintqo:provision, moodle/calendar:manageentries',
+    ],
     'local_mintqo_get_completions' => [
         'classname' => 'local_mintqo\external\get_completions',
         'description' => 'Activity and course completion states of several courses, paged and filtered by modification time.',
@@ -80,6 +92,8 @@ $services = [
             'local_mintqo_import_quiz',
             'local_mintqo_get_quiz_responses',
             'local_mintqo_get_completions',
+            'local_mintqo_configure_courses',
+            'local_mintqo_upsert_events',
             'core_webservice_get_site_info',
             'core_course_create_categories',
             'core_course_get_categories',

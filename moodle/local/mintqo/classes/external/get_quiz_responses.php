@@ -81,9 +81,12 @@ class get_quiz_responses extends external_api {
         }
 
         [$insql, $inparams] = $DB->get_in_or_equal($quizids, SQL_PARAMS_NAMED, 'quiz');
+        // Description items (criterion titles) have no answer: they are not responses.
         $from = "FROM {quiz_attempts} qa
                  JOIN {question_attempts} qat ON qat.questionusageid = qa.uniqueid
+                 JOIN {question} q ON q.id = qat.questionid
                 WHERE qa.quiz {$insql}
+                  AND q.qtype <> 'description'
                   AND qa.state = :finished
                   AND qa.preview = 0
                   AND qa.timemodified >= :since";

@@ -25,9 +25,10 @@ use local_mintqo\local\helper;
 use local_mintqo\local\quiz_builder;
 
 /**
- * Create a self-assessment quiz from Moodle XML: sections and grade items per dimension.
+ * Create a self-analysis quiz from Moodle XML: sections and grade items per dimension, never marked like a test.
  *
- * An existing quiz with the idnumber is never touched: its attempts are the programme's data.
+ * The questions of an existing quiz with the idnumber are never touched (its attempts are the programme's data);
+ * its settings and review options are brought to the request's.
  *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
@@ -35,7 +36,8 @@ use local_mintqo\local\quiz_builder;
  */
 class import_quiz extends external_api {
     /** @var array Defaults of the settings parameter, applied when the caller leaves it out. */
-    protected const DEFAULT_SETTINGS = ['attempts' => 0, 'grademethod' => 1, 'questionsperpage' => 0, 'visible' => 1];
+    protected const DEFAULT_SETTINGS = ['attempts' => 0, 'grademethod' => 1, 'questionsperpage' => 0, 'visible' => 1,
+        'timeopen' => 0, 'timeclose' => 0, 'completionexpected' => 0];
 
     /**
      * Parameters.
@@ -62,6 +64,14 @@ class import_quiz extends external_api {
                 'grademethod' => new external_value(PARAM_INT, 'Quiz grading method', VALUE_DEFAULT, 1),
                 'questionsperpage' => new external_value(PARAM_INT, '0 = one page per section', VALUE_DEFAULT, 0),
                 'visible' => new external_value(PARAM_INT, '1 visible, 0 hidden', VALUE_DEFAULT, 1),
+                'timeopen' => new external_value(PARAM_INT, 'Opens at, unix time (0 = always open)', VALUE_DEFAULT, 0),
+                'timeclose' => new external_value(PARAM_INT, 'Closes at, unix time (0 = never)', VALUE_DEFAULT, 0),
+                'completionexpected' => new external_value(
+                    PARAM_INT,
+                    'Expected completion date, unix time (0 = none)',
+                    VALUE_DEFAULT,
+                    0
+                ),
             ], 'Quiz settings', VALUE_DEFAULT, []),
         ]);
     }
@@ -113,7 +123,16 @@ class import_quiz extends external_api {
             throw helper::error('invalidsection', $params['section']);
         }
         $settings = array_merge(self::DEFAULT_SETTINGS, $params['settings']);
+        foreach (['timeopen', 'timeclose', 'completionexpected', 'attempts', 'questionsperpage'] as $field) {
+            if ((int)$settings[$field] < 0) {
+                throw new \invalid_parameter_exception('settings: ' . $field . ' must not be negative');
+            }
+        }
+        if ($settings['timeopen'] && $settings['timeclose'] && $settings['timeclose'] <= $settings['timeopen']) {
+            throw new \invalid_parameter_exception('settings: timeclose must be after timeopen');
+        }
         $builder = new quiz_builder($course);
+        $desired = $builder->desired_settings($params['name'], $params['intro'], $settings);
 
         $cm = helper::find_cm_by_idnumber($course->id, $idnumber);
         if ($cm) {
@@ -123,11 +142,19 @@ class import_quiz extends external_api {
                     ['idnumber' => $idnumber, 'existing' => $cm->modname, 'requested' => 'quiz']
                 );
             }
+            $current = $builder->current_settings($cm);
+            $status = helper::STATUS_UNCHANGED;
+            if ($current !== $desired) {
+                helper::in_transaction(function () use ($builder, $cm, $desired, $current) {
+                    $builder->update_quiz($cm, $desired, $current);
+                });
+                $status = helper::STATUS_UPDATED;
+            }
             [$questions, $categoryid] = $builder->existing_questions((int)$cm->instance, (int)$cm->id);
             return [
                 'cmid' => (int)$cm->id,
                 'quizid' => (int)$cm->instance,
-                'status' => helper::STATUS_UNCHANGED,
+                'status' => $status,
                 'questioncategoryid' => $categoryid,
                 'questions' => $questions,
             ];
@@ -136,18 +163,12 @@ class import_quiz extends external_api {
         // Validate everything that can be checked before the first write.
         quiz_builder::validate_sections(quiz_builder::question_idnumbers($params['questionsxml']), $params['sections']);
 
-        return helper::in_transaction(function () use ($builder, $course, $params, $idnumber, $settings) {
+        return helper::in_transaction(function () use ($builder, $course, $params, $idnumber, $settings, $desired) {
             course_create_sections_if_missing($course, range(0, (int)$params['section']));
             $context = $builder->question_bank_context();
             $questionids = $builder->provide_questions($context, $params['name'], $params['questionsxml']);
 
-            $moduleinfo = $builder->create_quiz(
-                (int)$params['section'],
-                $idnumber,
-                $params['name'],
-                $params['intro'],
-                $settings
-            );
+            $moduleinfo = $builder->create_quiz((int)$params['section'], $idnumber, $desired, $settings);
             $questions = $builder->build_structure(
                 (int)$moduleinfo->instance,
                 (int)$moduleinfo->coursemodule,
@@ -175,7 +196,7 @@ class import_quiz extends external_api {
         return new external_single_structure([
             'cmid' => new external_value(PARAM_INT, 'Course module id'),
             'quizid' => new external_value(PARAM_INT, 'Quiz id'),
-            'status' => new external_value(PARAM_ALPHA, 'created or unchanged'),
+            'status' => new external_value(PARAM_ALPHA, 'created, updated (settings) or unchanged'),
             'questioncategoryid' => new external_value(PARAM_INT, 'Question category holding the questions'),
             'questions' => new external_multiple_structure(new external_single_structure([
                 'idnumber' => new external_value(PARAM_RAW, 'Question idnumber'),

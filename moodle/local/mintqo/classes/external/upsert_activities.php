@@ -28,6 +28,9 @@ use local_mintqo\local\helper;
 /**
  * Create or update page, url, label and assign activities by idnumber; optionally set completion criteria.
  *
+ * Activities with selfcompletion = 0 can only be marked complete by users with moodle/course:overridecompletion
+ * (see activity_manager::set_selfcompletion() and the README).
+ *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
@@ -59,6 +62,31 @@ class upsert_activities extends external_api {
                     0
                 ),
                 'duedate' => new external_value(PARAM_INT, 'Due date, unix time (assign)', VALUE_DEFAULT, 0),
+                'completionexpected' => new external_value(
+                    PARAM_INT,
+                    'Expected completion date, unix time (0 = none); shown in the calendar and timeline',
+                    VALUE_DEFAULT,
+                    0
+                ),
+                'allowsubmissionsfromdate' => new external_value(
+                    PARAM_INT,
+                    'Submissions open from, unix time (assign, 0 = always)',
+                    VALUE_DEFAULT,
+                    0
+                ),
+                'teamsubmission' => new external_value(
+                    PARAM_INT,
+                    '1 = group submission (assign): one member submits for the whole group',
+                    VALUE_DEFAULT,
+                    0
+                ),
+                'selfcompletion' => new external_value(
+                    PARAM_INT,
+                    '0 = participants cannot mark manual completion themselves; only users with '
+                        . 'moodle/course:overridecompletion set it',
+                    VALUE_DEFAULT,
+                    1
+                ),
             ])),
             'completioncriteria' => new external_multiple_structure(new external_single_structure([
                 'idnumber' => new external_value(PARAM_RAW, 'idnumber of an activity of the course'),
@@ -94,6 +122,16 @@ class upsert_activities extends external_api {
             }
             if ((int)$activity['section'] < 0) {
                 throw helper::error('invalidsection', $activity['section']);
+            }
+            foreach (['completion' => [0, 1, 2], 'teamsubmission' => [0, 1], 'selfcompletion' => [0, 1]] as $field => $allowed) {
+                if (!in_array((int)$activity[$field], $allowed, true)) {
+                    throw new \invalid_parameter_exception('activities: ' . $field . ' must be one of ' . implode(', ', $allowed));
+                }
+            }
+            foreach (['duedate', 'completionexpected', 'allowsubmissionsfromdate'] as $field) {
+                if ((int)$activity[$field] < 0) {
+                    throw new \invalid_parameter_exception('activities: ' . $field . ' must not be negative');
+                }
             }
             $idnumber = trim((string)$activity['idnumber']);
             if ($idnumber === '') {

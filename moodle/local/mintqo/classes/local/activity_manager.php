@@ -33,6 +33,12 @@ class activity_manager {
     /** @var string[] Module types this plugin creates. */
     public const SUPPORTED_MODULES = ['page', 'url', 'label', 'assign'];
 
+    /** @var string The capability a participant needs to mark manual completion themselves. */
+    public const TOGGLE_CAPABILITY = 'moodle/course:togglecompletion';
+
+    /** @var string[] Archetypes whose roles lose TOGGLE_CAPABILITY in an activity with selfcompletion = 0. */
+    public const PARTICIPANT_ARCHETYPES = ['student', 'user'];
+
     /** @var stdClass course record */
     protected stdClass $course;
 
@@ -66,6 +72,7 @@ class activity_manager {
     public function desired(array $activity): array {
         $completion = $this->completionenabled ? (int)$activity['completion'] : COMPLETION_TRACKING_NONE;
         $automatic = $completion == COMPLETION_TRACKING_AUTOMATIC;
+        $assign = $activity['modname'] === 'assign';
         return [
             'section' => (int)$activity['section'],
             'name' => (string)$activity['name'],
@@ -77,7 +84,12 @@ class activity_manager {
             'completionview' => ($automatic && !empty($activity['completionview'])) ? 1 : 0,
             'completionsubmit' => ($automatic && $activity['modname'] === 'assign' && !empty($activity['completionsubmit']))
                 ? 1 : 0,
-            'duedate' => $activity['modname'] === 'assign' ? (int)$activity['duedate'] : 0,
+            'duedate' => $assign ? (int)$activity['duedate'] : 0,
+            'completionexpected' => $completion == COMPLETION_TRACKING_NONE ? 0 : (int)$activity['completionexpected'],
+            'allowsubmissionsfromdate' => $assign ? (int)$activity['allowsubmissionsfromdate'] : 0,
+            'teamsubmission' => ($assign && !empty($activity['teamsubmission'])) ? 1 : 0,
+            // Only manual completion can be marked by anybody; otherwise the flag has nothing to restrict.
+            'selfcompletion' => ($completion == COMPLETION_TRACKING_MANUAL && empty($activity['selfcompletion'])) ? 0 : 1,
         ];
     }
 
@@ -103,6 +115,11 @@ class activity_manager {
             'completionview' => ($automatic && !empty($cm->completionview)) ? 1 : 0,
             'completionsubmit' => ($automatic && $cm->modname === 'assign' && !empty($instance->completionsubmit)) ? 1 : 0,
             'duedate' => $cm->modname === 'assign' ? (int)$instance->duedate : 0,
+            'completionexpected' => $completion == COMPLETION_TRACKING_NONE ? 0 : (int)$cm->completionexpected,
+            'allowsubmissionsfromdate' => $cm->modname === 'assign' ? (int)$instance->allowsubmissionsfromdate : 0,
+            'teamsubmission' => ($cm->modname === 'assign' && !empty($instance->teamsubmission)
+                && empty($instance->requireallteammemberssubmit) && empty($instance->preventsubmissionnotingroup)) ? 1 : 0,
+            'selfcompletion' => $this->selfcompletion_state((int)$cm->id),
         ];
     }
 
@@ -135,11 +152,15 @@ class activity_manager {
         $data->availability = null;
         $data->completion = $desired['completion'];
         $data->completionview = $desired['completionview'];
-        $data->completionexpected = 0;
+        $data->completionexpected = $desired['completionexpected'];
         $data->completionpassgrade = 0;
         $this->add_module_fields($data, $desired, null);
 
-        return add_moduleinfo($data, $this->course);
+        $moduleinfo = add_moduleinfo($data, $this->course);
+        if (!$desired['selfcompletion']) {
+            $this->set_selfcompletion((int)$moduleinfo->coursemodule, false);
+        }
+        return $moduleinfo;
     }
 
     /**
@@ -169,9 +190,14 @@ class activity_manager {
             $data->completion = $desired['completion'];
             $data->completionview = $desired['completionview'];
         }
+        // Stored whatever the completion lock: it does not affect anybody's state (Moodle's own rule).
+        $data->completionexpected = $desired['completionexpected'];
         $this->add_module_fields($data, $desired, $context);
 
         update_moduleinfo($cmrecord, $data, $this->course);
+        if ($desired['selfcompletion'] !== $current['selfcompletion']) {
+            $this->set_selfcompletion((int)$cm->id, (bool)$desired['selfcompletion']);
+        }
 
         if ($desired['section'] !== $current['section']) {
             course_create_sections_if_missing($this->course, $desired['section']);
@@ -279,6 +305,13 @@ class activity_manager {
 
         $data->duedate = $desired['duedate'];
         $data->completionsubmit = $desired['completionsubmit'];
+        $data->allowsubmissionsfromdate = $desired['allowsubmissionsfromdate'];
+        // Group submission: any member submits for the whole group (the course's groups, no grouping); nobody
+        // waits for the others, and nobody outside a group is blocked from submitting.
+        $data->teamsubmission = $desired['teamsubmission'];
+        $data->requireallteammemberssubmit = 0;
+        $data->preventsubmissionnotingroup = 0;
+        $data->teamsubmissiongroupingid = 0;
         if ($context === null) {
             $defaults = [
                 'alwaysshowdescription' => 1,
@@ -287,14 +320,9 @@ class activity_manager {
                 'sendnotifications' => 0,
                 'sendlatenotifications' => 0,
                 'sendstudentnotifications' => 1,
-                'allowsubmissionsfromdate' => 0,
                 'cutoffdate' => 0,
                 'gradingduedate' => 0,
                 'grade' => 100,
-                'teamsubmission' => 0,
-                'requireallteammemberssubmit' => 0,
-                'teamsubmissiongroupingid' => 0,
-                'preventsubmissionnotingroup' => 0,
                 'blindmarking' => 0,
                 'hidegrader' => 0,
                 'attemptreopenmethod' => (string)(get_config('assign', 'attemptreopenmethod') ?: 'untilpass'),
@@ -346,6 +374,76 @@ class activity_manager {
         $comments = $assign->get_feedback_plugin_by_type('comments');
         if ($comments) {
             $data->assignfeedback_comments_commentinline = (int)$comments->get_config('commentinline');
+        }
+    }
+
+    /**
+     * The roles that lose the right to mark an activity complete themselves: every role of the participant
+     * archetypes (student, authenticated user), whatever their ids on this site.
+     *
+     * @return int[] role ids
+     */
+    public static function participant_roles(): array {
+        $roleids = [];
+        foreach (self::PARTICIPANT_ARCHETYPES as $archetype) {
+            foreach (get_archetype_roles($archetype) as $role) {
+                $roleids[(int)$role->id] = (int)$role->id;
+            }
+        }
+        ksort($roleids);
+        return array_values($roleids);
+    }
+
+    /**
+     * Who may mark the activity complete, in the shape of desired()['selfcompletion']: 0 when participants are kept
+     * from marking it themselves (every participant role has a CAP_PREVENT override of moodle/course:togglecompletion
+     * in the module context, and the course page does not show completion conditions, the only switch that hides
+     * Moodle's manual "Mark as done" button there), 1 when no participant role has such an override, -1 for anything
+     * in between (which any request repairs).
+     *
+     * @param int $cmid
+     * @return int
+     */
+    public function selfcompletion_state(int $cmid): int {
+        global $DB;
+        $context = \context_module::instance($cmid);
+        $roleids = self::participant_roles();
+        $prevented = 0;
+        foreach ($roleids as $roleid) {
+            $permission = $DB->get_field('role_capabilities', 'permission', [
+                'contextid' => $context->id,
+                'roleid' => $roleid,
+                'capability' => self::TOGGLE_CAPABILITY,
+            ]);
+            $prevented += ((int)$permission === CAP_PREVENT) ? 1 : 0;
+        }
+        if ($prevented === 0) {
+            return 1;
+        }
+        return ($prevented === count($roleids) && empty($this->course->showcompletionconditions)) ? 0 : -1;
+    }
+
+    /**
+     * Let participants mark the activity complete themselves again, or keep that to users with
+     * moodle/course:overridecompletion (the coordinator or programme staff, in Moodle's completion report or through
+     * core_completion_override_activity_completion_status).
+     *
+     * Restricting means: a CAP_PREVENT override of moodle/course:togglecompletion for the participant roles in the
+     * module context (Moodle then refuses their "Mark as done" in the UI and over web services), and the course's
+     * "Show activity completion conditions" off, because Moodle 4.4 to 5.1 render the manual button on the course page
+     * whenever that setting is on, capability or not. See the README ("Attendance: who marks an in-person activity").
+     *
+     * @param int $cmid
+     * @param bool $allowed true: participants may mark it themselves (the default)
+     */
+    public function set_selfcompletion(int $cmid, bool $allowed): void {
+        $context = \context_module::instance($cmid);
+        foreach (self::participant_roles() as $roleid) {
+            role_change_permission($roleid, $context, self::TOGGLE_CAPABILITY, $allowed ? CAP_INHERIT : CAP_PREVENT);
+        }
+        if (!$allowed && !empty($this->course->showcompletionconditions)) {
+            update_course((object)['id' => $this->course->id, 'showcompletionconditions' => 0]);
+            $this->course->showcompletionconditions = 0;
         }
     }
 }

@@ -356,21 +356,96 @@ class quiz_builder {
         return 'the importer rejected the file';
     }
 
+    /** @var int Review option bits: during the attempt, right after it, later while open, after close. */
+    public const REVIEW_ALWAYS = 0x11110;
+
+    /** @var string[] Review options a self-analysis never shows: correctness, marks, feedback, the "right" answer. */
+    public const REVIEW_NEVER = ['correctness', 'maxmarks', 'marks', 'specificfeedback', 'generalfeedback',
+        'rightanswer', 'overallfeedback'];
+
     /**
-     * Create the quiz with add_moduleinfo(): completion when an attempt is graded, i.e. on submission.
+     * The quiz settings the plugin keeps, in the shape current_settings() reads back.
+     *
+     * Whatever the caller sends, a self-analysis is not an exam: the participant sees their own answers (the attempt)
+     * during and after it, never whether an answer is "correct", marks, feedback or a "right answer"; the quiz has
+     * maximum grade 0 (its grade item has type "none" and never counts in a course total); completion is one
+     * finished attempt (completionminattempts = 1), which needs no grade.
+     *
+     * @param string $name
+     * @param string $intro
+     * @param array $settings validated settings with defaults
+     * @return array
+     */
+    public function desired_settings(string $name, string $intro, array $settings): array {
+        $completionenabled = (new \completion_info($this->course))->is_enabled();
+        $review = ['reviewattempt' => self::REVIEW_ALWAYS];
+        foreach (self::REVIEW_NEVER as $field) {
+            $review['review' . $field] = 0;
+        }
+        return [
+            'name' => $name,
+            'intro' => $intro,
+            'visible' => empty($settings['visible']) ? 0 : 1,
+            'attempts' => (int)$settings['attempts'],
+            'grademethod' => (int)$settings['grademethod'],
+            'timeopen' => (int)$settings['timeopen'],
+            'timeclose' => (int)$settings['timeclose'],
+            'grade' => 0.0,
+            'completion' => $completionenabled ? COMPLETION_TRACKING_AUTOMATIC : COMPLETION_TRACKING_NONE,
+            'completionusegrade' => 0,
+            'completionpassgrade' => 0,
+            'completionminattempts' => $completionenabled ? 1 : 0,
+            'completionattemptsexhausted' => 0,
+            'completionexpected' => $completionenabled ? (int)$settings['completionexpected'] : 0,
+        ] + $review;
+    }
+
+    /**
+     * The stored settings of an existing quiz, in the shape of desired_settings().
+     *
+     * @param stdClass $cm course_modules row
+     * @return array
+     */
+    public function current_settings(stdClass $cm): array {
+        global $DB;
+        $quiz = $DB->get_record('quiz', ['id' => $cm->instance], '*', MUST_EXIST);
+        $completionenabled = (new \completion_info($this->course))->is_enabled();
+        $completion = $completionenabled ? (int)$cm->completion : COMPLETION_TRACKING_NONE;
+        $review = ['reviewattempt' => (int)$quiz->reviewattempt];
+        foreach (self::REVIEW_NEVER as $field) {
+            $review['review' . $field] = (int)($quiz->{'review' . $field} ?? 0);
+        }
+        return [
+            'name' => (string)$quiz->name,
+            'intro' => (string)$quiz->intro,
+            'visible' => empty($cm->visible) ? 0 : 1,
+            'attempts' => (int)$quiz->attempts,
+            'grademethod' => (int)$quiz->grademethod,
+            'timeopen' => (int)$quiz->timeopen,
+            'timeclose' => (int)$quiz->timeclose,
+            'grade' => abs((float)$quiz->grade) < 0.0000001 ? 0.0 : (float)$quiz->grade,
+            'completion' => $completion,
+            'completionusegrade' => ($completion && $cm->completiongradeitemnumber !== null) ? 1 : 0,
+            'completionpassgrade' => $completion ? (int)$cm->completionpassgrade : 0,
+            'completionminattempts' => $completion ? (int)$quiz->completionminattempts : 0,
+            'completionattemptsexhausted' => $completion ? (int)$quiz->completionattemptsexhausted : 0,
+            'completionexpected' => $completion ? (int)$cm->completionexpected : 0,
+        ] + $review;
+    }
+
+    /**
+     * Create the quiz with add_moduleinfo(): a self-analysis (see desired_settings()).
      *
      * @param int $section course section number
      * @param string $idnumber
-     * @param string $name
-     * @param string $intro
-     * @param array $settings attempts, grademethod, questionsperpage, visible
+     * @param array $desired from desired_settings()
+     * @param array $settings validated settings (questionsperpage)
      * @return stdClass moduleinfo with coursemodule and instance
      */
-    public function create_quiz(int $section, string $idnumber, string $name, string $intro, array $settings): stdClass {
+    public function create_quiz(int $section, string $idnumber, array $desired, array $settings): stdClass {
         global $DB;
         $config = get_config('quiz');
         $module = $DB->get_record('modules', ['name' => 'quiz'], '*', MUST_EXIST);
-        $completionenabled = (new \completion_info($this->course))->is_enabled();
 
         $data = new stdClass();
         $data->modulename = 'quiz';
@@ -378,40 +453,26 @@ class quiz_builder {
         $data->course = $this->course->id;
         $data->section = $section;
         $data->cmidnumber = $idnumber;
-        $data->name = $name;
-        $data->intro = $intro;
         $data->introformat = FORMAT_HTML;
         $data->showdescription = 0;
-        $data->visible = empty($settings['visible']) ? 0 : 1;
         $data->visibleoncoursepage = 1;
         $data->groupmode = 0;
         $data->groupingid = 0;
         $data->availability = null;
-        $data->completion = $completionenabled ? COMPLETION_TRACKING_AUTOMATIC : COMPLETION_TRACKING_NONE;
         $data->completionview = 0;
-        $data->completionusegrade = $completionenabled ? 1 : 0;
-        $data->completionpassgrade = 0;
-        $data->completionexpected = 0;
-        $data->completionattemptsexhausted = 0;
-        $data->completionminattempts = 0;
 
-        $data->timeopen = 0;
-        $data->timeclose = 0;
         $data->timelimit = 0;
         $data->overduehandling = $config->overduehandling ?? 'autosubmit';
         $data->graceperiod = (int)($config->graceperiod ?? 86400);
         $data->preferredbehaviour = $config->preferredbehaviour ?? 'deferredfeedback';
         $data->canredoquestions = 0;
-        $data->attempts = (int)$settings['attempts'];
         $data->attemptonlast = 0;
-        $data->grademethod = (int)$settings['grademethod'];
         $data->decimalpoints = (int)($config->decimalpoints ?? 2);
         $data->questiondecimalpoints = -1;
         $data->questionsperpage = (int)$settings['questionsperpage'];
         $data->navmethod = 'free';
         $data->shuffleanswers = 0;
         $data->sumgrades = 0;
-        $data->grade = (float)($config->maximumgrade ?? 10);
         $data->quizpassword = '';
         $data->subnet = '';
         $data->browsersecurity = '-';
@@ -421,23 +482,71 @@ class quiz_builder {
         $data->showblocks = 0;
         $data->allowofflineattempts = 0;
         $data->seb_requiresafeexambrowser = 0;
-        $this->review_options($data, $config);
+        $this->apply_settings($data, $desired);
 
         return add_moduleinfo($data, $this->course);
     }
 
     /**
-     * Expand the site's default review bitmasks into the checkbox fields quiz_process_options() reads.
+     * Bring an existing quiz to the desired settings with update_moduleinfo(); its questions stay as they are.
+     *
+     * @param stdClass $cm course_modules row
+     * @param array $desired from desired_settings()
+     * @param array $current from current_settings()
+     */
+    public function update_quiz(stdClass $cm, array $desired, array $current): void {
+        $cmrecord = get_coursemodule_from_id('quiz', $cm->id, $this->course->id, false, MUST_EXIST);
+        [$cmrecord, , , $data] = get_moduleinfo_data($cmrecord, $this->course);
+        $data->quizpassword = (string)($data->password ?? '');
+        $data->introeditor = ['text' => $desired['intro'], 'format' => FORMAT_HTML, 'itemid' => 0];
+        $this->apply_settings($data, $desired);
+
+        $completionfields = ['completion', 'completionusegrade', 'completionpassgrade', 'completionminattempts',
+            'completionattemptsexhausted'];
+        $data->completionunlocked = 0;
+        foreach ($completionfields as $field) {
+            if ($desired[$field] !== $current[$field]) {
+                // Store the new rules and recalculate everybody's state from their finished attempts.
+                $data->completionunlocked = 1;
+            }
+        }
+        update_moduleinfo($cmrecord, $data, $this->course);
+
+        if ($desired['grade'] !== $current['grade']) {
+            // quiz_update_instance() keeps the stored maximum grade; Moodle changes it with the grade calculator.
+            \mod_quiz\quiz_settings::create((int)$cm->instance)->get_grade_calculator()
+                ->update_quiz_maximum_grade($desired['grade']);
+        }
+    }
+
+    /**
+     * Put the desired settings into the moduleinfo fields quiz_add_instance()/quiz_update_instance() read.
      *
      * @param stdClass $data
-     * @param stdClass $config get_config('quiz')
+     * @param array $desired from desired_settings()
      */
-    protected function review_options(stdClass $data, stdClass $config): void {
+    protected function apply_settings(stdClass $data, array $desired): void {
+        $data->name = $desired['name'];
+        $data->intro = $desired['intro'];
+        $data->visible = $desired['visible'];
+        $data->attempts = $desired['attempts'];
+        $data->grademethod = $desired['grademethod'];
+        $data->timeopen = $desired['timeopen'];
+        $data->timeclose = $desired['timeclose'];
+        $data->grade = $desired['grade'];
+        $data->completion = $desired['completion'];
+        $data->completionusegrade = 0;
+        // Tells update_moduleinfo() there is no grade condition ('' = null); add_moduleinfo() reads null.
+        $data->completiongradeitemnumber = isset($data->coursemodule) ? '' : null;
+        $data->completionpassgrade = 0;
+        $data->completionattemptsexhausted = 0;
+        $data->completionminattemptsenabled = $desired['completionminattempts'] > 0 ? 1 : 0;
+        $data->completionminattempts = $desired['completionminattempts'];
+        $data->completionexpected = $desired['completionexpected'];
+
         $times = ['during' => 0x10000, 'immediately' => 0x01000, 'open' => 0x00100, 'closed' => 0x00010];
-        $fields = ['attempt', 'correctness', 'maxmarks', 'marks', 'specificfeedback', 'generalfeedback',
-            'rightanswer', 'overallfeedback'];
-        foreach ($fields as $field) {
-            $mask = (int)($config->{'review' . $field} ?? 0x11110);
+        foreach (array_merge(['attempt'], self::REVIEW_NEVER) as $field) {
+            $mask = $desired['review' . $field];
             foreach ($times as $when => $bit) {
                 $data->{$field . $when} = ($mask & $bit) ? 1 : 0;
             }
@@ -515,6 +624,10 @@ class quiz_builder {
                 $structure->create_grade_item($gradeitem);
                 foreach ($section['questionidnumbers'] as $unused) {
                     $slotnumber++;
+                    if (!$structure->is_real_question($slotnumber)) {
+                        // Description items (criterion titles) carry no mark and belong to no grade item.
+                        continue;
+                    }
                     $slotrecord = $DB->get_record('quiz_slots', ['quizid' => $quizid, 'slot' => $slotnumber], '*', MUST_EXIST);
                     $structure->update_slot_grade_item($slotrecord, (int)$gradeitem->id);
                 }
