@@ -305,6 +305,39 @@ def sync(ctx: click.Context, cohort: str) -> None:
     click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
 
 
+@main.command()
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--dry-run", is_flag=True, help="Only list who would get an invitation.")
+@click.option("--resend", "resend", metavar="EMAIL", multiple=True,
+              help="Invite EMAIL again even if invited before (repeatable).")
+@click.pass_context
+def invite(ctx: click.Context, cohort: str, dry_run: bool, resend: tuple[str, ...]) -> None:
+    """Send a German invitation (login page, username, how to set a password) to everyone of COHORT who has
+    not had one; nobody gets it twice. Provisioning itself never sends mail."""
+    from mintqo_lms.invite import invite as do_invite
+
+    config = _config(ctx)
+    command = f"mintqo-lms invite --cohort {cohort}{' --dry-run' if dry_run else ''}"
+    with _writing_store(config, command) as store:
+        moodle = Moodle(config.client())
+        result = do_invite(moodle, store, cohort, site_url=moodle.client.url, dry_run=dry_run, resend=resend)
+    if dry_run:
+        for email in result.would_send:
+            click.echo(f"  would invite {email}")
+    click.echo(result.summary())
+    for email in result.not_provisioned:
+        click.secho(f"Not invited: {email} has no Moodle account yet (run provision first).", fg="yellow", err=True)
+    for email, why in result.failed.items():
+        click.secho(f"Failed: {email}: {why} — run invite again to retry.", fg="red", err=True)
+    for email in result.uncertain:
+        click.secho(f"Uncertain: {email} may have the invitation already (Moodle's answer was lost); it is not sent "
+                    f"again on its own — check, then use --resend {email}.", fg="yellow", err=True)
+    if result.stopped:
+        click.secho(f"Stopped: {result.stopped}", fg="red", err=True)
+    if not result.ok and not dry_run:
+        sys.exit(1)
+
+
 @main.group()
 def people() -> None:
     """Explicit changes to people that provisioning never makes on its own."""

@@ -26,6 +26,7 @@ from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 from mintqo_lms.sync import SyncResult, sync_cohort
 from mintqo_lms.templates import load_curriculum, templates_dir
+from mintqo_lms.timetable import import_timetable
 
 Echo = Callable[[str], None]
 
@@ -101,6 +102,11 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
         echo(f"Sandbox Moodle running at {sandbox.url} (a local stand-in; nothing leaves this machine).")
         summary = import_roster(store, roster_file, cohort)
         echo(f"Roster {roster_file.name}: {summary}")
+        if not full_size:  # the example timetable has the example roster's networks
+            timetable_file = templates_dir() / "timetable.example.csv"
+            dates = import_timetable(store, timetable_file, cohort)
+            echo(f"Timetable {timetable_file.name}: {dates}" + (
+                f" ({len(dates.warnings)} dates outside the cohort's year)" if dates.warnings else ""))
         moodle = Moodle(MoodleClient(sandbox.url, sandbox.token))
         runner = provision_runner or provision
         provisioned = runner(moodle, store, config, cohort)

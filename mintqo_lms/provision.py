@@ -17,12 +17,14 @@ How it stays safe to run again and again:
 
 from __future__ import annotations
 
-import calendar
+import datetime as dt
 import hashlib
 import html
 import json
 import logging
 import re
+import secrets
+import string
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,7 +38,8 @@ from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Activity, Curriculum, load_curriculum
+from mintqo_lms.templates import Activity, Curriculum, Section, load_curriculum, short_network_name
+from mintqo_lms.timetable import TIMEZONE, Slot, format_slot, load_timetable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,10 @@ REGIONAL_TEMPLATE = "regional_cycle"
 # Moodle completion settings per template rule: (completion, completionview, completionsubmit).
 _COMPLETION = {"none": (0, 0, 0), "manual": (1, 0, 0), "view": (2, 1, 0), "submit": (2, 0, 1)}
 _USERNAME_UNSAFE = re.compile(r"[^a-z0-9._@-]")
+SHORTNAME_MAX = 255                 # course.shortname (varchar 255)
+NEWS_FORUM_NAME = "Ankündigungen"   # Moodle's own announcements forum, in German
+NEWS_FORUM_INTRO = "<p>Neuigkeiten und Ankündigungen zu diesem Kurs.</p>"
+WELCOME_KEY = "willkommen"          # the label in section 0 that shows the course summary on the course page
 
 
 class ProvisionError(MintqoError):
@@ -73,12 +80,24 @@ def moodle_username(email: str) -> str:
     return _USERNAME_UNSAFE.sub("", email.strip().lower())
 
 
+def unusable_password() -> str:
+    """A long random password that meets Moodle's default policy and is never stored, logged or shown.
+
+    New accounts get it instead of ``createpassword`` (which makes Moodle mail a password at once); people set
+    their own through "Passwort vergessen?" when ``mintqo-lms invite`` tells them to.
+    """
+    alphabet = string.ascii_letters + string.digits
+    core = "".join(secrets.choice(alphabet) for _ in range(40))
+    return core + secrets.choice(string.ascii_lowercase) + secrets.choice(string.ascii_uppercase) + \
+        secrets.choice(string.digits) + secrets.choice("#*-_!?")
+
+
 # -- the plan ---------------------------------------------------------------------------------------
 
 # The plan's kinds and the unit each is counted in; the plan table and the apply summary both use these.
 KIND_LABELS = {
     "category": "categories", "course": "courses", "user": "accounts", "enrolment": "enrolments",
-    "group": "groups", "membership": "group memberships", "content": "course contents",
+    "group": "groups", "membership": "group memberships", "role": "category roles", "content": "course contents",
 }
 
 
@@ -98,6 +117,10 @@ class DesiredCourse:
     shortname: str
     summary: str
     network_slug: str | None = None
+    slots: list[Slot] = field(default_factory=list)   # this course's rows of the cohort's timetable
+    startdate: int | None = None       # from the timetable (or the cohort's default)
+    enddate: int | None = None
+    dates_from_timetable: bool = False  # only then are an existing course's dates kept in step
     moodle_id: int | None = None
     changed_fields: dict[str, str] = field(default_factory=dict)   # what Moodle holds differently from us
     enrolled: dict[int, set[int]] = field(default_factory=dict)         # userid -> roleids
@@ -131,6 +154,8 @@ class Plan:
     user_ids: dict[int, int] = field(default_factory=dict)           # person id -> Moodle user id
     enrolments: list[tuple[str, int, str]] = field(default_factory=list)  # course idnumber, person id, role
     groups: list[DesiredGroup] = field(default_factory=list)
+    category_roles: list[tuple[int, str]] = field(default_factory=list)    # person id, role at the cohort category
+    category_roles_done: set[tuple[int, str]] = field(default_factory=set)
     lang: str = "de"
     warnings: list[str] = field(default_factory=list)
 
@@ -201,23 +226,24 @@ class Provisioner:
     # -- desired state ------------------------------------------------------------------------------
 
     def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
-                                               list[DesiredGroup]]:
+                                               list[DesiredGroup], list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)
         qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
         regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
+        timetable = load_timetable(self.store, cohort)
         names = qualification.render_course(cohort)
         courses = [DesiredCourse(cohort_course_idnumber(cohort), qualification, names.fullname, names.shortname,
                                  names.summary)]
         enrolments: list[tuple[str, int, str]] = []
         groups: list[DesiredGroup] = []
         cohort_course = courses[0].idnumber
-        staff = roster.by_role("staff")
+        # Programme-office staff are managers of the cohort's category: a real role in every course of the
+        # cohort (cohort course and regional courses) without an enrolment in each.
+        category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
         for member in roster.by_role("coordinator"):
             enrolments.append((cohort_course, member.person_id, "student"))
         for member in roster.by_role("buddy"):
             enrolments.append((cohort_course, member.person_id, "teacher"))
-        for member in staff:
-            enrolments.append((cohort_course, member.person_id, "manager"))
         for coordinator in roster.by_role("coordinator"):
             buddies = [b.person_id for b in roster.by_role("buddy") if b.buddy_of_id == coordinator.person_id]
             if buddies:
@@ -231,8 +257,6 @@ class Provisioner:
             courses.append(DesiredCourse(idnumber, regional, names.fullname, names.shortname, names.summary,
                                          network_slug=slug))
             enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
-            for member in staff:
-                enrolments.append((idnumber, member.person_id, "manager"))
             for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
                 if net_slug != slug:
                     continue
@@ -243,45 +267,90 @@ class Provisioner:
                 offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
                 groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
                                            idnumber, initiative["name"], offer, members))
+        _unique_shortnames(courses, roster)
+        _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
             course.content_hash = _fingerprint(course.content)
-        return roster, courses, enrolments, groups
+        return roster, courses, enrolments, groups, category_roles
 
     def _content(self, course: DesiredCourse) -> dict[str, Any]:
-        """Everything the plugin calls send for a course's sections and activities."""
+        """Everything the plugin calls send for a course's sections, activities, events and settings.
+
+        ``sequence`` is the template's order (quizzes are imported by their own call): apply creates the
+        activities before a quiz, then the quiz, then the rest, so the quiz follows the page that explains it."""
         curriculum = course.curriculum
-        sections, activities, quizzes = [], [], []
+        by_key: dict[str, list[Slot]] = {}
+        for slot in course.slots:
+            by_key.setdefault(slot.key, []).append(slot)
+        welcome = f"mintqo:{curriculum.key}:{WELCOME_KEY}"
+        sections: list[dict[str, Any]] = []
+        activities: list[dict[str, Any]] = [{
+            "section": 0, "modname": "label", "idnumber": welcome, "name": "Willkommen", "intro": course.summary,
+            "content": "", "externalurl": "", "visible": 1, "completion": 0, "completionview": 0,
+            "completionsubmit": 0}]
+        quizzes: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        sequence: list[str] = [welcome]
         for number, section in enumerate(curriculum.sections, start=1):
-            sections.append({"section": number, "name": section.name, "summary": section.summary})
+            meetings = by_key.get(section.key, [])
+            sections.append({"section": number, "name": section.name,
+                             "summary": section.summary + _date_lines(meetings)})
+            events += [_event(section, slot, len(meetings)) for slot in meetings]
+            attended = max((slot.last for slot in meetings), default=0)
             for activity in section.activities:
                 idnumber = activity_idnumber(curriculum, activity)
+                sequence.append(idnumber)
+                window = by_key.get(activity.key, [None])[0]
                 if activity.type == "quiz":
                     instrument = curriculum.instrument(activity.instrument or "")
+                    settings: dict[str, Any] = {"attempts": 0, "grademethod": 4, "questionsperpage": 0, "visible": 1}
+                    if window is not None:
+                        settings.update({k: v for k, v in (("timeopen", window.start), ("timeclose", window.end))
+                                         if v})
                     quizzes.append({
                         "section": number, "idnumber": idnumber, "name": activity.name, "intro": activity.intro,
                         "questionsxml": to_moodle_xml(instrument),
                         "sections": [dict(s) for s in quiz_sections(instrument)],
-                        "settings": {"attempts": 0, "grademethod": 4, "questionsperpage": 0, "visible": 1},
+                        "settings": settings,
                     })
                     continue
                 completion, view, submit = _COMPLETION[activity.completion]
-                activities.append({
+                item: dict[str, Any] = {
                     "section": number, "modname": activity.type, "idnumber": idnumber, "name": activity.name,
                     "intro": activity.intro if activity.type != "label" else (activity.content or activity.intro),
                     "content": activity.content if activity.type == "page" else "",
                     "externalurl": (activity.url or "") if activity.type == "url" else "",
                     "visible": 1, "completion": completion, "completionview": view, "completionsubmit": submit,
-                })
+                }
+                # Only what differs from the plugin's defaults is sent: an unchanged course stays byte-identical.
+                if activity.in_person:
+                    item["selfcompletion"] = 0   # attendance: marked by coordinator or staff, never by oneself
+                if activity.teamsubmission:
+                    item["teamsubmission"] = 1
+                if activity.type == "assign" and window is not None:
+                    if window.start:
+                        item["allowsubmissionsfromdate"] = window.start
+                    if window.end:
+                        item["duedate"] = window.end
+                elif window is not None and completion:
+                    item["completionexpected"] = window.last
+                elif activity.in_person and attended and completion:
+                    item["completionexpected"] = attended   # shows the workshop in the timeline
+                activities.append(item)
         criteria = [activity_idnumber(curriculum, curriculum.activity(key)) for key in curriculum.course_completion]
         return {"sections": sections, "activities": activities, "quizzes": quizzes, "criteria": criteria,
+                "events": events, "sequence": sequence,
+                "configure": {"newsforumname": NEWS_FORUM_NAME, "newsforumintro": NEWS_FORUM_INTRO,
+                              "sendwelcomemessage": 0},
                 "version": curriculum.version}
 
     # -- read pass: the plan ------------------------------------------------------------------------
 
     def plan(self, cohort: str) -> Plan:
-        roster, courses, enrolments, groups = self._desired(cohort)
-        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups)
+        roster, courses, enrolments, groups, category_roles = self._desired(cohort)
+        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
+                    category_roles=category_roles)
         core = self.moodle.core
         prog = self.config.programme
 
@@ -295,6 +364,7 @@ class Provisioner:
         self._plan_courses(plan)
         self._plan_users(plan)
         self._plan_enrolments_and_groups(plan)
+        self._plan_category_roles(plan)
         self._plan_content(plan)
         return plan
 
@@ -320,6 +390,11 @@ class Provisioner:
                 course.changed_fields["shortname"] = course.shortname
             if _visible_text(found.summary) != _visible_text(course.summary):
                 course.changed_fields["summary"] = course.summary
+            if course.dates_from_timetable:  # without a timetable, dates set by hand in Moodle are left alone
+                for name in ("startdate", "enddate"):
+                    wanted = getattr(course, name)
+                    if wanted and getattr(found, name) != wanted:
+                        course.changed_fields[name] = wanted
             action = "update" if course.changed_fields else "unchanged"
             plan.add("course", action, course.idnumber, ", ".join(sorted(course.changed_fields)) or course.fullname)
 
@@ -400,6 +475,20 @@ class Provisioner:
                 plan.add("membership", "unchanged" if done else "create",
                          f"{group.idnumber} {plan.people[person_id].email}")
 
+    def _plan_category_roles(self, plan: Plan) -> None:
+        """Moodle has no web service that lists role assignments in a category, so the store remembers what
+        was assigned (at which category id); assigning again would be harmless but is a write call."""
+        contextkey = cohort_category_idnumber(plan.cohort)
+        done = {(row["person_id"], row["role"]) for row in self.store.db["role_assignments"].rows_where(
+            "contextkey = ? AND instanceid = ?", [contextkey, plan.cohort_category_id or -1])}
+        for person_id, role in plan.category_roles:
+            userid = plan.user_ids.get(person_id)
+            known = userid is not None and (person_id, role) in done
+            if known:
+                plan.category_roles_done.add((person_id, role))
+            plan.add("role", "unchanged" if known else "create",
+                     f"{contextkey} {plan.people[person_id].email}", role)
+
     def _plan_content(self, plan: Plan) -> None:
         stored = {row["idnumber"]: row for row in self.store.db["courses"].rows}
         for course in plan.courses:
@@ -421,6 +510,7 @@ class Provisioner:
         self._apply_courses(plan, result)
         self._apply_users(plan, result)
         self._apply_enrolments(plan, result)
+        self._apply_category_roles(plan, result)
         self._apply_groups(plan, result)
         self._apply_content(plan, result)
         return result
@@ -443,12 +533,12 @@ class Provisioner:
         core = self.moodle.core
         to_create = [c for c in plan.courses if c.moodle_id is None]
         if to_create:
-            start = _cohort_start(plan.cohort)
             created = core.create_courses([{
                 "fullname": c.fullname, "shortname": c.shortname, "categoryid": plan.cohort_category_id,
                 "idnumber": c.idnumber, "summary": c.summary, "summaryformat": 1, "format": "topics",
                 "numsections": len(c.curriculum.sections), "enablecompletion": 1,
-                **({"startdate": start} if start else {}),
+                **({"startdate": c.startdate} if c.startdate else {}),
+                **({"enddate": c.enddate} if c.enddate else {}),
             } for c in to_create])
             by_shortname = {c.shortname: c.id for c in created}
             for course in to_create:
@@ -477,8 +567,10 @@ class Provisioner:
     def _apply_users(self, plan: Plan, result: ProvisionResult) -> None:
         missing = [p for p in plan.people.values() if p.person_id not in plan.user_ids]
         if missing:
+            # No createpassword: Moodle would mail a password at once, maybe months before the cohort starts.
+            # The random password is never stored or shown; `mintqo-lms invite` tells people to set their own.
             payload = [{
-                "username": moodle_username(p.email), "auth": "manual", "createpassword": 1,
+                "username": moodle_username(p.email), "auth": "manual", "password": unusable_password(),
                 "firstname": p.first_name, "lastname": p.last_name, "email": p.email, "idnumber": p.idnumber,
                 "lang": plan.lang,
             } for p in missing]
@@ -527,6 +619,24 @@ class Provisioner:
                                                     "role": role, "updated_at": now},
                                                    pk=("course_idnumber", "person_id", "role"))
 
+    def _apply_category_roles(self, plan: Plan, result: ProvisionResult) -> None:
+        todo = [(person_id, role) for person_id, role in plan.category_roles
+                if (person_id, role) not in plan.category_roles_done]
+        if not todo:
+            return
+        self.moodle.core.assign_roles([{
+            "roleid": getattr(self.roles, role), "userid": plan.user_ids[person_id], "contextlevel": "coursecat",
+            "instanceid": plan.cohort_category_id} for person_id, role in todo])
+        now = int(time.time())
+        with self.store.transaction():
+            for person_id, role in todo:
+                self.store.db["role_assignments"].upsert({
+                    "contextkey": cohort_category_idnumber(plan.cohort), "person_id": person_id, "role": role,
+                    "contextlevel": "coursecat", "instanceid": plan.cohort_category_id, "updated_at": now},
+                    pk=("contextkey", "person_id", "role"))
+                plan.category_roles_done.add((person_id, role))
+        result.applied["role created"] += len(todo)
+
     def _apply_groups(self, plan: Plan, result: ProvisionResult) -> None:
         courses = {c.idnumber: c for c in plan.courses}
         missing = [g for g in plan.groups if g.moodle_id is None]
@@ -556,23 +666,59 @@ class Provisioner:
 
     def _apply_content(self, plan: Plan, result: ProvisionResult) -> None:
         stale = [c for c in plan.courses if c.content_stale]
+        if not stale:
+            return
         plugin = self.moodle.plugin
+        # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
+        configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]} for c in stale])
+        result.content_items.update(f"course settings {c.status}" for c in configured)
         for done, course in enumerate(stale):
             self.progress("Course content", done, len(stale))
             content = course.content
             sections = plugin.upsert_sections(course.moodle_id, content["sections"])
             result.content_items.update(f"sections {s.status}" for s in sections)
             cms: list[dict[str, Any]] = []
-            for quiz in content["quizzes"]:
-                imported = plugin.import_quiz(courseid=course.moodle_id, **quiz)
-                result.content_items[f"quizzes {imported.status}"] += 1
-                cms.append({"idnumber": quiz["idnumber"], "cmid": imported.cmid, "instance_id": imported.quizid,
-                            "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
-            answer = plugin.upsert_activities(course.moodle_id, content["activities"], content["criteria"])
-            result.content_items.update(f"activities {a.status}" for a in answer.activities)
-            names = {a["idnumber"]: (a["name"], a["section"]) for a in content["activities"]}
-            cms += [{"idnumber": a.idnumber, "cmid": a.cmid, "instance_id": a.instanceid, "modname": a.modname,
-                     "name": names[a.idnumber][0], "section": names[a.idnumber][1]} for a in answer.activities]
+            activities = {a["idnumber"]: a for a in content["activities"]}
+            quizzes = {q["idnumber"]: q for q in content["quizzes"]}
+            criteria_needed = set(content["criteria"])
+            # Activities before a quiz, the quiz, the next activities …: Moodle appends each new module to its
+            # section, so this order puts every quiz after the page that explains it. The completion criteria
+            # travel with the last call of activities once every module they name exists.
+            runs: list[tuple[str, list[str]]] = []
+            for idnumber in content["sequence"]:
+                kind = "quiz" if idnumber in quizzes else "activities"
+                if kind == "activities" and runs and runs[-1][0] == "activities":
+                    runs[-1][1].append(idnumber)
+                else:
+                    runs.append((kind, [idnumber]))
+            last_run = max((i for i, (kind, _) in enumerate(runs) if kind == "activities"), default=-1)
+            criteria_sent = False
+            created: set[str] = set()
+            for index, (kind, idnumbers) in enumerate(runs):
+                if kind == "quiz":
+                    quiz = quizzes[idnumbers[0]]
+                    imported = plugin.import_quiz(courseid=course.moodle_id, **quiz)
+                    result.content_items[f"quizzes {imported.status}"] += 1
+                    cms.append({"idnumber": quiz["idnumber"], "cmid": imported.cmid, "instance_id": imported.quizid,
+                                "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
+                    created.add(quiz["idnumber"])
+                    continue
+                batch = [activities[i] for i in idnumbers]
+                created.update(idnumbers)
+                with_criteria = index == last_run and criteria_needed <= created
+                answer = plugin.upsert_activities(course.moodle_id, batch,
+                                                  content["criteria"] if with_criteria else ())
+                criteria_sent = criteria_sent or with_criteria
+                result.content_items.update(f"activities {a.status}" for a in answer.activities)
+                cms += [{"idnumber": a.idnumber, "cmid": a.cmid, "instance_id": a.instanceid, "modname": a.modname,
+                         "name": activities[a.idnumber]["name"], "section": activities[a.idnumber]["section"]}
+                        for a in answer.activities]
+            if content["criteria"] and not criteria_sent:   # a criterion names a quiz that came last
+                last = [activities[i] for i in runs[last_run][1]]
+                plugin.upsert_activities(course.moodle_id, last, content["criteria"])
+            if content["events"]:
+                events = plugin.upsert_events(course.moodle_id, content["events"])
+                result.content_items.update(f"calendar events {e.status}" for e in events)
             now = int(time.time())
             with self.store.transaction():  # the fingerprint only after everything of the course is in
                 for cm in cms:
@@ -623,11 +769,89 @@ def _fingerprint(content: dict[str, Any]) -> str:
 
 
 def _cohort_start(cohort: str) -> int | None:
-    """Courses of cohort "2025" start on 1 January 2025 (UTC); other cohort keys leave Moodle's default."""
+    """Without any timetable, courses of cohort "2025" start on 1 January 2025 (German time)."""
     match = re.match(r"^(\d{4})", cohort)
     if not match:
         return None
-    return calendar.timegm((int(match.group(1)), 1, 1, 0, 0, 0))
+    return int(dt.datetime(int(match.group(1)), 1, 1, tzinfo=TIMEZONE).timestamp())
+
+
+def _course_dates(courses: list[DesiredCourse], timetable: dict[str, list[Slot]], cohort: str) -> None:
+    """Start and end of each course from the timetable: the day of its first date (00:00) to the day of its
+    last (23:59). A course without dates of its own starts with the cohort's first date; with no timetable
+    at all, on 1 January of the cohort's year (and Moodle picks the end)."""
+    everything = [slot for slots in timetable.values() for slot in slots]
+    for course in courses:
+        course.slots = timetable.get(course.idnumber, [])
+        own = course.slots
+        if own:
+            course.dates_from_timetable = True
+            course.startdate = _day_start(min(slot.first for slot in own))
+            course.enddate = _day_end(max(slot.last for slot in own))
+        elif everything:
+            course.startdate = _day_start(min(slot.first for slot in everything))
+        else:
+            course.startdate = _cohort_start(cohort)
+
+
+def _day_start(timestamp: int) -> int:
+    local = dt.datetime.fromtimestamp(timestamp, tz=TIMEZONE)
+    return int(dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=TIMEZONE).timestamp())
+
+
+def _day_end(timestamp: int) -> int:
+    local = dt.datetime.fromtimestamp(timestamp, tz=TIMEZONE)
+    return int(dt.datetime.combine(local.date(), dt.time(23, 59), tzinfo=TIMEZONE).timestamp())
+
+
+def _date_lines(slots: list[Slot]) -> str:
+    """The German line(s) a section summary gets: ``Termin: Mo, 15.09.2025, 09:30–16:30 Uhr, Ort: …``."""
+    lines = []
+    for slot in slots:
+        text = f"<strong>Termin:</strong> {html.escape(format_slot(slot), quote=False)}"
+        if slot.location:
+            text += f", Ort: {html.escape(slot.location, quote=False)}"
+        if slot.note:
+            text += f" – {html.escape(slot.note, quote=False)}"
+        lines.append(f'<p class="mintqo-termin">{text}</p>')
+    return "".join(lines)
+
+
+def _event(section: Section, slot: Slot, count: int) -> dict[str, Any]:
+    """A course calendar event for a meeting, keyed by section and number (a moved date moves the event)."""
+    start = slot.start or slot.last
+    if slot.allday:
+        days = (dt.datetime.fromtimestamp(slot.last, tz=TIMEZONE).date()
+                - dt.datetime.fromtimestamp(start, tz=TIMEZONE).date()).days + 1
+        duration = days * 86400
+    else:
+        duration = max(0, (slot.end or start) - start)
+    name = section.name if count == 1 else f"{section.name} – Termin {slot.seq + 1}"
+    description = section.summary
+    if slot.note:
+        description += f"<p>{html.escape(slot.note, quote=False)}</p>"
+    return {"idnumber": f"mintqo:termin:{section.key}:{slot.seq + 1}", "name": name, "description": description,
+            "timestart": start, "timeduration": duration, "location": slot.location}
+
+
+def _unique_shortnames(courses: list[DesiredCourse], roster: CohortRoster) -> None:
+    """Readable short names must still be unique on the site: two networks of a cohort whose short names
+    agree ("MINT-Region Trier", "MINT-Netzwerk Trier") get their full names; anything longer than Moodle's
+    255 characters is cut and keeps a short key, so it stays unique."""
+    counts = Counter(c.shortname for c in courses)
+    names = {slug: n["name"] for slug, n in roster.networks.items()}
+    for course in courses:
+        if counts[course.shortname] > 1 and course.network_slug:
+            course.shortname = course.curriculum.render_course(
+                course.idnumber.split(":")[2], network=names[course.network_slug]).shortname.replace(
+                    short_network_name(names[course.network_slug]), names[course.network_slug])
+        if len(course.shortname) > SHORTNAME_MAX:
+            tail = " " + hashlib.sha256(course.idnumber.encode("utf-8")).hexdigest()[:8]
+            course.shortname = course.shortname[: SHORTNAME_MAX - len(tail) - 1].rstrip() + "…" + tail
+    duplicates = [name for name, n in Counter(c.shortname for c in courses).items() if n > 1]
+    if duplicates:
+        raise ProvisionError(f"two courses of the cohort would get the short name '{duplicates[0]}'; "
+                             "give the networks distinct names in the roster")
 
 
 __all__ = ["Change", "Plan", "ProvisionError", "ProvisionResult", "Provisioner", "activity_idnumber",

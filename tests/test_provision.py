@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -17,6 +19,7 @@ from mintqo_lms.samples import write_synthetic_roster
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 from mintqo_lms.templates import TemplateError
+from mintqo_lms.timetable import TIMEZONE, import_timetable
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_ROSTER = PROJECT / "lms_templates" / "roster.example.csv"
@@ -24,8 +27,10 @@ WRITE_FUNCTIONS = {
     "core_course_create_categories", "core_course_create_courses", "core_course_update_courses",
     "core_user_create_users", "enrol_manual_enrol_users", "core_group_create_groups",
     "core_group_add_group_members", "local_mintqo_upsert_sections", "local_mintqo_upsert_activities",
-    "local_mintqo_import_quiz",
+    "local_mintqo_import_quiz", "local_mintqo_configure_courses", "local_mintqo_upsert_events",
+    "core_role_assign_roles",
 }
+EXAMPLE_TIMETABLE = PROJECT / "lms_templates" / "timetable.example.csv"
 
 
 @pytest.fixture
@@ -63,6 +68,13 @@ def snapshot(sb: Sandbox, store: Store, cohort: str = "2025") -> dict:
             "memberships": memberships, "modules": dict(modules)}
 
 
+def category_managers(sb: Sandbox, store: Store, cohort: str = "2025") -> set[int]:
+    from mintqo_lms.sandbox.core_role import category_roles
+
+    category = sb.site.find_one("course_categories", idnumber=f"mintqo:category:{cohort}")
+    return {r["userid"] for r in category_roles(sb.site, category["id"]) if r["roleid"] == 1}
+
+
 def writes(sb: Sandbox, since: int = 0) -> Counter:
     return Counter(name for name in list(sb.calls)[since:] if name in WRITE_FUNCTIONS)
 
@@ -76,7 +88,8 @@ def test_full_cohort_is_provisioned_with_calls_growing_with_courses_not_people(s
     state = snapshot(sandbox, store)
     assert state["courses"] == 21                       # the cohort course + one regional course per network
     assert state["users"] == 20 + 450 + 5 + 2
-    assert state["enrolments"] == {"student": 20 + 450, "teacher": 5, "manager": 2 * 21, "editingteacher": 20}
+    assert state["enrolments"] == {"student": 20 + 450, "teacher": 5, "editingteacher": 20}   # staff: category role
+    assert len(category_managers(sandbox, store)) == 2
     assert state["groups"] == 150 + 5                   # one per initiative, one per buddy tandem
     assert state["duplicate_groups"] == []
     assert state["memberships"] == 450 + 5 * 2
@@ -274,3 +287,186 @@ def test_people_remove_unenrols_explicitly_and_provisioning_does_not_undo_it(san
     mark = len(sandbox.calls)
     assert not provision(site(sandbox), store, Config(), "2025").plan.has_work
     assert writes(sandbox, mark) == Counter()
+
+
+# -- issue 17: dates from the timetable, order, names, roles, accounts -------------------------------
+
+def local_time(*args: int) -> int:
+    return int(dt.datetime(*args, tzinfo=TIMEZONE).timestamp())
+
+
+def course_id(store: Store, idnumber: str) -> int:
+    return store.db["courses"].get(idnumber)["moodle_id"]
+
+
+def cm_of(sb: Sandbox, store: Store, course_idnumber: str, key: str) -> dict:
+    row = next(r for r in store.db["activities"].rows_where("course_idnumber = ?", [course_idnumber])
+               if r["idnumber"].endswith(f":{key}"))
+    return sb.site.tables["course_modules"][row["cmid"]]
+
+
+def instance_of(sb: Sandbox, cm: dict) -> dict:
+    return sb.site.tables[cm["modname"]][cm["instance"]]
+
+
+TRIER = "mintqo:region:2025:mint-region-trier"
+
+
+def provisioned_with_timetable(sb: Sandbox, store: Store, timetable: Path = EXAMPLE_TIMETABLE):
+    import_roster(store, EXAMPLE_ROSTER, "2025")
+    import_timetable(store, timetable, "2025")
+    return provision(site(sb), store, Config(), "2025")
+
+
+def test_the_timetable_reaches_sections_calendar_activities_and_course_dates(sandbox, store):
+    provisioned_with_timetable(sandbox, store)
+    trier = course_id(store, TRIER)
+    contents = site(sandbox, admin=True).core.get_contents(trier)
+    workshop1 = next(s for s in contents if s.section == 1)
+    assert ("Termin: Di, 17.06.2025, 15:00–18:00 Uhr, Ort: Wissenschaftspark Trier, Seminarraum 2"
+            in " ".join(re.sub(r"<[^>]+>", "", workshop1.summary).split()))
+    events = sorted(sandbox.site.find("event", courseid=trier), key=lambda e: e["timestart"])
+    assert [(e["name"], e["timestart"], e["timeduration"], e["location"]) for e in events] == [
+        ("Workshop 1: Einführung in die Selbstanalyse", local_time(2025, 6, 17, 15), 3 * 3600,
+         "Wissenschaftspark Trier, Seminarraum 2"),
+        ("Workshop 2: Ergebnisse und Verbesserungspotenziale", local_time(2025, 9, 9, 15), 3 * 3600,
+         "Wissenschaftspark Trier, Seminarraum 2"),
+        ("Workshop 3: Austausch und Ausblick", local_time(2025, 11, 18, 15), 3 * 3600,
+         "Wissenschaftspark Trier, Seminarraum 2")]
+    quiz = instance_of(sandbox, cm_of(sandbox, store, TRIER, "selbstanalyse-1"))
+    assert (quiz["timeopen"], quiz["timeclose"]) == (local_time(2025, 6, 18), local_time(2025, 9, 2, 23, 59))
+    plan = instance_of(sandbox, cm_of(sandbox, store, TRIER, "ws2-massnahmenplan"))
+    assert plan["duedate"] == local_time(2025, 9, 30, 23, 59) and plan["teamsubmission"] == 1
+    attendance = cm_of(sandbox, store, TRIER, "ws1-teilnahme")
+    assert attendance["completionexpected"] == local_time(2025, 6, 17, 18)   # the workshop in the timeline
+    course = sandbox.site.tables["course"][trier]
+    assert (course["startdate"], course["enddate"]) == (local_time(2025, 6, 17), local_time(2025, 12, 12, 23, 59))
+    cohort = course_id(store, cohort_course_idnumber("2025"))
+    rounds = [e["name"] for e in sandbox.site.find("event", courseid=cohort) if e["name"].startswith("Kollegiale")]
+    assert sorted(rounds) == [f"Kollegiale Runden – Termin {n}" for n in (1, 2, 3)]
+    assert sandbox.site.tables["course"][cohort]["startdate"] == local_time(2025, 1, 30)
+
+
+def test_a_moved_date_moves_only_that_and_an_unchanged_timetable_writes_nothing(sandbox, store, tmp_path):
+    provisioned_with_timetable(sandbox, store)
+    mark = len(sandbox.calls)
+    again = provision(site(sandbox), store, Config(), "2025")
+    assert not again.plan.has_work and writes(sandbox, mark) == Counter()
+    moved = tmp_path / "termine.csv"
+    moved.write_text(EXAMPLE_TIMETABLE.read_text(encoding="utf-8").replace(
+        "MINT-Region Trier;workshop-2;09.09.2025 15:00", "MINT-Region Trier;workshop-2;10.09.2025 15:00"),
+        encoding="utf-8")
+    import_timetable(store, moved, "2025")
+    mark = len(sandbox.calls)
+    result = provision(site(sandbox), store, Config(), "2025")
+    assert result.applied == Counter({"content updated": 1})     # one course, nothing else
+    assert [c.key for c in result.plan.changes if c.action != "unchanged"] == [TRIER]
+    assert result.content_items["calendar events updated"] == 1
+    assert result.content_items["sections updated"] == 1
+    trier = course_id(store, TRIER)
+    assert local_time(2025, 9, 10, 15) in {e["timestart"] for e in sandbox.site.find("event", courseid=trier)}
+    assert writes(sandbox, mark)["local_mintqo_upsert_events"] == 1
+    mark = len(sandbox.calls)
+    assert not provision(site(sandbox), store, Config(), "2025").plan.has_work
+    assert writes(sandbox, mark) == Counter()
+
+
+def test_a_moved_course_boundary_updates_the_course_dates(sandbox, store, tmp_path):
+    provisioned_with_timetable(sandbox, store)
+    later = tmp_path / "termine.csv"
+    later.write_text(EXAMPLE_TIMETABLE.read_text(encoding="utf-8").replace(
+        "MINT-Region Trier;workshop-1;17.06.2025 15:00", "MINT-Region Trier;workshop-1;18.06.2025 15:00"),
+        encoding="utf-8")
+    import_timetable(store, later, "2025")
+    result = provision(site(sandbox), store, Config(), "2025")
+    assert result.applied == Counter({"course updated": 1, "content updated": 1})
+    assert sandbox.site.tables["course"][course_id(store, TRIER)]["startdate"] == local_time(2025, 6, 18)
+
+
+def test_instructions_before_the_quiz_and_the_welcome_text_on_the_course_page(sandbox, store):
+    provisioned_with_timetable(sandbox, store)
+    contents = {s.section: s for s in site(sandbox, admin=True).core.get_contents(course_id(store, TRIER))}
+    names = lambda n: [m.name for m in contents[n].modules]  # noqa: E731
+    assert names(2) == ["So füllen Sie die Selbstanalyse aus", "Selbstanalyse nach dem Orientierungsrahmen"]
+    assert names(5) == ["Austausch und Ausblick", "Teilnahme an Workshop 3", "Zweite Selbstanalyse (freiwillig)"]
+    welcome = [m for m in contents[0].modules if m.modname == "label"]
+    assert len(welcome) == 1
+    label = instance_of(sandbox, sandbox.site.tables["course_modules"][welcome[0].id])
+    assert "Willkommen im Workshop-Zyklus Ihres MINT-Netzwerks" in label["intro"]
+
+
+@pytest.mark.xfail(strict=True, reason="local_mintqo_import_quiz has no setting to turn a quiz's completion "
+                                       "tracking off yet (asked for: settings.completion 0/2)")
+def test_the_second_analysis_has_no_completion_tracking(sandbox, store):
+    provisioned_with_timetable(sandbox, store)
+    assert cm_of(sandbox, store, TRIER, "selbstanalyse-2")["completion"] == 0
+
+
+def test_the_second_analysis_is_no_criterion_and_attendance_is_not_self_marked(sandbox, store):
+    provisioned_with_timetable(sandbox, store)
+    trier = course_id(store, TRIER)
+    criteria = {c["moduleinstance"] for c in sandbox.site.find("course_completion_criteria", course=trier)}
+    assert cm_of(sandbox, store, TRIER, "selbstanalyse-1")["id"] in criteria
+    assert cm_of(sandbox, store, TRIER, "selbstanalyse-2")["id"] not in criteria
+    for key in ("ws1-teilnahme", "ws2-teilnahme", "ws3-teilnahme"):
+        assert cm_of(sandbox, store, TRIER, key)["togglecompletion_prevented"] == 1
+    cohort = cohort_course_idnumber("2025")
+    assert cm_of(sandbox, store, cohort, "kickoff-teilnahme")["togglecompletion_prevented"] == 1
+    assert cm_of(sandbox, store, cohort, "kollegiale-runden-teilnahme")["togglecompletion_prevented"] == 0
+
+
+def test_readable_unique_short_names_german_news_forum_and_no_welcome_mail(store):
+    with Sandbox(release="5.0") as sb:
+        provisioned_with_timetable(sb, store)
+        shortnames = {c.shortname for c in site(sb, admin=True).core.get_courses_by_field(
+            "category", store.db["courses"].get(TRIER)["moodle_id"] and sb.site.find_one(
+                "course_categories", idnumber="mintqo:category:2025")["id"])}
+        assert shortnames == {"MINT-QO 2025 Qualifizierung", "MINT-QO 2025 Trier", "MINT-QO 2025 Ruhr & Emscher",
+                              "MINT-QO 2025 Erzgebirge"}
+        for row in store.db["courses"].rows:
+            forums = [sb.site.tables["forum"][cm["instance"]] for cm in
+                      sb.site.find("course_modules", course=row["moodle_id"], modname="forum")]
+            assert [f["name"] for f in forums if f.get("type") == "news"] == ["Ankündigungen"]
+            assert sb.site.tables["course"][row["moodle_id"]]["manual_welcome"] == 0
+
+
+def test_networks_with_the_same_short_name_keep_unique_short_names(sandbox, store, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(EXAMPLE_ROSTER.read_text(encoding="utf-8") + (
+        "Koordination;Nina;Berg;nina.berg@mint-netz-trier.example;MINT-Netzwerk Trier;Rheinland-Pfalz;;;;\n"),
+        encoding="utf-8")
+    import_roster(store, roster, "2025")
+    plan = provision(site(sandbox), store, Config(), "2025", dry_run=True).plan
+    names = sorted(c.shortname for c in plan.courses if "Trier" in c.shortname)
+    assert names == ["MINT-QO 2025 MINT-Netzwerk Trier", "MINT-QO 2025 MINT-Region Trier"]
+
+
+def test_staff_are_managers_of_the_cohort_category_not_enrolled(sandbox, store):
+    provisioned_with_timetable(sandbox, store)
+    staff = next(store.db["people"].rows_where("email = ?",
+                                               ["stefan.brueckner@mint-qualitaetsoffensive.example"]))
+    assert category_managers(sandbox, store) == {staff["moodle_user_id"]}
+    assert "manager" not in snapshot(sandbox, store)["enrolments"]
+    mark = len(sandbox.calls)
+    assert not provision(site(sandbox), store, Config(), "2025").plan.has_work
+    assert writes(sandbox, mark) == Counter()
+
+
+def test_accounts_are_created_without_any_mail_and_the_password_is_kept_nowhere(sandbox, store, monkeypatch):
+    from mintqo_lms.moodle.api import CoreAPI
+
+    sent: list[dict] = []
+    original = CoreAPI.create_users
+
+    def spy(self, users):
+        sent.extend(users)
+        return original(self, users)
+
+    monkeypatch.setattr(CoreAPI, "create_users", spy)
+    result = provisioned_with_timetable(sandbox, store)
+    assert len(sent) == 20 and all("createpassword" not in u for u in sent)
+    passwords = {u["password"] for u in sent}
+    assert len(passwords) == 20 and all(len(p) >= 40 for p in passwords)
+    dump = "\n".join(str(row) for table in store.db.table_names() for row in store.db[table].rows)
+    assert not any(p in dump for p in passwords)
+    assert not any(p in str(result.plan.changes) for p in passwords)

@@ -53,6 +53,7 @@ CORE_FUNCTIONS: tuple[str, ...] = (
     "core_completion_override_activity_completion_status",
     "mod_quiz_get_quizzes_by_courses",
     "core_message_send_instant_messages",
+    "core_role_assign_roles",
 )
 
 
@@ -133,6 +134,11 @@ class CoreAPI:
         options = [{"name": "userfields", "value": ",".join(userfields)}]
         answer = self.client.call("core_enrol_get_enrolled_users", courseid=courseid, options=options)
         return [EnrolledUser.model_validate(item) for item in answer]
+
+    def assign_roles(self, assignments: Sequence[Mapping[str, Any]]) -> None:
+        """Role assignments outside enrolments, e.g. ``{"roleid": 1, "userid": 7, "contextlevel": "coursecat",
+        "instanceid": 3}`` (a manager of a category). Assigning an existing assignment again changes nothing."""
+        self.client.call_batched("core_role_assign_roles", "assignments", _dump(assignments))
 
     # -- groups -------------------------------------------------------------------------------------
 

@@ -39,7 +39,8 @@ SERVICE_FUNCTIONS = frozenset({
     "core_group_add_group_members", "core_group_get_course_groups",
     "core_completion_get_activities_completion_status", "core_completion_get_course_completion_status",
     "core_completion_override_activity_completion_status", "mod_quiz_get_quizzes_by_courses",
-    "core_message_send_instant_messages", "local_mintqo_get_plugin_info",
+    "core_message_send_instant_messages", "local_mintqo_get_plugin_info", "core_role_assign_roles",
+    "local_mintqo_configure_courses", "local_mintqo_upsert_events",
 })
 ENDPOINT = "/webservice/rest/server.php"
 FAULT_KINDS = ("exception", "reset", "timeout", "http503")

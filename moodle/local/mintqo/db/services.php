@@ -114,6 +114,7 @@ $services = [
             'core_completion_override_activity_completion_status',
             'mod_quiz_get_quizzes_by_courses',
             'core_message_send_instant_messages',
+            'core_role_assign_roles',
         ],
         'restrictedusers' => 1,
         'enabled' => 1,
