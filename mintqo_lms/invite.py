@@ -3,7 +3,7 @@
 Provisioning creates accounts without any mail (a random password nobody knows). When the cohort starts,
 ``invite`` sends each person one Moodle message (Moodle forwards it by e-mail to people who are not logged
 in): what the programme is, the login page, their username, and how to set a password through
-"Passwort vergessen?".
+"Kennwort vergessen?" (the German login page's label).
 
 Why it cannot send twice: every invitation is written to the store as ``sending`` *before* the message goes
 out, one message per call. The answer decides what follows:
@@ -99,7 +99,7 @@ def invitation_text(*, site: str, cohort: str, first_name: str, last_name: str, 
         "<p><strong>So melden Sie sich zum ersten Mal an:</strong></p>"
         "<ol>"
         f"<li>Legen Sie Ihr Passwort fest: Öffnen Sie <a href=\"{e(forgot)}\">{e(forgot)}</a> "
-        "(„Passwort vergessen?“ auf der Anmeldeseite) und geben Sie Ihren Anmeldenamen oder Ihre E-Mail-Adresse "
+        "(„Kennwort vergessen?“ auf der Anmeldeseite) und geben Sie Ihren Anmeldenamen oder Ihre E-Mail-Adresse "
         "ein. Sie erhalten eine E-Mail mit einem Link, über den Sie Ihr eigenes Passwort wählen.</li>"
         f"<li>Melden Sie sich danach an unter <a href=\"{e(login)}\">{e(login)}</a>.</li>"
         "</ol>"

@@ -84,7 +84,7 @@ def unusable_password() -> str:
     """A long random password that meets Moodle's default policy and is never stored, logged or shown.
 
     New accounts get it instead of ``createpassword`` (which makes Moodle mail a password at once); people set
-    their own through "Passwort vergessen?" when ``mintqo-lms invite`` tells them to.
+    their own through "Kennwort vergessen?" when ``mintqo-lms invite`` tells them to.
     """
     alphabet = string.ascii_letters + string.digits
     core = "".join(secrets.choice(alphabet) for _ in range(40))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -15,12 +16,16 @@ from mintqo_lms.cli import main
 from mintqo_lms.config import Config
 from mintqo_lms.locking import store_lock
 from mintqo_lms.moodle import Moodle, MoodleClient
+from mintqo_lms.moodle.plugin import PLUGIN_FUNCTIONS
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import provision as do_provision
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 
 TOKEN = "cl1t0k3nab5ecr3tcl1t0k3nab5ecr3t"
+# The plugin's release as version.php declares it (the sandbox reports the same).
+PLUGIN_RELEASE = re.search(r"\$plugin->release\s*=\s*'([^']+)'",
+                           (Path(__file__).resolve().parents[1] / "moodle/local/mintqo/version.php").read_text()).group(1)
 
 
 def run(args, env=None, **kwargs):
@@ -77,7 +82,7 @@ def test_doctor_lists_functions_the_token_cannot_call(tmp_path, recording):
     # The recorded site has no local_mintqo plugin: exactly its functions are missing.
     assert result.exit_code == 2
     assert "Moodle: Moodle Harness — release 4.4dev (Build: 20231124)" in result.output
-    assert "cannot call 7 function(s)" in result.output
+    assert f"cannot call {len(PLUGIN_FUNCTIONS)} function(s)" in result.output
     assert "Plugin: the token cannot ask local_mintqo for its version" in result.output
     assert "  - local_mintqo_import_quiz" in result.output
     assert "  - core_course_create_courses" not in result.output
@@ -327,7 +332,7 @@ def test_doctor_shows_the_release_and_the_installed_plugin(tmp_path, release):
         config.write_text(f'[moodle]\nurl = "{sb.url}"\nretries = 0\n[store]\npath = "mintqo.db"\n')
         result = run(["--config", str(config), "doctor"], env={"MINTQO_MOODLE_TOKEN": sb.token})
     assert result.exit_code == 0, result.output
-    assert "Plugin: local_mintqo 1.1.0" in result.output and "supports Moodle 4.4 to 5.1" in result.output
+    assert f"Plugin: local_mintqo {PLUGIN_RELEASE}" in result.output and "supports Moodle 4.4 to 5.1" in result.output
     assert f"Release: Moodle {release} is supported." in result.output
 
 

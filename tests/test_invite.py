@@ -71,7 +71,7 @@ def test_everyone_is_invited_once_in_german_and_a_second_run_sends_none(sandbox,
     assert "Guten Tag Özlem Kaya" in text and "Durchgang 2025 der MINT-Qualitätsoffensive" in text
     assert "als Regionalkoordination für das Netzwerk zdi-Netzwerk Ruhr &amp; Emscher" in text
     assert f"{sandbox.url}/login/index.php" in text and f"{sandbox.url}/login/forgot_password.php" in text
-    assert "Passwort vergessen?" in text
+    assert "Kennwort vergessen?" in text
     assert "Ihr Anmeldename: <strong>oezlem.kaya@mint-netz-ruhr.example</strong>" in text
     member = sent[userid(store, "clara.dangelo@makerspace-bochum.example")][0]
     assert "Guten Tag Clara D&#x27;Angelo" in member and "mit Ihrer Initiative" in member
