@@ -51,10 +51,11 @@ if ($group && count($groups) > 1) {
 }
 $PAGE->set_url($url);
 $PAGE->set_pagelayout('incourse');
+$PAGE->add_body_class('limitedwidth');
 $title = get_string('teamanalysis', 'local_mintqo');
 $PAGE->set_title($title . ': ' . format_string($cm->name));
 $PAGE->set_heading(format_string($course->fullname));
-$PAGE->activityheader->set_attrs(['title' => $title, 'description' => '']);
+$PAGE->activityheader->set_attrs(['description' => '']);
 $PAGE->navbar->add($title, $url);
 
 $groupselect = null;
