@@ -151,3 +151,18 @@ def test_the_teams_analysis_is_the_latest_finished_attempt_of_any_member(sb: San
     assert first != second
     assert team.latest_attempt(sb.site, setup["quizid"], setup["A"])["id"] == second
     assert team.latest_attempt(sb.site, setup["quizid"], setup["B"]) is None
+
+
+def test_teams_are_completed_again_after_the_quizs_completion_was_recalculated(sb: Sandbox, ws: Client) -> None:
+    setup = make_course(ws)
+    users = setup["users"]
+    sb.site.submit_quiz_attempt(users["a1"], setup["quizid"], {"s1": 3})
+    cm = sb.site.get("course_modules", setup["cmid"])
+    # What reset_all_state does when provisioning changes the quiz's completion rules: the overrides are gone.
+    for row in sb.site.find("course_modules_completion", coursemoduleid=cm["id"]):
+        sb.site.delete("course_modules_completion", row["id"])
+    sb.site.submit_quiz_attempt(users["b1"], setup["quizid"], {"s1": 1})  # B's own state comes back by itself
+    assert sorted(team.complete_all_teams(sb.site, cm)) == sorted([users["a2"], users["a3"]])
+    assert quiz_state(ws, setup, "a2")["overrideby"] == users["a1"]
+    assert quiz_state(ws, setup, "b2")["overrideby"] == users["b1"]
+    assert team.complete_all_teams(sb.site, cm) == []

@@ -20,7 +20,8 @@ IDNUMBER_PREFIX = "mintqo:"
 STUDENT_ROLE = 5  # moodle/course:isincompletionreports: the archetype completion tracks
 COMPLETE_STATES = (1, 2)  # complete, complete pass (fail counts only without a pass grade: not used here)
 
-__all__ = ["complete_team", "groups_of", "held_by_override", "is_team_quiz", "latest_attempt", "members"]
+__all__ = ["complete_all_teams", "complete_team", "groups_of", "held_by_override", "is_team_quiz", "latest_attempt",
+           "members"]
 
 
 def is_team_quiz(cm: Record) -> bool:
@@ -81,4 +82,18 @@ def complete_team(site: Site, cm: Record, submitter: int) -> list[int]:
         completion.set_activity_state(site, cm, userid, 1, overrideby=submitter)
         completion.review_activity_now(site, cm, userid)
         marked.append(userid)
+    return marked
+
+
+def complete_all_teams(site: Site, cm: Record) -> list[int]:
+    """The plugin's course_module_updated observer: after Moodle recalculated a quiz's completion from scratch
+    (changed completion rules: ``reset_all_state`` drops the overrides), every group's latest finished attempt
+    completes its members again, its submitter as ``overrideby``. Idempotent."""
+    if not is_team_quiz(cm):
+        return []
+    marked: list[int] = []
+    for group in sorted(site.find("groups", courseid=cm["course"]), key=lambda g: g["id"]):
+        attempt = latest_attempt(site, cm["instance"], group["id"])
+        if attempt is not None:
+            marked += [u for u in complete_team(site, cm, attempt["userid"]) if u not in marked]
     return marked

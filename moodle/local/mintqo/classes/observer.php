@@ -38,4 +38,23 @@ class observer {
         }
         team::complete_team($cm, (int)$event->relateduserid);
     }
+
+    /**
+     * A course module was updated: when it is a plugin quiz, its teams are completed again.
+     *
+     * Changed completion rules make Moodle recalculate everybody's completion of the activity and drop the
+     * overrides the team rule set (completion_info::reset_all_state()); this puts them back. Idempotent.
+     *
+     * @param \core\event\course_module_updated $event
+     */
+    public static function course_module_updated(\core\event\course_module_updated $event): void {
+        if (($event->other['modulename'] ?? '') !== 'quiz') {
+            return;
+        }
+        $cm = get_coursemodule_from_id('quiz', $event->objectid, $event->courseid);
+        if (!$cm || !team::is_team_quiz($cm)) {
+            return;
+        }
+        team::complete_all_teams($cm);
+    }
 }

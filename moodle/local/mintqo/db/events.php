@@ -18,8 +18,10 @@
  * Event observers of local_mintqo.
  *
  * One team, one analysis: when a member of an initiative (a group) submits a plugin quiz, the quiz becomes
- * complete for the whole group. Not internal: the observer runs after the quiz has committed the attempt (on
- * 5.x after it was graded too), and a failure there can never undo a participant's submission.
+ * complete for the whole group; when a plugin quiz is updated (changed completion rules reset everybody's
+ * completion), every group that has submitted is completed again. Not internal: the observers run after the
+ * quiz has committed the attempt (on 5.x after it was graded too) or the update, and a failure there can never
+ * undo a participant's submission.
  *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
@@ -32,6 +34,11 @@ $observers = [
     [
         'eventname' => '\mod_quiz\event\attempt_submitted',
         'callback' => '\local_mintqo\observer::attempt_submitted',
+        'internal' => false,
+    ],
+    [
+        'eventname' => '\core\event\course_module_updated',
+        'callback' => '\local_mintqo\observer::course_module_updated',
         'internal' => false,
     ],
 ];

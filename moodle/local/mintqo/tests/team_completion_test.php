@@ -164,6 +164,24 @@ final class team_completion_test extends \advanced_testcase {
         $this->assertNull($this->completion($cm->id, $users['b1']));
     }
 
+    public function test_teams_are_completed_again_after_moodle_reset_the_quizs_completion(): void {
+        [$course, $quiz, $users, , ] = $this->setup_course();
+        $cm = get_coursemodule_from_id('quiz', $quiz['cmid']);
+        $this->attempt($quiz['quizid'], $users['a1']);
+        // What update_moduleinfo() does when a quiz's completion rules change: recalculate, then the event.
+        (new \completion_info($course))->reset_all_state($cm);
+        $this->assertNull($this->completion($cm->id, $users['a2']));
+        \core\event\course_module_updated::create_from_cm($cm)->trigger();
+
+        $this->assertEquals($users['a1']->id, $this->completion($cm->id, $users['a2'])->overrideby);
+        $this->assertEquals(COMPLETION_COMPLETE, $this->completion($cm->id, $users['a3'])->completionstate);
+        $this->assertEquals(COMPLETION_COMPLETE, $this->completion($cm->id, $users['a1'])->completionstate);
+        $this->assertTrue($this->course_complete($course, $users['a2']));
+        $row = $this->completion($cm->id, $users['b1']);
+        $this->assertTrue($row === null || (int)$row->completionstate === COMPLETION_INCOMPLETE);
+        $this->assertEquals([], team::complete_all_teams($cm), 'a second run changes nothing');
+    }
+
     public function test_the_first_member_of_group_b_completes_group_b_only(): void {
         [, $quiz, $users, , ] = $this->setup_course();
         $cm = get_coursemodule_from_id('quiz', $quiz['cmid']);

@@ -170,6 +170,30 @@ class team {
     }
 
     /**
+     * Apply the team rule to every group of the quiz's course that has submitted its analysis.
+     *
+     * Needed after Moodle recalculated the quiz's completion from scratch (update_moduleinfo() with changed
+     * completion rules calls completion_info::reset_all_state(), which deletes the overrides): each group's
+     * latest finished attempt completes its members again, the submitter of that attempt as "set by".
+     *
+     * @param stdClass|\cm_info $cm the quiz's course module
+     * @return int[] ids of the members marked complete by this call
+     */
+    public static function complete_all_teams($cm): array {
+        if (!self::is_team_quiz($cm)) {
+            return [];
+        }
+        $marked = [];
+        foreach (groups_get_all_groups($cm->course) as $group) {
+            $attempt = self::latest_attempt((int)$cm->instance, (int)$group->id);
+            if ($attempt) {
+                $marked = array_merge($marked, self::complete_team($cm, (int)$attempt->userid));
+            }
+        }
+        return array_values(array_unique($marked));
+    }
+
+    /**
      * Whether a completion state already counts as complete (as course completion counts it).
      *
      * @param stdClass|\cm_info $cm
