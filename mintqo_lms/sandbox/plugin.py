@@ -99,23 +99,18 @@ def _instance_fields(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cm_fields(item: dict[str, Any]) -> dict[str, Any]:
-    return {"visible": 1 if item["visible"] else 0, "completion": item["completion"],
-            "completionview": item["completionview"] if item["completion"] == 2 else 0,
-            "completionsubmit": item["completionsubmit"] if item["completion"] == 2 and item["modname"] == "assign"
-            else 0,
-            "completionexpected": item["completionexpected"] if item["completion"] else 0,
-            # selfcompletion = 0: a CAP_PREVENT override of moodle/course:togglecompletion for the participant
-            # roles in the module context (only manual completion can be marked by anybody).
-            "togglecompletion_prevented": 1 if item["completion"] == 1 and not item["selfcompletion"] else 0}
-
-
-def _hide_completion_conditions(site: Site, course: Record) -> bool:
-    """What the plugin does with a staff-only activity: the course page stops showing completion conditions (the
-    one switch that hides Moodle's "Mark as done" button there). Returns whether it changed anything."""
-    if course.get("showcompletionconditions", 1):
-        site.update("course", course["id"], showcompletionconditions=0, timemodified=site.now())
-        return True
-    return False
+    completion, view = item["completion"], item["completionview"]
+    # selfcompletion = 0 (only manual completion can be marked by anybody): a CAP_PREVENT override of
+    # moodle/course:togglecompletion for the participant roles in the module context; a label (whose manual button
+    # Moodle always shows) gets automatic completion on "view" instead, a rule nobody can meet.
+    staff_only = completion == 1 and not item["selfcompletion"]
+    if staff_only and item["modname"] == "label":
+        completion, view = 2, 1
+    return {"visible": 1 if item["visible"] else 0, "completion": completion,
+            "completionview": view if completion == 2 else 0,
+            "completionsubmit": item["completionsubmit"] if completion == 2 and item["modname"] == "assign" else 0,
+            "completionexpected": item["completionexpected"] if completion else 0,
+            "togglecompletion_prevented": 1 if staff_only else 0}
 
 
 def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
@@ -162,8 +157,6 @@ def upsert_activities(call: Call, courseid: int, activities: list[dict], complet
             cm = add_module(site, course["id"], item["section"], item["modname"], _instance_fields(item),
                             idnumber=item["idnumber"], **fields)
             site.update("course_modules", cm["id"], **extra)
-            if extra["togglecompletion_prevented"]:
-                _hide_completion_conditions(site, course)
             status = "created"
         else:
             instance = site.tables[cm["modname"]][cm["instance"]]
@@ -174,8 +167,11 @@ def upsert_activities(call: Call, courseid: int, activities: list[dict], complet
                 site.update(cm["modname"], instance["id"], timemodified=site.now(), **inst_changes)
             if cm_changes:
                 site.update("course_modules", cm["id"], **cm_changes)
-            course_changed = cm_fields["togglecompletion_prevented"] and _hide_completion_conditions(site, course)
-            status = "updated" if (inst_changes or cm_changes or moved or course_changed) else "unchanged"
+                if {"completion", "completionview", "completionsubmit"} & set(cm_changes):
+                    # update_moduleinfo() with new completion rules: reset_all_state() recalculates everybody.
+                    for row in site.find("course_modules_completion", coursemoduleid=cm["id"]):
+                        site.delete("course_modules_completion", row["id"])
+            status = "updated" if (inst_changes or cm_changes or moved) else "unchanged"
         out.append({"idnumber": item["idnumber"], "cmid": cm["id"], "instanceid": cm["instance"],
                     "modname": cm["modname"], "status": status})
     criteria_status = {"status": "unchanged", "count": len(completion.criteria(site, course["id"]))}

@@ -168,7 +168,7 @@ class configure_courses extends external_api {
                 $plugin->update_instance($instance, (object)['customint1' => $wanted]);
                 $changed = true;
             }
-            // enrol_manual keeps a single instance per course (update_instance() removes the others).
+            // Manual enrolment keeps a single instance per course (update_instance() removes the others).
             break;
         }
         return $changed;

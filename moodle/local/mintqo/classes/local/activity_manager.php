@@ -71,6 +71,16 @@ class activity_manager {
      */
     public function desired(array $activity): array {
         $completion = $this->completionenabled ? (int)$activity['completion'] : COMPLETION_TRACKING_NONE;
+        // Only manual completion can be marked by anybody; otherwise the flag has nothing to restrict.
+        $staffonly = $completion == COMPLETION_TRACKING_MANUAL && empty($activity['selfcompletion']);
+        $viewrule = !empty($activity['completionview']);
+        if ($staffonly && $activity['modname'] === 'label') {
+            // Moodle always shows a label's manual "Mark as done" button (mod_label's custom_completion), so a
+            // staff-only label gets automatic completion on "view", a rule nobody can meet: a label has no page to
+            // view. Only an override completes it. See the README ("Attendance").
+            $completion = COMPLETION_TRACKING_AUTOMATIC;
+            $viewrule = true;
+        }
         $automatic = $completion == COMPLETION_TRACKING_AUTOMATIC;
         $assign = $activity['modname'] === 'assign';
         return [
@@ -81,15 +91,14 @@ class activity_manager {
             'externalurl' => $activity['modname'] === 'url' ? (string)$activity['externalurl'] : '',
             'visible' => empty($activity['visible']) ? 0 : 1,
             'completion' => $completion,
-            'completionview' => ($automatic && !empty($activity['completionview'])) ? 1 : 0,
+            'completionview' => ($automatic && $viewrule) ? 1 : 0,
             'completionsubmit' => ($automatic && $activity['modname'] === 'assign' && !empty($activity['completionsubmit']))
                 ? 1 : 0,
             'duedate' => $assign ? (int)$activity['duedate'] : 0,
             'completionexpected' => $completion == COMPLETION_TRACKING_NONE ? 0 : (int)$activity['completionexpected'],
             'allowsubmissionsfromdate' => $assign ? (int)$activity['allowsubmissionsfromdate'] : 0,
             'teamsubmission' => ($assign && !empty($activity['teamsubmission'])) ? 1 : 0,
-            // Only manual completion can be marked by anybody; otherwise the flag has nothing to restrict.
-            'selfcompletion' => ($completion == COMPLETION_TRACKING_MANUAL && empty($activity['selfcompletion'])) ? 0 : 1,
+            'selfcompletion' => $staffonly ? 0 : 1,
         ];
     }
 
@@ -395,11 +404,9 @@ class activity_manager {
     }
 
     /**
-     * Who may mark the activity complete, in the shape of desired()['selfcompletion']: 0 when participants are kept
-     * from marking it themselves (every participant role has a CAP_PREVENT override of moodle/course:togglecompletion
-     * in the module context, and the course page does not show completion conditions, the only switch that hides
-     * Moodle's manual "Mark as done" button there), 1 when no participant role has such an override, -1 for anything
-     * in between (which any request repairs).
+     * Who may mark the activity complete, in the shape of desired()['selfcompletion']: 0 when every participant role
+     * has a CAP_PREVENT override of moodle/course:togglecompletion in the module context, 1 when none has, -1 for
+     * anything in between (which any request repairs).
      *
      * @param int $cmid
      * @return int
@@ -420,7 +427,7 @@ class activity_manager {
         if ($prevented === 0) {
             return 1;
         }
-        return ($prevented === count($roleids) && empty($this->course->showcompletionconditions)) ? 0 : -1;
+        return $prevented === count($roleids) ? 0 : -1;
     }
 
     /**
@@ -428,10 +435,9 @@ class activity_manager {
      * moodle/course:overridecompletion (the coordinator or programme staff, in Moodle's completion report or through
      * core_completion_override_activity_completion_status).
      *
-     * Restricting means: a CAP_PREVENT override of moodle/course:togglecompletion for the participant roles in the
-     * module context (Moodle then refuses their "Mark as done" in the UI and over web services), and the course's
-     * "Show activity completion conditions" off, because Moodle 4.4 to 5.1 render the manual button on the course page
-     * whenever that setting is on, capability or not. See the README ("Attendance: who marks an in-person activity").
+     * Restricting means a CAP_PREVENT override of moodle/course:togglecompletion for every participant role in the
+     * module context: Moodle then refuses their own "Mark as done" in the UI and over web services. (Labels also get
+     * a completion rule nobody can meet, see desired(), so that they show no button.) See the README ("Attendance").
      *
      * @param int $cmid
      * @param bool $allowed true: participants may mark it themselves (the default)
@@ -439,11 +445,13 @@ class activity_manager {
     public function set_selfcompletion(int $cmid, bool $allowed): void {
         $context = \context_module::instance($cmid);
         foreach (self::participant_roles() as $roleid) {
-            role_change_permission($roleid, $context, self::TOGGLE_CAPABILITY, $allowed ? CAP_INHERIT : CAP_PREVENT);
-        }
-        if (!$allowed && !empty($this->course->showcompletionconditions)) {
-            update_course((object)['id' => $this->course->id, 'showcompletionconditions' => 0]);
-            $this->course->showcompletionconditions = 0;
+            // An explicit override for every participant role, also one that has no toggle right today: it keeps
+            // holding if a site later grants the capability to students.
+            if ($allowed) {
+                unassign_capability(self::TOGGLE_CAPABILITY, $roleid, $context->id);
+            } else {
+                assign_capability(self::TOGGLE_CAPABILITY, CAP_PREVENT, $roleid, $context->id, true);
+            }
         }
     }
 }

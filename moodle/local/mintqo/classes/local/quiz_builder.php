@@ -513,7 +513,7 @@ class quiz_builder {
         update_moduleinfo($cmrecord, $data, $this->course);
 
         if ($desired['grade'] !== $current['grade']) {
-            // quiz_update_instance() keeps the stored maximum grade; Moodle changes it with the grade calculator.
+            // The function quiz_update_instance() keeps the stored maximum grade; the grade calculator changes it.
             \mod_quiz\quiz_settings::create((int)$cm->instance)->get_grade_calculator()
                 ->update_quiz_maximum_grade($desired['grade']);
         }

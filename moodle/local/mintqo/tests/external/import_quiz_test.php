@@ -223,6 +223,208 @@ final class import_quiz_test extends \advanced_testcase {
     }
 
     /**
+     * The generator's questions with a description item (a criterion's title) before each section's statements.
+     *
+     * @param array $sections heading => question idnumbers
+     * @return array [xml, request sections]
+     */
+    protected function with_descriptions(array $sections): array {
+        $xml = $this->questions_xml(array_merge(...array_values($sections)));
+        $requestsections = [];
+        $descriptions = '';
+        foreach ($sections as $heading => $idnumbers) {
+            $key = 'mintqo:t:kriterium-' . count($requestsections);
+            $descriptions .= '<question type="description"><name><text>' . s($heading) . '</text></name>'
+                . '<questiontext format="html"><text><![CDATA[<h4>' . s($heading) . '</h4><p>Worum es geht.</p>]]></text>'
+                . '</questiontext><generalfeedback format="html"><text></text></generalfeedback>'
+                . '<defaultgrade>0</defaultgrade><penalty>0</penalty><hidden>0</hidden>'
+                . '<idnumber>' . $key . "</idnumber></question>\n";
+            $requestsections[] = ['heading' => $heading, 'questionidnumbers' => array_merge([$key], $idnumbers)];
+        }
+        return [str_replace('</quiz>', $descriptions . '</quiz>', $xml), $requestsections];
+    }
+
+    /**
+     * A finished attempt of a user who chooses the first answer everywhere.
+     *
+     * @param int $quizid
+     * @param \stdClass $user
+     * @return \mod_quiz\quiz_attempt
+     */
+    protected function attempt(int $quizid, \stdClass $user): \mod_quiz\quiz_attempt {
+        $this->setUser($user);
+        $quizobj = \mod_quiz\quiz_settings::create($quizid, $user->id);
+        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $user->id);
+        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
+        $responses = [];
+        foreach ($attemptobj->get_slots() as $slot) {
+            if ($attemptobj->is_real_question($slot)) {
+                $responses[$slot] = ['answer' => \local_mintqo_generator::SCALE[1]];
+            }
+        }
+        $time = time();
+        $attemptobj->process_submitted_actions($time, false, $responses);
+        if (method_exists($attemptobj, 'process_submit')) {
+            $attemptobj->process_submit($time, false);
+            $attemptobj->process_grade_submission($time);
+        } else {
+            $attemptobj->process_finish($time, false);
+        }
+        return \mod_quiz\quiz_attempt::create($attempt->id);
+    }
+
+    /**
+     * A self-analysis is not an exam: the attempt is reviewable, correctness, marks, feedback and the right answer
+     * never are; maximum grade 0 and a grade item of type none; complete after one finished attempt without a grade;
+     * description items carry the criterion titles.
+     */
+    public function test_self_analysis_is_not_an_exam(): void {
+        global $DB, $CFG, $PAGE;
+        require_once($CFG->libdir . '/gradelib.php');
+        $this->resetAfterTest();
+        // Quiz completion is updated by an observer that runs after the commit; no outer test transaction.
+        $this->preventResetByRollback();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $student = $this->getDataGenerator()->create_and_enrol($course, 'student');
+        [$xml, $sections] = $this->with_descriptions([
+            'Angebot' => ['mintqo:t:ang-01', 'mintqo:t:ang-02'],
+            'Qualität' => ['mintqo:t:qua-01'],
+        ]);
+        $open = usergetmidnight(time()) - DAYSECS;
+        $settings = ['timeopen' => $open, 'timeclose' => $open + 30 * DAYSECS, 'completionexpected' => $open + 20 * DAYSECS];
+
+        $answer = import_quiz::execute(
+            $course->id,
+            1,
+            'mintqo:quiz:sa',
+            'Selbstanalyse',
+            '<p>Keine richtigen oder falschen Antworten.</p>',
+            $xml,
+            $sections,
+            $settings
+        );
+        $result = external_api::clean_returnvalue(import_quiz::execute_returns(), $answer);
+
+        $this->assertSame(
+            ['mintqo:t:kriterium-0', 'mintqo:t:ang-01', 'mintqo:t:ang-02', 'mintqo:t:kriterium-1', 'mintqo:t:qua-01'],
+            array_column($result['questions'], 'idnumber')
+        );
+        $quiz = $DB->get_record('quiz', ['id' => $result['quizid']], '*', MUST_EXIST);
+        $this->assertEquals(0x11110, $quiz->reviewattempt);
+        $never = ['correctness', 'maxmarks', 'marks', 'specificfeedback', 'generalfeedback', 'rightanswer', 'overallfeedback'];
+        foreach ($never as $field) {
+            $this->assertEquals(0, $quiz->{'review' . $field}, $field);
+        }
+        $this->assertEquals(0, $quiz->grade);
+        $this->assertEquals(3, $quiz->sumgrades, 'description items carry no mark');
+        $this->assertEquals($settings['timeopen'], $quiz->timeopen);
+        $this->assertEquals($settings['timeclose'], $quiz->timeclose);
+        $this->assertEquals(1, $quiz->completionminattempts);
+        $cm = $DB->get_record('course_modules', ['id' => $result['cmid']], '*', MUST_EXIST);
+        $this->assertNull($cm->completiongradeitemnumber, 'completion does not depend on a grade');
+        $this->assertEquals($settings['completionexpected'], $cm->completionexpected);
+        // Moodle makes no grade item for a quiz of maximum grade 0 (or one of type "none"): nothing to count.
+        $gradeitems = \grade_item::fetch_all(['courseid' => $course->id, 'itemtype' => 'mod', 'itemmodule' => 'quiz',
+            'iteminstance' => $quiz->id]) ?: [];
+        foreach ($gradeitems as $gradeitem) {
+            $this->assertEquals(GRADE_TYPE_NONE, $gradeitem->gradetype, 'never counts in a course total');
+        }
+        $descriptionslot = $DB->get_record('quiz_slots', ['quizid' => $quiz->id, 'slot' => 1], '*', MUST_EXIST);
+        $this->assertEquals(0, $descriptionslot->maxmark);
+        if (property_exists($descriptionslot, 'quizgradeitemid')) {
+            $this->assertNull($descriptionslot->quizgradeitemid);
+        }
+
+        // The participant's finished attempt: their answers, no exam language, complete without a grade.
+        $attemptobj = $this->attempt($quiz->id, $student);
+        $this->assertTrue($attemptobj->is_finished());
+        $PAGE->set_url('/mod/quiz/review.php', ['attempt' => $attemptobj->get_attemptid()]);
+        $options = $attemptobj->get_display_options(true);
+        $this->assertEquals(\question_display_options::VISIBLE, $options->responses ?? \question_display_options::VISIBLE);
+        $this->assertEquals(\question_display_options::HIDDEN, $options->correctness);
+        $this->assertEquals(\question_display_options::HIDDEN, $options->marks);
+        $this->assertEquals(\question_display_options::HIDDEN, $options->rightanswer);
+        $html = '';
+        foreach ($attemptobj->get_slots() as $slot) {
+            $html .= $attemptobj->render_question($slot, true, $PAGE->get_renderer('mod_quiz'));
+        }
+        $text = html_to_text($html, 0, false);
+        $this->assertStringContainsStringIgnoringCase('Angebot', $text, 'the criterion title is shown');
+        $this->assertStringContainsString(\local_mintqo_generator::SCALE[1], $text, 'the participant sees their answers');
+        foreach (['correct', 'Mark', 'out of', 'Grade', 'feedback'] as $word) {
+            $this->assertStringNotContainsStringIgnoringCase($word, $text, "review shows \"{$word}\"");
+        }
+        $this->setAdminUser();
+        $completion = new \completion_info($course);
+        $cminfo = get_fast_modinfo($course->id)->get_cm($result['cmid']);
+        $this->assertEquals(COMPLETION_COMPLETE, $completion->get_data($cminfo, false, $student->id)->completionstate);
+        foreach ($gradeitems as $gradeitem) {
+            $this->assertFalse($DB->record_exists_select(
+                'grade_grades',
+                'itemid = ? AND finalgrade > 0',
+                [$gradeitem->id]
+            ), 'no grade in the gradebook');
+        }
+        $coursetotal = \grade_item::fetch_course_item($course->id);
+        $this->assertEmpty($coursetotal->grademax > 0 ? $DB->get_records_select(
+            'grade_grades',
+            'itemid = ? AND finalgrade > 0',
+            [$coursetotal->id]
+        ) : [], 'the course total holds no quiz grade');
+    }
+
+    /**
+     * A re-import brings settings and review options of an existing quiz (here: one made before 1.2.0, graded and
+     * with Moodle's default review options) to the request's, keeps its questions, and is unchanged the next time.
+     */
+    public function test_reimport_applies_settings(): void {
+        global $DB;
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $sections = ['Angebot' => ['mintqo:t:ang-01', 'mintqo:t:ang-02']];
+        $first = $this->import($course->id, 'mintqo:quiz:old', $sections);
+        $quizid = $first['quizid'];
+        // What plugin 1.1.0 made: grade 10, Moodle's default review options, completion on a grade.
+        \mod_quiz\quiz_settings::create($quizid)->get_grade_calculator()->update_quiz_maximum_grade(10);
+        $DB->update_record('quiz', (object)['id' => $quizid, 'reviewcorrectness' => 0x11110, 'reviewmarks' => 0x11110,
+            'reviewrightanswer' => 0x11110, 'completionminattempts' => 0]);
+        $DB->set_field('course_modules', 'completiongradeitemnumber', 0, ['id' => $first['cmid']]);
+        rebuild_course_cache($course->id, true);
+
+        $second = $this->import($course->id, 'mintqo:quiz:old', $sections);
+
+        $this->assertSame(helper::STATUS_UPDATED, $second['status']);
+        $this->assertSame($first['questions'], $second['questions']);
+        $quiz = $DB->get_record('quiz', ['id' => $quizid], '*', MUST_EXIST);
+        $this->assertEquals(0, $quiz->grade);
+        $this->assertEquals(0, $quiz->reviewcorrectness);
+        $this->assertEquals(0, $quiz->reviewmarks);
+        $this->assertEquals(0, $quiz->reviewrightanswer);
+        $this->assertEquals(1, $quiz->completionminattempts);
+        $this->assertNull($DB->get_field('course_modules', 'completiongradeitemnumber', ['id' => $first['cmid']]));
+
+        $third = $this->import($course->id, 'mintqo:quiz:old', $sections);
+        $this->assertSame(helper::STATUS_UNCHANGED, $third['status']);
+
+        // A new closing date is applied too.
+        $all = array_merge(...array_values($sections));
+        $moved = import_quiz::execute(
+            $course->id,
+            1,
+            'mintqo:quiz:old',
+            'Selbstanalyse mintqo:quiz:old',
+            '<p>Es gibt keine richtigen oder falschen Antworten.</p>',
+            $this->questions_xml($all),
+            [['heading' => 'Angebot', 'questionidnumbers' => $all]],
+            ['attempts' => 1, 'timeclose' => time() + WEEKSECS]
+        );
+        $this->assertSame(helper::STATUS_UPDATED, $moved['status']);
+        $this->assertGreaterThan(time(), $DB->get_field('quiz', 'timeclose', ['id' => $quizid]));
+    }
+
+    /**
      * An editing teacher without local/mintqo:provision cannot import.
      */
     public function test_requires_provision_capability(): void {

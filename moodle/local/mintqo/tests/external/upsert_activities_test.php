@@ -126,6 +126,140 @@ final class upsert_activities_test extends \advanced_testcase {
     }
 
     /**
+     * selfcompletion = 0: participants cannot mark attendance themselves (refused, and a label shows no button); the
+     * coordinator (editing teacher) sets it through the override; a repeat changes nothing.
+     */
+    public function test_attendance_only_by_those_who_saw_it(): void {
+        global $DB, $PAGE;
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $student = $this->getDataGenerator()->create_and_enrol($course, 'student');
+        $coordinator = $this->getDataGenerator()->create_and_enrol($course, 'editingteacher');
+        $attendance = ['section' => 1, 'modname' => 'label', 'idnumber' => 'mintqo:t:ws1-teilnahme',
+            'name' => 'Teilnahme an Workshop 1', 'intro' => '<p>Ihre Regionalkoordination trägt die Anwesenheit ein.</p>',
+            'completion' => 1, 'selfcompletion' => 0];
+        $selfmarked = ['idnumber' => 'mintqo:t:reflexion', 'name' => 'Reflexion', 'selfcompletion' => 1] + $attendance;
+        $staffpage = ['modname' => 'page', 'idnumber' => 'mintqo:t:protokoll', 'name' => 'Protokoll',
+            'content' => '<p>x</p>'] + $attendance;
+
+        $result = $this->upsert($course->id, [$attendance, $selfmarked, $staffpage]);
+
+        [$cmid, $selfcmid, $pagecmid] = array_column($result['activities'], 'cmid');
+        foreach ([$cmid, $pagecmid] as $staffcmid) {
+            $context = \context_module::instance($staffcmid);
+            foreach (array_merge(get_archetype_roles('student'), get_archetype_roles('user')) as $role) {
+                $this->assertEquals(CAP_PREVENT, $DB->get_field('role_capabilities', 'permission', [
+                    'contextid' => $context->id, 'roleid' => $role->id, 'capability' => 'moodle/course:togglecompletion']));
+            }
+        }
+        $context = \context_module::instance($cmid);
+        $this->assertFalse($DB->record_exists('role_capabilities', [
+            'contextid' => \context_module::instance($selfcmid)->id, 'capability' => 'moodle/course:togglecompletion']));
+        // The label: a rule nobody can meet (a label has no page to view); the page keeps manual completion.
+        $label = $DB->get_record('course_modules', ['id' => $cmid], '*', MUST_EXIST);
+        $this->assertEquals(COMPLETION_TRACKING_AUTOMATIC, $label->completion);
+        $this->assertEquals(COMPLETION_VIEW_REQUIRED, $label->completionview);
+        $this->assertEquals(COMPLETION_TRACKING_MANUAL, $DB->get_field('course_modules', 'completion', ['id' => $pagecmid]));
+        $this->assertEquals(COMPLETION_TRACKING_MANUAL, $DB->get_field('course_modules', 'completion', ['id' => $selfcmid]));
+
+        // The participant: no capability, no button on the course page, and Moodle refuses the call.
+        $this->setUser($student);
+        $this->assertFalse(has_capability('moodle/course:togglecompletion', $context));
+        $this->assertTrue(has_capability('moodle/course:togglecompletion', \context_module::instance($selfcmid)));
+        $PAGE->set_context(\context_course::instance($course->id));
+        $cminfo = get_fast_modinfo($course->id, $student->id)->get_cm($cmid);
+        $details = \core_completion\cm_completion_details::get_instance($cminfo, $student->id);
+        $this->assertFalse($details->show_manual_completion());
+        $this->assertTrue($details->is_automatic());
+        $selfdetails = \core_completion\cm_completion_details::get_instance(
+            get_fast_modinfo($course->id, $student->id)->get_cm($selfcmid),
+            $student->id
+        );
+        $this->assertTrue($selfdetails->show_manual_completion(), 'an ordinary label keeps its button');
+        foreach ([$cmid, $pagecmid] as $staffcmid) {
+            try {
+                \core_completion_external::update_activity_completion_status_manually($staffcmid, true);
+                $this->fail('a participant must not mark attendance');
+            } catch (\required_capability_exception $e) {
+                $this->assertSame('nopermissions', $e->errorcode);
+            }
+        }
+        $completion = new \completion_info($course);
+        $completion->update_state($cminfo, COMPLETION_UNKNOWN, $student->id);
+        $state = $completion->get_data($cminfo, false, $student->id)->completionstate;
+        $this->assertEquals(COMPLETION_INCOMPLETE, $state, 'a recalculation does not complete the label');
+
+        // The coordinator: the override, as in Moodle's completion report and through attendance import.
+        $this->setUser($coordinator);
+        foreach ([$cmid, $pagecmid] as $staffcmid) {
+            $override = \core_completion_external::override_activity_completion_status(
+                $student->id,
+                $staffcmid,
+                COMPLETION_COMPLETE
+            );
+            $this->assertEquals(COMPLETION_COMPLETE, $override['state']);
+            $this->assertEquals(COMPLETION_COMPLETE, $DB->get_field(
+                'course_modules_completion',
+                'completionstate',
+                ['coursemoduleid' => $staffcmid, 'userid' => $student->id]
+            ));
+        }
+
+        $this->setAdminUser();
+        $again = $this->upsert($course->id, [$attendance, $selfmarked, $staffpage]);
+        $this->assertSame(array_fill(0, 3, helper::STATUS_UNCHANGED), array_column($again['activities'], 'status'));
+
+        $open = $this->upsert($course->id, [['selfcompletion' => 1] + $attendance]);
+        $this->assertSame(helper::STATUS_UPDATED, $open['activities'][0]['status']);
+        $this->assertFalse($DB->record_exists('role_capabilities', [
+            'contextid' => $context->id, 'capability' => 'moodle/course:togglecompletion']));
+        $this->assertEquals(COMPLETION_TRACKING_MANUAL, $DB->get_field('course_modules', 'completion', ['id' => $cmid]));
+    }
+
+    /**
+     * Dates (expected completion, submissions from) and the group submission are stored and idempotent; the
+     * expected completion date is a calendar event.
+     */
+    public function test_dates_and_group_submission(): void {
+        global $DB;
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $expected = usergetmidnight(time()) + 14 * DAYSECS;
+        $assign = ['section' => 2, 'modname' => 'assign', 'idnumber' => 'mintqo:t:plan', 'name' => 'Unser Maßnahmenplan',
+            'completion' => 2, 'completionsubmit' => 1, 'duedate' => $expected + DAYSECS,
+            'allowsubmissionsfromdate' => $expected - 7 * DAYSECS, 'teamsubmission' => 1, 'completionexpected' => $expected];
+        $page = ['section' => 1, 'modname' => 'page', 'idnumber' => 'mintqo:t:lesen', 'name' => 'Lesen',
+            'content' => '<p>x</p>', 'completion' => 2, 'completionview' => 1, 'completionexpected' => $expected];
+
+        $result = $this->upsert($course->id, [$assign, $page]);
+
+        [$assigncm, $pagecm] = array_column($result['activities'], 'cmid');
+        $record = $DB->get_record('assign', ['id' => $result['activities'][0]['instanceid']], '*', MUST_EXIST);
+        $this->assertEquals(1, $record->teamsubmission);
+        $this->assertEquals(0, $record->requireallteammemberssubmit);
+        $this->assertEquals(0, $record->preventsubmissionnotingroup);
+        $this->assertEquals(0, $record->teamsubmissiongroupingid);
+        $this->assertEquals($expected - 7 * DAYSECS, $record->allowsubmissionsfromdate);
+        foreach ([$assigncm, $pagecm] as $cmid) {
+            $this->assertEquals($expected, $DB->get_field('course_modules', 'completionexpected', ['id' => $cmid]));
+        }
+        $this->assertTrue($DB->record_exists('event', ['courseid' => $course->id, 'modulename' => 'page',
+            'eventtype' => \core_completion\api::COMPLETION_EVENT_TYPE_DATE_COMPLETION_EXPECTED, 'timestart' => $expected]));
+
+        $again = $this->upsert($course->id, [$assign, $page]);
+        $this->assertSame([helper::STATUS_UNCHANGED, helper::STATUS_UNCHANGED], array_column($again['activities'], 'status'));
+
+        $page['completionexpected'] += DAYSECS;
+        $assign['teamsubmission'] = 0;
+        $moved = $this->upsert($course->id, [$assign, $page]);
+        $this->assertSame([helper::STATUS_UPDATED, helper::STATUS_UPDATED], array_column($moved['activities'], 'status'));
+        $this->assertEquals($expected + DAYSECS, $DB->get_field('course_modules', 'completionexpected', ['id' => $pagecm]));
+        $this->assertEquals(0, $DB->get_field('assign', 'teamsubmission', ['id' => $result['activities'][0]['instanceid']]));
+    }
+
+    /**
      * An editing teacher without local/mintqo:provision cannot create activities.
      */
     public function test_requires_provision_capability(): void {
@@ -158,6 +292,14 @@ final class upsert_activities_test extends \advanced_testcase {
             'invalidparameter' => [[$page, $page], []],
             'invalidcompletioncriteria' => [[$page], ['mintqo:t:nothere']],
         ];
+        foreach ([['selfcompletion' => 2], ['teamsubmission' => -1], ['completion' => 3], ['completionexpected' => -5]] as $bad) {
+            try {
+                $this->upsert($course->id, [$bad + $page]);
+                $this->fail('invalidparameter expected for ' . json_encode($bad));
+            } catch (\invalid_parameter_exception $e) {
+                $this->assertSame('invalidparameter', $e->errorcode);
+            }
+        }
         foreach ($cases as $errorcode => [$activities, $criteria]) {
             try {
                 $this->upsert($course->id, $activities, $criteria);
