@@ -7,6 +7,13 @@ The element layout follows what a real Moodle 4.4 exported for Likert multichoic
 
 Each question's idnumber encodes instrument version and statement key (``mintqo:sa:v1:ang-03``): that
 is how a flattened quiz response is traced back to a statement without trusting question order or names.
+
+Before the statements of each criterion comes a description item (qtype ``description``, idnumber
+``mintqo:sa:v1:<criterion key>``, no answer, no mark) with the criterion's title (and the dimension's
+description before its first criterion), so participants read what the statements are about. Description
+items have no answer: ``local_mintqo_get_quiz_responses`` leaves them out, and :func:`is_statement_idnumber`
+tells them apart where an idnumber alone is at hand. The instrument's own description belongs in the quiz
+intro (:func:`quiz_intro`).
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from mintqo_lms.templates import Criterion, Instrument, ScaleLevel, Statement
 __all__ = [
     "InvalidQuestionIdnumber",
     "QuizSection",
+    "description_idnumber",
+    "is_statement_idnumber",
     "parse_question_idnumber",
     "question_idnumber",
+    "quiz_intro",
     "quiz_sections",
     "scale_level_for_fraction",
     "to_moodle_xml",
@@ -59,15 +69,43 @@ def parse_question_idnumber(idnumber: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def description_idnumber(version: str, criterion_key: str) -> str:
+    """The description item before a criterion's statements: ``mintqo:sa:v1:ang-k1``. Keys are unique across
+    dimensions, criteria and statements (templates.py checks), so it never names a statement."""
+    return question_idnumber(version, criterion_key)
+
+
+def is_statement_idnumber(instrument: Instrument, idnumber: str) -> bool:
+    """Whether an idnumber of this instrument names a statement (not a criterion's description item)."""
+    try:
+        version, key = parse_question_idnumber(idnumber)
+    except InvalidQuestionIdnumber:
+        return False
+    return version == instrument.version and any(s.key == key for s in instrument.statements())
+
+
 def quiz_sections(instrument: Instrument) -> list[QuizSection]:
-    """One quiz section per dimension, in instrument order, listing its questions by idnumber."""
+    """One quiz section per dimension, in instrument order, listing its questions by idnumber: per criterion
+    its description item, then its statements."""
     return [
         QuizSection(
             heading=dimension.title,
-            questionidnumbers=[question_idnumber(instrument.version, s.key) for s in dimension.statements()],
+            questionidnumbers=[
+                idnumber
+                for criterion in dimension.criteria
+                for idnumber in [description_idnumber(instrument.version, criterion.key)]
+                + [question_idnumber(instrument.version, s.key) for s in criterion.statements]
+            ],
         )
         for dimension in instrument.dimensions
     ]
+
+
+def quiz_intro(instrument: Instrument, intro: str = "") -> str:
+    """The quiz description participants read first: the activity's own intro, then the instrument's
+    description (HTML, as the template holds it); either may be empty."""
+    parts = [part.strip() for part in (intro, instrument.description) if part and part.strip()]
+    return "\n".join(dict.fromkeys(parts))
 
 
 def scale_level_for_fraction(instrument: Instrument, fraction: float | str) -> ScaleLevel:
@@ -80,14 +118,17 @@ def scale_level_for_fraction(instrument: Instrument, fraction: float | str) -> S
 
 
 def to_moodle_xml(instrument: Instrument) -> str:
-    """The whole instrument as a Moodle XML question file: one multichoice question per statement.
+    """The whole instrument as a Moodle XML question file: per criterion a description item with its title,
+    then one multichoice question per statement.
 
     No category element: the plugin imports into a category of its own choosing.
     """
     answers = list(zip(instrument.scale, instrument.scale_fractions()))
     parts = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     for dimension in instrument.dimensions:
-        for criterion in dimension.criteria:
+        for index, criterion in enumerate(dimension.criteria):
+            parts.append(_description_xml(instrument.version, criterion,
+                                          dimension.description if index == 0 else ""))
             for statement in criterion.statements:
                 parts.append(_question_xml(instrument.version, criterion, statement, answers))
     parts.append("</quiz>")
@@ -130,6 +171,36 @@ def _question_xml(version: str, criterion: Criterion, statement: Statement,
             "    </answer>",
         ]
     lines.append("  </question>")
+    return "\n".join(lines)
+
+
+def _description_xml(version: str, criterion: Criterion, dimension_description: str) -> str:
+    """A description item (no answer, no mark) with the criterion's title and description, if any; the first
+    criterion of a dimension also carries the dimension's description."""
+    text = ""
+    if dimension_description.strip():
+        text += f"<p>{html.escape(dimension_description.strip(), quote=False)}</p>"
+    text += f"<h4>{html.escape(criterion.title, quote=False)}</h4>"
+    description = str(getattr(criterion, "description", "") or "").strip()
+    if description:
+        text += f"<p>{html.escape(description, quote=False)}</p>"
+    lines = [
+        '  <question type="description">',
+        "    <name>",
+        f"      <text>{_xml_text(f'{criterion.key} – {criterion.title}')}</text>",
+        "    </name>",
+        '    <questiontext format="html">',
+        f"      <text>{_cdata(text)}</text>",
+        "    </questiontext>",
+        '    <generalfeedback format="html">',
+        "      <text></text>",
+        "    </generalfeedback>",
+        "    <defaultgrade>0.0000000</defaultgrade>",
+        "    <penalty>0.0000000</penalty>",
+        "    <hidden>0</hidden>",
+        f"    <idnumber>{_xml_text(description_idnumber(version, criterion.key))}</idnumber>",
+        "  </question>",
+    ]
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""Compiling the instrument to Moodle XML: importable by qformat_xml, one question per statement."""
+"""Compiling the instrument to Moodle XML: importable by qformat_xml, one question per statement, a description
+item with each criterion's title before its statements."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 
 from mintqo_lms.instrument import (
     InvalidQuestionIdnumber,
+    description_idnumber,
+    is_statement_idnumber,
     parse_question_idnumber,
     question_idnumber,
+    quiz_intro,
     quiz_sections,
     scale_level_for_fraction,
     to_moodle_xml,
@@ -84,10 +88,21 @@ def instrument() -> Instrument:
 
 
 @pytest.fixture(scope="module")
-def questions(instrument) -> list[ET.Element]:
+def items(instrument) -> list[ET.Element]:
+    """Every question element of the file, description items included, in file order."""
     root = ET.fromstring(to_moodle_xml(instrument).encode("utf-8"))
     assert root.tag == "quiz"
     return root.findall("question")
+
+
+@pytest.fixture(scope="module")
+def questions(items) -> list[ET.Element]:
+    """The statements (multichoice questions)."""
+    return [q for q in items if q.get("type") == "multichoice"]
+
+
+def first_statement(xml: str) -> ET.Element:
+    return next(q for q in ET.fromstring(xml.encode("utf-8")).findall("question") if q.get("type") == "multichoice")
 
 
 def make_instrument(statement_text: str, scale_values=(1, 2, 3, 4, 5)) -> Instrument:
@@ -127,8 +142,8 @@ def test_answers_follow_scale_order_with_moodle_fractions(instrument, questions)
 
 
 def test_five_point_scale_uses_quarter_steps():
-    root = ET.fromstring(to_moodle_xml(make_instrument("Aussage.")).encode("utf-8"))
-    assert [a.get("fraction") for a in root.find("question").findall("answer")] == ["0", "25", "50", "75", "100"]
+    question = first_statement(to_moodle_xml(make_instrument("Aussage.")))
+    assert [a.get("fraction") for a in question.findall("answer")] == ["0", "25", "50", "75", "100"]
 
 
 def test_questiontext_is_the_statement_and_names_are_short_german(instrument, questions):
@@ -142,7 +157,7 @@ def test_questiontext_is_the_statement_and_names_are_short_german(instrument, qu
 def test_special_characters_survive_escaping():
     text = 'Wir nutzen Kits für <5 € & "Maker"-Material ]]> ohne Bruch.'
     xml = to_moodle_xml(make_instrument(text))
-    q = ET.fromstring(xml.encode("utf-8")).find("question")
+    q = first_statement(xml)
     assert q.find("questiontext").findtext("text") == (
         "<p>Wir nutzen Kits für &lt;5 € &amp; \"Maker\"-Material ]]&gt; ohne Bruch.</p>")
     assert q.find("name").findtext("text") == "ang-01 – Kriterium & Co."
@@ -164,12 +179,53 @@ def test_same_elements_as_moodles_own_likert_export(questions):
         assert {a.get("fraction") for a in q.findall("answer")} == {a.get("fraction") for a in reference.findall("answer")}
 
 
-def test_quiz_sections_one_per_dimension_covering_all_questions(instrument, questions):
+def test_quiz_sections_one_per_dimension_covering_all_questions(instrument, items):
     sections = quiz_sections(instrument)
     assert [s["heading"] for s in sections] == [d.title for d in instrument.dimensions]
     flattened = [i for s in sections for i in s["questionidnumbers"]]
-    assert flattened == [q.findtext("idnumber") for q in questions]
+    assert flattened == [q.findtext("idnumber") for q in items]  # description items included, in file order
     assert all(i.startswith("mintqo:sa:v1:gen-") for i in sections[3]["questionidnumbers"])
+
+
+def test_a_description_item_with_the_criterion_title_precedes_its_statements(instrument, items):
+    expected: list[tuple[str, str]] = []
+    for dimension in instrument.dimensions:
+        for criterion in dimension.criteria:
+            expected.append(("description", f"mintqo:sa:v1:{criterion.key}"))
+            expected += [("multichoice", f"mintqo:sa:v1:{s.key}") for s in criterion.statements]
+    assert [(q.get("type"), q.findtext("idnumber")) for q in items] == expected
+    descriptions = [q for q in items if q.get("type") == "description"]
+    criteria = [c for d in instrument.dimensions for c in d.criteria]
+    assert len(descriptions) == len(criteria) == 12
+    for item, criterion in zip(descriptions, criteria):
+        assert f"<h4>{criterion.title}</h4>" in item.find("questiontext").findtext("text")
+        assert float(item.findtext("defaultgrade")) == 0  # no mark
+        assert item.find("answer") is None
+        assert item.find("name").findtext("text") == f"{criterion.key} – {criterion.title}"
+    # The dimension's description stands before its first criterion.
+    first = descriptions[0].find("questiontext").findtext("text")
+    assert first.startswith(f"<p>{instrument.dimensions[0].description}</p>")
+    assert instrument.dimensions[0].description not in descriptions[1].find("questiontext").findtext("text")
+
+
+def test_description_items_escape_and_are_no_statements(instrument):
+    xml = to_moodle_xml(make_instrument("Aussage."))
+    item = ET.fromstring(xml.encode("utf-8")).find("question")
+    assert item.get("type") == "description"
+    assert item.find("questiontext").findtext("text") == "<h4>Kriterium &amp; Co.</h4>"
+    assert description_idnumber("v1", "ang-k1") == "mintqo:sa:v1:ang-k1"
+    assert is_statement_idnumber(instrument, "mintqo:sa:v1:ang-01")
+    assert not is_statement_idnumber(instrument, "mintqo:sa:v1:ang-k1")
+    assert not is_statement_idnumber(instrument, "mintqo:sa:v2:ang-01")
+    assert not is_statement_idnumber(instrument, "sa-v1-ang-01")
+
+
+def test_quiz_intro_carries_the_instrument_description(instrument):
+    intro = quiz_intro(instrument, "<p>Füllen Sie die Selbstanalyse im Team aus.</p>")
+    assert intro.startswith("<p>Füllen Sie die Selbstanalyse im Team aus.</p>")
+    assert instrument.description.strip() in intro
+    assert quiz_intro(instrument) == instrument.description.strip()
+    assert quiz_intro(make_instrument("x"), "") == ""
 
 
 def test_idnumber_round_trip_and_rejection():
