@@ -55,6 +55,13 @@ NEWS_FORUM_INTRO = "<p>Neuigkeiten und Ankündigungen zu diesem Kurs.</p>"
 WELCOME_KEY = "willkommen"          # the label in section 0 that shows the course summary on the course page
 
 
+# The team page (local/mintqo/team.php) beside each self-analysis; its URL is known once the quiz exists.
+TEAM_PAGE_SUFFIX = "-team"
+TEAM_PAGE_URL = "team-page-of:"
+TEAM_PAGE_INTRO = ("<p>Hier sehen alle Mitglieder Ihrer Initiative die zuletzt abgeschickte Selbstanalyse Ihres "
+                   "Teams mit allen Antworten – gleich, wer sie abgeschickt hat.</p>")
+
+
 class ProvisionError(MintqoError):
     """Provisioning cannot go on; the message names the object and, where Moodle is vague, the cause."""
 
@@ -314,6 +321,15 @@ class Provisioner:
                         "sections": [dict(s) for s in quiz_sections(instrument)],
                         "settings": settings,
                     })
+                    # Right after the quiz: the page where every member reads the team's analysis (one team,
+                    # one analysis). Its address needs the quiz's cmid, filled in once the quiz exists.
+                    team_page = f"{idnumber}{TEAM_PAGE_SUFFIX}"
+                    sequence.append(team_page)
+                    activities.append({
+                        "section": number, "modname": "url", "idnumber": team_page,
+                        "name": f"Unsere Antworten im Team: {activity.name}", "intro": TEAM_PAGE_INTRO,
+                        "content": "", "externalurl": TEAM_PAGE_URL + idnumber, "visible": 1,
+                        "completion": 0, "completionview": 0, "completionsubmit": 0})
                     continue
                 completion, view, submit = _COMPLETION[activity.completion]
                 item: dict[str, Any] = {
@@ -664,6 +680,14 @@ class Provisioner:
                 self.store.db["groups"].upsert({"idnumber": group.idnumber, "course_idnumber": group.course_idnumber,
                                                 "moodle_id": group.moodle_id, "name": group.name}, pk="idnumber")
 
+    def _with_team_page_url(self, activity: dict[str, Any], cms: list[dict[str, Any]]) -> dict[str, Any]:
+        """The team page's address, ``<site>/local/mintqo/team.php?id=<quiz cmid>``, once the quiz exists."""
+        if not activity["externalurl"].startswith(TEAM_PAGE_URL):
+            return activity
+        quiz = activity["externalurl"][len(TEAM_PAGE_URL):]
+        cmid = next(cm["cmid"] for cm in cms if cm["idnumber"] == quiz)
+        return {**activity, "externalurl": f"{self.moodle.client.url}/local/mintqo/team.php?id={cmid}"}
+
     def _apply_content(self, plan: Plan, result: ProvisionResult) -> None:
         stale = [c for c in plan.courses if c.content_stale]
         if not stale:
@@ -703,7 +727,7 @@ class Provisioner:
                                 "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
                     created.add(quiz["idnumber"])
                     continue
-                batch = [activities[i] for i in idnumbers]
+                batch = [self._with_team_page_url(activities[i], cms) for i in idnumbers]
                 created.update(idnumbers)
                 with_criteria = index == last_run and criteria_needed <= created
                 answer = plugin.upsert_activities(course.moodle_id, batch,

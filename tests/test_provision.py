@@ -387,8 +387,13 @@ def test_instructions_before_the_quiz_and_the_welcome_text_on_the_course_page(sa
     provisioned_with_timetable(sandbox, store)
     contents = {s.section: s for s in site(sandbox, admin=True).core.get_contents(course_id(store, TRIER))}
     names = lambda n: [m.name for m in contents[n].modules]  # noqa: E731
-    assert names(2) == ["So füllen Sie die Selbstanalyse aus", "Selbstanalyse nach dem Orientierungsrahmen"]
-    assert names(5) == ["Austausch und Ausblick", "Teilnahme an Workshop 3", "Zweite Selbstanalyse (freiwillig)"]
+    assert names(2) == ["So füllen Sie die Selbstanalyse aus", "Selbstanalyse nach dem Orientierungsrahmen",
+                        "Unsere Antworten im Team: Selbstanalyse nach dem Orientierungsrahmen"]
+    assert names(5) == ["Austausch und Ausblick", "Teilnahme an Workshop 3", "Zweite Selbstanalyse (freiwillig)",
+                        "Unsere Antworten im Team: Zweite Selbstanalyse (freiwillig)"]
+    quiz_cmid = next(m.id for m in contents[2].modules if m.modname == "quiz")
+    team_page = instance_of(sandbox, sandbox.site.tables["course_modules"][contents[2].modules[2].id])
+    assert team_page["externalurl"] == f"{sandbox.url}/local/mintqo/team.php?id={quiz_cmid}"
     welcome = [m for m in contents[0].modules if m.modname == "label"]
     assert len(welcome) == 1
     label = instance_of(sandbox, sandbox.site.tables["course_modules"][welcome[0].id])
