@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mintqo_lms.config import Config
-from mintqo_lms.instrument import quiz_sections, to_moodle_xml
+from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
@@ -311,13 +311,17 @@ class Provisioner:
                 window = by_key.get(activity.key, [None])[0]
                 if activity.type == "quiz":
                     instrument = curriculum.instrument(activity.instrument or "")
-                    settings: dict[str, Any] = {"attempts": 0, "grademethod": 4, "questionsperpage": 0, "visible": 1}
+                    # One attempt each (Moodle names a "grading method" whenever more are allowed); the team's
+                    # analysis is the latest finished attempt of any member, so another member can submit anew.
+                    settings: dict[str, Any] = {"attempts": 1, "grademethod": 4, "questionsperpage": 0, "visible": 1}
+                    if activity.completion == "none":
+                        settings["completion"] = 0   # optional (the follow-up): never counts in progress
                     if window is not None:
                         settings.update({k: v for k, v in (("timeopen", window.start), ("timeclose", window.end))
                                          if v})
                     quizzes.append({
-                        "section": number, "idnumber": idnumber, "name": activity.name, "intro": activity.intro,
-                        "questionsxml": to_moodle_xml(instrument),
+                        "section": number, "idnumber": idnumber, "name": activity.name,
+                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": to_moodle_xml(instrument),
                         "sections": [dict(s) for s in quiz_sections(instrument)],
                         "settings": settings,
                     })

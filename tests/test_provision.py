@@ -400,11 +400,15 @@ def test_instructions_before_the_quiz_and_the_welcome_text_on_the_course_page(sa
     assert "Willkommen im Workshop-Zyklus Ihres MINT-Netzwerks" in label["intro"]
 
 
-@pytest.mark.xfail(strict=True, reason="local_mintqo_import_quiz has no setting to turn a quiz's completion "
-                                       "tracking off yet (asked for: settings.completion 0/2)")
-def test_the_second_analysis_has_no_completion_tracking(sandbox, store):
+def test_the_second_analysis_has_no_completion_tracking_and_each_quiz_one_attempt(sandbox, store):
     provisioned_with_timetable(sandbox, store)
     assert cm_of(sandbox, store, TRIER, "selbstanalyse-2")["completion"] == 0
+    assert cm_of(sandbox, store, TRIER, "selbstanalyse-1")["completion"] == 2
+    quizzes = sandbox.site.tables["quiz"]
+    for key in ("selbstanalyse-1", "selbstanalyse-2"):
+        quiz = quizzes[cm_of(sandbox, store, TRIER, key)["instance"]]
+        assert quiz["attempts"] == 1 and quiz["grade"] == 0
+        assert "niemand bewertet Sie von außen" in quiz["intro"]   # the instrument's description reaches the quiz
 
 
 def test_the_second_analysis_is_no_criterion_and_attendance_is_not_self_marked(sandbox, store):

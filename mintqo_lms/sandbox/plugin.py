@@ -193,13 +193,13 @@ def upsert_activities(call: Call, courseid: int, activities: list[dict], complet
 
 # ------------------------------------------------------------------------------ quiz import
 SETTINGS_DEFAULT = {"attempts": 0, "grademethod": 1, "questionsperpage": 0, "visible": 1, "timeopen": 0,
-                    "timeclose": 0, "completionexpected": 0}
+                    "timeclose": 0, "completionexpected": 0, "completion": 1}
 
 
 def _quiz_settings(name: str, intro: str, settings: dict, completion_enabled: bool) -> tuple[dict, dict]:
     """(quiz record fields, course module fields) the plugin keeps: a self-analysis, never an exam — the attempt is
     reviewable at every time, correctness, marks, feedback and the right answer never; maximum grade 0 (no grade
-    item that counts); complete after one finished attempt."""
+    item that counts); complete after one finished attempt, or not tracked at all (settings completion 0)."""
     review = {f"review{field}": 0 for field in quiz.REVIEW_NEVER}
     review["reviewattempt"] = quiz.REVIEW_ALWAYS
     record = {"name": name, "intro": intro, "attempts": settings["attempts"], "grademethod": settings["grademethod"],
@@ -216,7 +216,7 @@ def _quiz_settings(name: str, intro: str, settings: dict, completion_enabled: bo
     sections=M(S(heading=V(TEXT), questionidnumbers=M(V(RAW)))),
     settings=S(req=0, default=dict(SETTINGS_DEFAULT), attempts=V(INT, 0), grademethod=V(INT, 1),
                questionsperpage=V(INT, 0), visible=V(INT, 1), timeopen=V(INT, 0), timeclose=V(INT, 0),
-               completionexpected=V(INT, 0))), write=True)
+               completionexpected=V(INT, 0), completion=V(INT, 1))), write=True)
 def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
                 sections: list[dict], settings: dict) -> dict:
     site = call.site
@@ -228,9 +228,12 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
     for field in ("timeopen", "timeclose", "completionexpected", "attempts", "questionsperpage"):
         if settings[field] < 0:
             raise invalid_parameter(f"settings: {field} must not be negative")
+    if settings["completion"] not in (0, 1):
+        raise invalid_parameter("settings: completion must be 0 or 1")
     if settings["timeopen"] and settings["timeclose"] and settings["timeclose"] <= settings["timeopen"]:
         raise invalid_parameter("settings: timeclose must be after timeopen")
-    wanted_record, wanted_cm = _quiz_settings(name, intro, settings, bool(course.get("enablecompletion", 1)))
+    wanted_record, wanted_cm = _quiz_settings(name, intro, settings,
+                                              bool(course.get("enablecompletion", 1)) and settings["completion"] == 1)
     existing = cm_by_idnumber(site, course["id"], idnumber)
     if existing is not None:
         if existing["modname"] != "quiz":

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from mintqo_lms.config import Config
-from mintqo_lms.instrument import quiz_sections
+from mintqo_lms.instrument import is_statement_idnumber, quiz_sections
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.client import MoodleClient, is_read_function
 from mintqo_lms.moodle.errors import AccessDeniedError
@@ -151,24 +151,29 @@ def test_messy_names_read_back_exactly(cohort_run):
 
 
 def test_activities_and_quizzes_exist_as_the_templates_say(cohort_run):
-    core, plan = cohort_run["truth"].core, cohort_run["result"].plan
+    core, plan, store = cohort_run["truth"].core, cohort_run["result"].plan, cohort_run["store"]
     for course in plan.courses:
-        curriculum = course.curriculum
+        curriculum, content = course.curriculum, course.content
+        ours = {row["cmid"] for row in store.db["activities"].rows_where("course_idnumber = ?", [course.idnumber])}
         sections = core.get_contents(course.moodle_id)
         names = {s.section: s.name for s in sections}
-        # Section 0 holds only Moodle's own modules: the news forum, and from 5.0 on the question bank.
-        own = [m.modname for s in sections if s.section == 0 for m in s.modules]
-        assert "forum" in own and set(own) <= MOODLES_OWN_MODULES
-        located = Counter((s.section, m.modname, m.name) for s in sections if s.section for m in s.modules)
-        wanted = Counter((number, a.type, a.name) for number, section in enumerate(curriculum.sections, start=1)
-                         for a in section.activities)
+        # Besides our welcome label, section 0 holds only Moodle's own modules: the news forum (named in
+        # German by configure_courses), and from 5.0 on the question bank.
+        own = {m.modname: m.name for s in sections if s.section == 0 for m in s.modules if m.id not in ours}
+        assert set(own) <= MOODLES_OWN_MODULES and own["forum"] == "Ankündigungen"
+        located = [(s.section, m.modname, m.name) for s in sections for m in s.modules if m.id in ours]
+        wanted = {idnumber: item for item in [*content["activities"], *content["quizzes"]]
+                  for idnumber in [item["idnumber"]]}
+        expected = [(wanted[i]["section"], wanted[i].get("modname", "quiz"), wanted[i]["name"])
+                    for i in content["sequence"]]
+        # Per section in the template's order: instructions come before the quiz they explain.
+        assert sorted(located, key=lambda x: x[0]) == sorted(expected, key=lambda x: x[0]), course.idnumber
         assert {n: names[n] for n in range(1, len(curriculum.sections) + 1)} == \
             {n: s.name for n, s in enumerate(curriculum.sections, start=1)}
-        assert located == wanted, course.idnumber
     regional = [c.moodle_id for c in plan.courses if c.network_slug]
     quizzes = core.get_quizzes_by_courses(regional)
     assert Counter(q.course for q in quizzes) == Counter({courseid: 2 for courseid in regional})
-    assert all(q.sumgrades and q.sumgrades > 0 for q in quizzes)
+    assert all(q.grade == 0 and q.attempts == 1 for q in quizzes)   # a self-analysis, never a graded test
 
 
 def test_store_knows_every_course_module(cohort_run):
@@ -176,7 +181,8 @@ def test_store_knows_every_course_module(cohort_run):
     core, plan, store = cohort_run["truth"].core, cohort_run["result"].plan, cohort_run["store"]
     stored = {(row["course_idnumber"], row["cmid"]) for row in store.db["activities"].rows}
     in_moodle = {(course.idnumber, m.id) for course in plan.courses
-                 for s in core.get_contents(course.moodle_id) if s.section for m in s.modules}
+                 for s in core.get_contents(course.moodle_id) for m in s.modules
+                 if m.modname not in MOODLES_OWN_MODULES}
     assert stored == in_moodle
 
 
@@ -227,6 +233,9 @@ $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
 $chosen = [];
 $submit = [];
 foreach ($attemptobj->get_slots() as $slot) {
+    if (!$attemptobj->is_real_question($slot)) {
+        continue;   // a criterion's description item: nothing to answer
+    }
     $question = $attemptobj->get_question_attempt($slot)->get_question();
     $answers = array_values($question->answers);
     $index = ($slot + $offset) % count($answers);
@@ -276,7 +285,9 @@ def test_quiz_responses_of_finished_attempts(cohort_run, tmp_path):
     assert all((r.quizid, r.cmid, r.attempt) == (quiz.id, quiz.coursemodule, 1) and r.timefinish >= r.timestart
                for r in rows)
     instrument = course.curriculum.instrument(activity.instrument or "")
-    assert {r.questionidnumber for r in rows} == {i for s in quiz_sections(instrument) for i in s["questionidnumbers"]}
+    statements = {i for s in quiz_sections(instrument) for i in s["questionidnumbers"]
+                  if is_statement_idnumber(instrument, i)}
+    assert {r.questionidnumber for r in rows} == statements   # description items carry no answer
     newest = max(r.timemodified for r in rows)
     assert list(site.plugin.iter_quiz_responses([quiz.id], since=newest + 1)) == []
 

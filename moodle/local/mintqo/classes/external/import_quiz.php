@@ -37,7 +37,7 @@ use local_mintqo\local\quiz_builder;
 class import_quiz extends external_api {
     /** @var array Defaults of the settings parameter, applied when the caller leaves it out. */
     protected const DEFAULT_SETTINGS = ['attempts' => 0, 'grademethod' => 1, 'questionsperpage' => 0, 'visible' => 1,
-        'timeopen' => 0, 'timeclose' => 0, 'completionexpected' => 0];
+        'timeopen' => 0, 'timeclose' => 0, 'completionexpected' => 0, 'completion' => 1];
 
     /**
      * Parameters.
@@ -71,6 +71,12 @@ class import_quiz extends external_api {
                     'Expected completion date, unix time (0 = none)',
                     VALUE_DEFAULT,
                     0
+                ),
+                'completion' => new external_value(
+                    PARAM_INT,
+                    '1 = complete after one finished attempt, 0 = no completion tracking (an optional quiz)',
+                    VALUE_DEFAULT,
+                    1
                 ),
             ], 'Quiz settings', VALUE_DEFAULT, []),
         ]);
@@ -127,6 +133,9 @@ class import_quiz extends external_api {
             if ((int)$settings[$field] < 0) {
                 throw new \invalid_parameter_exception('settings: ' . $field . ' must not be negative');
             }
+        }
+        if (!in_array((int)$settings['completion'], [0, 1], true)) {
+            throw new \invalid_parameter_exception('settings: completion must be 0 or 1');
         }
         if ($settings['timeopen'] && $settings['timeclose'] && $settings['timeclose'] <= $settings['timeopen']) {
             throw new \invalid_parameter_exception('settings: timeclose must be after timeopen');

@@ -369,7 +369,8 @@ class quiz_builder {
      * Whatever the caller sends, a self-analysis is not an exam: the participant sees their own answers (the attempt)
      * during and after it, never whether an answer is "correct", marks, feedback or a "right answer"; the quiz has
      * maximum grade 0 (its grade item has type "none" and never counts in a course total); completion is one
-     * finished attempt (completionminattempts = 1), which needs no grade.
+     * finished attempt (completionminattempts = 1), which needs no grade, unless the caller asks for no completion
+     * tracking at all (settings completion = 0: an optional quiz that never counts in progress).
      *
      * @param string $name
      * @param string $intro
@@ -377,7 +378,8 @@ class quiz_builder {
      * @return array
      */
     public function desired_settings(string $name, string $intro, array $settings): array {
-        $completionenabled = (new \completion_info($this->course))->is_enabled();
+        $completionenabled = (new \completion_info($this->course))->is_enabled()
+            && !empty($settings['completion']);
         $review = ['reviewattempt' => self::REVIEW_ALWAYS];
         foreach (self::REVIEW_NEVER as $field) {
             $review['review' . $field] = 0;

@@ -425,6 +425,36 @@ final class import_quiz_test extends \advanced_testcase {
     }
 
     /**
+     * An optional quiz (settings completion = 0) has no completion tracking, and switching it on again works.
+     */
+    public function test_optional_quiz_has_no_completion_tracking(): void {
+        global $DB;
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        $all = ['mintqo:t:opt-01', 'mintqo:t:opt-02'];
+        $call = fn(int $completion) => external_api::clean_returnvalue(import_quiz::execute_returns(), import_quiz::execute(
+            $course->id,
+            1,
+            'mintqo:quiz:optional',
+            'Zweite Selbstanalyse (freiwillig)',
+            '',
+            $this->questions_xml($all),
+            [['heading' => 'Angebot', 'questionidnumbers' => $all]],
+            ['attempts' => 1, 'completion' => $completion]
+        ));
+        $first = $call(0);
+        $this->assertEquals(COMPLETION_TRACKING_NONE, $DB->get_field('course_modules', 'completion', ['id' => $first['cmid']]));
+        $this->assertSame(helper::STATUS_UNCHANGED, $call(0)['status']);
+        $this->assertSame(helper::STATUS_UPDATED, $call(1)['status']);
+        $this->assertEquals(
+            COMPLETION_TRACKING_AUTOMATIC,
+            $DB->get_field('course_modules', 'completion', ['id' => $first['cmid']])
+        );
+        $this->assert_error('invalidparameter', fn() => $call(2));
+    }
+
+    /**
      * An editing teacher without local/mintqo:provision cannot import.
      */
     public function test_requires_provision_capability(): void {
