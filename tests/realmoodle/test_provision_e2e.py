@@ -314,3 +314,15 @@ def test_a_capability_the_service_user_lacks_is_named(moodle, service_user_token
     assert caught.value.errorcode == "nopermissions"
     assert "moodle/course:create" in str(caught.value) or "Create courses" in str(caught.value)
     assert token not in str(caught.value)
+
+
+def test_invitations_reach_everyone_once(cohort_run):
+    """No mail at provisioning; ``invite`` sends each person one German message, and never a second one."""
+    from mintqo_lms.invite import invite
+
+    site, store, cohort, plan = cohort_run["site"], cohort_run["store"], cohort_run["cohort"], cohort_run["result"].plan
+    first = invite(site, store, cohort, site_url=site.client.url)
+    assert first.ok, (first.failed, first.uncertain, first.stopped)
+    assert sorted(first.sent) == sorted(p.email for p in plan.people.values())
+    again = invite(site, store, cohort, site_url=site.client.url)
+    assert again.ok and again.sent == [] and sorted(again.already) == sorted(first.sent)
