@@ -362,7 +362,10 @@ class Provisioner:
         return {"sections": sections, "activities": activities, "quizzes": quizzes, "criteria": criteria,
                 "events": events, "sequence": sequence,
                 "configure": {"newsforumname": NEWS_FORUM_NAME, "newsforumintro": NEWS_FORUM_INTRO,
-                              "sendwelcomemessage": 0},
+                              "sendwelcomemessage": 0,
+                              # Coordinators teach their regional course but enrolments follow the roster:
+                              # only `people remove` unenrols, so nobody unenrols themselves by a click.
+                              **({"lockenrolments": 1} if course.network_slug else {})},
                 "version": curriculum.version}
 
     # -- read pass: the plan ------------------------------------------------------------------------

@@ -437,6 +437,9 @@ def test_readable_unique_short_names_german_news_forum_and_no_welcome_mail(store
                       sb.site.find("course_modules", course=row["moodle_id"], modname="forum")]
             assert [f["name"] for f in forums if f.get("type") == "news"] == ["Ankündigungen"]
             assert sb.site.tables["course"][row["moodle_id"]]["manual_welcome"] == 0
+            # Regional courses: coordinators cannot unenrol anyone (enrolments follow the roster).
+            locked = sb.site.tables["course"][row["moodle_id"]].get("enrolments_locked", 0)
+            assert locked == (1 if row["network_slug"] else 0)
 
 
 def test_networks_with_the_same_short_name_keep_unique_short_names(sandbox, store, tmp_path):

@@ -197,7 +197,8 @@ class PluginAPI:
         return ImportQuizResult.model_validate(answer)
 
     def configure_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[CourseConfigResult]:
-        """``courses``: ``{courseid, newsforumname, newsforumintro (optional), sendwelcomemessage (0/1)}``."""
+        """``courses``: ``{courseid, newsforumname, newsforumintro (optional), sendwelcomemessage (0/1),
+        lockenrolments (0/1: editing teachers cannot unenrol anyone)}``."""
         results: list[CourseConfigResult] = []
         for answer in self.client.call_batched("local_mintqo_configure_courses", "courses", list(courses)):
             results.extend(CourseConfigResult.model_validate(c) for c in answer["courses"])

@@ -357,7 +357,8 @@ def welcome_message(site: Site, course: Record) -> int | None:
 
 
 @ws("local_mintqo_configure_courses", Params(courses=M(S(
-    courseid=V(INT), newsforumname=V(TEXT), newsforumintro=V(RAW, opt=True), sendwelcomemessage=V(INT)))),
+    courseid=V(INT), newsforumname=V(TEXT), newsforumintro=V(RAW, opt=True), sendwelcomemessage=V(INT),
+    lockenrolments=V(INT, 0)))),
     write=True)
 def configure_courses(call: Call, courses: list[dict]) -> dict:
     site = call.site
@@ -372,6 +373,8 @@ def configure_courses(call: Call, courses: list[dict]) -> dict:
             raise invalid_parameter("courses: newsforumname must have 1 to 255 characters")
         if item["sendwelcomemessage"] not in (0, 1):
             raise invalid_parameter("courses: sendwelcomemessage must be 0 or 1")
+        if item["lockenrolments"] not in (0, 1):
+            raise invalid_parameter("courses: lockenrolments must be 0 or 1")
         course = require_course(site, item["courseid"])
         if course["id"] == 1:
             raise invalid_parameter("courses: the site course cannot be configured")
@@ -395,7 +398,11 @@ def configure_courses(call: Call, courses: list[dict]) -> dict:
             if wanted != welcome:
                 site.update("course", course["id"], manual_welcome=wanted)
                 welcome_changed = True
-        changed = bool(changes) or not existed or welcome_changed
+        # The plugin prevents enrol/manual:unenrol for editing teachers in a locked course (kept as a flag here).
+        lock_changed = bool(course.get("enrolments_locked", 0)) != bool(item["lockenrolments"])
+        if lock_changed:
+            site.update("course", course["id"], enrolments_locked=item["lockenrolments"])
+        changed = bool(changes) or not existed or welcome_changed or lock_changed
         out.append({"courseid": course["id"], "status": "updated" if changed else "unchanged"})
     return {"courses": out}
 

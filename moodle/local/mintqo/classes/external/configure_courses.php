@@ -51,6 +51,12 @@ class configure_courses extends external_api {
                     PARAM_INT,
                     '1: the manual enrolment sends Moodle\'s course welcome message, 0: it sends none'
                 ),
+                'lockenrolments' => new external_value(
+                    PARAM_INT,
+                    '1: editing teachers cannot unenrol anyone (themselves included), 0: Moodle\'s default',
+                    VALUE_DEFAULT,
+                    0
+                ),
             ])),
         ]);
     }
@@ -82,6 +88,9 @@ class configure_courses extends external_api {
             if (!in_array((int)$item['sendwelcomemessage'], [0, 1], true)) {
                 throw new \invalid_parameter_exception('courses: sendwelcomemessage must be 0 or 1');
             }
+            if (!in_array((int)$item['lockenrolments'], [0, 1], true)) {
+                throw new \invalid_parameter_exception('courses: lockenrolments must be 0 or 1');
+            }
             $course = helper::get_course($courseid);
             if ((int)$course->id === (int)SITEID) {
                 throw new \invalid_parameter_exception('courses: the site course cannot be configured');
@@ -100,9 +109,11 @@ class configure_courses extends external_api {
                     array_key_exists('newsforumintro', $item) ? $item['newsforumintro'] : null
                 );
                 $welcomechanged = self::configure_welcome_message($course, (bool)$item['sendwelcomemessage']);
+                $lockchanged = self::configure_enrolment_lock($course, (bool)$item['lockenrolments']);
+                $changed = $forumchanged || $welcomechanged || $lockchanged;
                 $results[] = [
                     'courseid' => (int)$course->id,
-                    'status' => ($forumchanged || $welcomechanged) ? helper::STATUS_UPDATED : helper::STATUS_UNCHANGED,
+                    'status' => $changed ? helper::STATUS_UPDATED : helper::STATUS_UNCHANGED,
                 ];
             }
             return ['courses' => $results];
@@ -172,6 +183,37 @@ class configure_courses extends external_api {
             break;
         }
         return $changed;
+    }
+
+    /**
+     * Lock or unlock the course's enrolments against editing teachers.
+     *
+     * A coordinator is the editing teacher of their regional course; Moodle lets that role unenrol anyone, themselves
+     * included (the bin icon beside their own enrolment). Enrolments follow the programme's roster, changed only
+     * by the office (`mintqo-lms people remove`), so a locked course prevents enrol/manual:unenrol for the role.
+     *
+     * @param stdClass $course
+     * @param bool $lock
+     * @return bool whether anything changed
+     */
+    protected static function configure_enrolment_lock(stdClass $course, bool $lock): bool {
+        global $DB;
+        $roleid = $DB->get_field('role', 'id', ['shortname' => 'editingteacher']);
+        if (!$roleid) {
+            return false;
+        }
+        $context = \context_course::instance($course->id);
+        $current = $DB->get_field('role_capabilities', 'permission', [
+            'roleid' => $roleid, 'contextid' => $context->id, 'capability' => 'enrol/manual:unenrol']);
+        if ($lock && (int)$current !== CAP_PREVENT) {
+            role_change_permission($roleid, $context, 'enrol/manual:unenrol', CAP_PREVENT);
+            return true;
+        }
+        if (!$lock && $current !== false) {
+            role_change_permission($roleid, $context, 'enrol/manual:unenrol', CAP_INHERIT);
+            return true;
+        }
+        return false;
     }
 
     /**

@@ -134,6 +134,31 @@ final class configure_courses_test extends \advanced_testcase {
     }
 
     /**
+     * A locked course: the editing teacher (a coordinator) can no longer unenrol anyone, themselves included;
+     * unlocking gives Moodle's default back.
+     */
+    public function test_locked_enrolments_cannot_be_removed_by_the_editing_teacher(): void {
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course();
+        $coordinator = $this->getDataGenerator()->create_and_enrol($course, 'editingteacher');
+        $context = \context_course::instance($course->id);
+        $base = ['courseid' => $course->id, 'newsforumname' => 'Ankündigungen', 'sendwelcomemessage' => 0];
+        $this->configure([$base]);
+        $this->assertTrue(has_capability('enrol/manual:unenrol', $context, $coordinator));
+
+        $this->assertSame('updated', $this->configure([['lockenrolments' => 1] + $base])['courses'][0]['status']);
+        accesslib_clear_all_caches_for_unit_testing();
+        $this->assertFalse(has_capability('enrol/manual:unenrol', $context, $coordinator));
+        $this->assertTrue(has_capability('moodle/course:update', $context, $coordinator));
+        $this->assertSame('unchanged', $this->configure([['lockenrolments' => 1] + $base])['courses'][0]['status']);
+
+        $this->assertSame('updated', $this->configure([['lockenrolments' => 0] + $base])['courses'][0]['status']);
+        accesslib_clear_all_caches_for_unit_testing();
+        $this->assertTrue(has_capability('enrol/manual:unenrol', $context, $coordinator));
+    }
+
+    /**
      * Empty names, bad flags, a course twice, the site course and a missing course are refused.
      */
     public function test_bad_parameters(): void {
@@ -145,6 +170,7 @@ final class configure_courses_test extends \advanced_testcase {
             [['newsforumname' => '  '] + $good],
             [['newsforumname' => str_repeat('x', 256)] + $good],
             [['sendwelcomemessage' => 2] + $good],
+            [['lockenrolments' => 2] + $good],
             [$good, $good],
             [['courseid' => SITEID] + $good],
         ];
