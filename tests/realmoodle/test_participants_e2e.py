@@ -100,6 +100,12 @@ class Participant:
         assert "/login/" not in answer.url, f"login as {username} failed"
         self.sesskey = re.search(r'"sesskey":"([^"]+)"', answer.text).group(1)
 
+    def main_html(self, path: str) -> str:
+        page = self.session.get(self.url + path, timeout=60)
+        assert page.status_code == 200, path
+        start = page.text.find('id="region-main"')
+        return page.text[start:] if start >= 0 else page.text
+
     def main_text(self, path: str) -> str:
         """The page's main region as text (navigation and footer left out: they are Moodle's, not ours)."""
         page = self.session.get(self.url + path, timeout=60)
@@ -137,8 +143,10 @@ def cohort(moodle, tmp_path_factory):
     groups = [g for g in plan.groups if g.course_idnumber == course.idnumber and len(g.member_ids) >= 2]
     team, other = groups[0], next(g for g in plan.groups if g.course_idnumber == course.idnumber and g != groups[0])
     people = {p["id"]: p for p in store.db["people"].rows}
+    coordinator_id = next(n["coordinator_id"] for n in store.db["networks"].rows_where("cohort = ?", [key])
+                          if n["slug"] == course.network_slug)
     users = {pid: site.core.get_users_by_field("idnumber", [people[pid]["idnumber"]])[0]
-             for pid in [*team.member_ids[:2], other.member_ids[0]]}
+             for pid in [*team.member_ids[:2], other.member_ids[0], coordinator_id]}
     for user in users.values():
         subprocess.run(["php", f"{moodle_dir}/admin/cli/reset_password.php", f"--username={user.username}",
                         f"--password={PASSWORD}", "--ignore-password-policy"], check=True, capture_output=True,
@@ -152,7 +160,7 @@ def cohort(moodle, tmp_path_factory):
     in_progress = json.loads(php(str(script), str(quiz_cm["instance_id"]), str(outsider.id), "open"))["attemptid"]
     yield {"key": key, "site": site, "store": store, "result": result, "course": course, "quiz": quiz_cm,
            "submitter": submitter, "teammate": teammate, "outsider": outsider, "finished": finished,
-           "in_progress": in_progress, "tmp": tmp, "url": moodle.url}
+           "in_progress": in_progress, "tmp": tmp, "url": moodle.url, "coordinator": users[coordinator_id]}
     store.close()
 
 
@@ -232,3 +240,12 @@ def test_the_timetable_is_in_the_calendar_and_an_unchanged_rerun_writes_nothing(
     calls = {name for name, row in site.client.stats.delta(before).items() if row.get("calls")}
     assert not again.plan.has_work, [c for c in again.plan.changes if c.action != "unchanged"]
     assert all(is_read_function(name) for name in calls), calls
+
+
+def test_the_coordinator_sees_the_participants_but_cannot_unenrol_anyone(cohort):
+    """Enrolments follow the roster: the coordinator (editing teacher) has no unenrol action, not even on
+    their own enrolment; the office's `people remove` is the way."""
+    coordinator = Participant(cohort["url"], cohort["coordinator"].username)
+    page = coordinator.main_html(f"/user/index.php?id={cohort['course'].moodle_id}&perpage=5000")
+    assert cohort["submitter"].lastname in page and cohort["coordinator"].lastname in page
+    assert "/enrol/unenroluser.php" not in page
