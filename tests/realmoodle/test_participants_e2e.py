@@ -104,7 +104,9 @@ class Participant:
         page = self.session.get(self.url + path, timeout=60)
         assert page.status_code == 200, path
         start = page.text.find('id="region-main"')
-        return page.text[start:] if start >= 0 else page.text
+        html = page.text[start:] if start >= 0 else page.text
+        end = html.find('id="page-footer"')
+        return html[:end] if end >= 0 else html
 
     def main_text(self, path: str) -> str:
         """The page's main region as text (navigation and footer left out: they are Moodle's, not ours)."""
@@ -145,8 +147,9 @@ def cohort(moodle, tmp_path_factory):
     people = {p["id"]: p for p in store.db["people"].rows}
     coordinator_id = next(n["coordinator_id"] for n in store.db["networks"].rows_where("cohort = ?", [key])
                           if n["slug"] == course.network_slug)
+    staff_id = next(m["person_id"] for m in store.db["memberships"].rows_where("cohort = ? AND role = 'staff'", [key]))
     users = {pid: site.core.get_users_by_field("idnumber", [people[pid]["idnumber"]])[0]
-             for pid in [*team.member_ids[:2], other.member_ids[0], coordinator_id]}
+             for pid in [*team.member_ids[:2], other.member_ids[0], coordinator_id, staff_id]}
     for user in users.values():
         subprocess.run(["php", f"{moodle_dir}/admin/cli/reset_password.php", f"--username={user.username}",
                         f"--password={PASSWORD}", "--ignore-password-policy"], check=True, capture_output=True,
@@ -160,7 +163,8 @@ def cohort(moodle, tmp_path_factory):
     in_progress = json.loads(php(str(script), str(quiz_cm["instance_id"]), str(outsider.id), "open"))["attemptid"]
     yield {"key": key, "site": site, "store": store, "result": result, "course": course, "quiz": quiz_cm,
            "submitter": submitter, "teammate": teammate, "outsider": outsider, "finished": finished,
-           "in_progress": in_progress, "tmp": tmp, "url": moodle.url, "coordinator": users[coordinator_id]}
+           "in_progress": in_progress, "tmp": tmp, "url": moodle.url, "coordinator": users[coordinator_id],
+           "staff": users[staff_id]}
     store.close()
 
 
@@ -249,3 +253,13 @@ def test_the_coordinator_sees_the_participants_but_cannot_unenrol_anyone(cohort)
     page = coordinator.main_html(f"/user/index.php?id={cohort['course'].moodle_id}&perpage=5000")
     assert cohort["submitter"].lastname in page and cohort["coordinator"].lastname in page
     assert "/enrol/unenroluser.php" not in page
+
+
+def test_office_staff_manage_every_course_of_the_cohort_without_being_enrolled(cohort):
+    """Staff hold the manager role at the cohort's category: a real role in every course, no enrolment."""
+    staff = Participant(cohort["url"], cohort["staff"].username)
+    courseid = cohort["course"].moodle_id
+    page = staff.main_text(f"/course/view.php?id={courseid}")
+    assert "Workshop 1" in page and "Enrol me" not in page
+    participants = staff.main_html(f"/user/index.php?id={courseid}&perpage=5000")
+    assert cohort["submitter"].lastname in participants and cohort["staff"].lastname not in participants

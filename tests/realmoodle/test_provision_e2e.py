@@ -13,6 +13,7 @@ proves the documented role and the service's function list suffice.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -32,10 +33,12 @@ from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import activity_idnumber, provision
 from mintqo_lms.store import Store
 from mintqo_lms.sync import sync_cohort
+from mintqo_lms.timetable import import_timetable
 
 pytestmark = pytest.mark.realmoodle
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[2] / "lms_templates" / "roster.example.csv"
+EXAMPLE_TIMETABLE = EXAMPLE_ROSTER.with_name("timetable.example.csv")
 WRITE_FUNCTIONS = {
     "core_course_create_categories", "core_course_create_courses", "core_course_update_courses",
     "core_user_create_users", "enrol_manual_enrol_users", "core_group_create_groups",
@@ -74,6 +77,7 @@ def cohort_run(request, tmp_path_factory):
     site = Moodle(moodle)
     store = Store(tmp / "mintqo.db")
     import_roster(store, run_roster(tmp / "roster.csv", domain), cohort)
+    import_timetable(store, EXAMPLE_TIMETABLE, cohort)   # 2025's dates: warned about, used as they are
     stored = {row["name"] for row in store.db["initiatives"].rows} | {row["name"] for row in store.db["networks"].rows}
     stored |= {row["last_name"] for row in store.db["people"].rows}
     assert all(any(name in text for text in stored) for name in MESSY_NAMES)
@@ -326,3 +330,19 @@ def test_invitations_reach_everyone_once(cohort_run):
     assert sorted(first.sent) == sorted(p.email for p in plan.people.values())
     again = invite(site, store, cohort, site_url=site.client.url)
     assert again.ok and again.sent == [] and sorted(again.already) == sorted(first.sent)
+
+
+def test_the_example_timetable_is_in_the_calendar(cohort_run):
+    """Workshop dates become course events, deadlines quiz and assignment events, course dates follow them."""
+    truth, plan = cohort_run["truth"], cohort_run["result"].plan
+    trier = next(c for c in plan.courses if c.network_slug and "trier" in c.network_slug)
+    events = truth.client.call("core_calendar_get_calendar_events", events={"courseids": [trier.moodle_id]},
+                               options={"siteevents": 0, "userevents": 0, "timestart": 0,
+                                        "timeend": 1798761600})["events"]
+    workshop1 = next(e for e in events if e["name"].startswith("Workshop 1"))
+    berlin = dt.timezone(dt.timedelta(hours=2))   # 17 June 2025 is summer time
+    assert dt.datetime.fromtimestamp(workshop1["timestart"], berlin) == dt.datetime(2025, 6, 17, 15, 0, tzinfo=berlin)
+    assert workshop1["timeduration"] == 3 * 3600
+    assert {e["modulename"] for e in events} >= {"quiz", "assign"}
+    [course] = truth.core.get_courses_by_field("id", trier.moodle_id)
+    assert course.startdate <= workshop1["timestart"] < course.enddate
