@@ -332,7 +332,7 @@ def _xlsx_rows(raw: bytes, shown: str) -> tuple[str, list[tuple[int, list[str]]]
     return shown, rows
 
 
-def _read_rows(file: Path) -> tuple[str, Literal["line", "row"], list[tuple[int, list[str]]]]:
+def read_rows(file: Path) -> tuple[str, Literal["line", "row"], list[tuple[int, list[str]]]]:
     shown = file.name
     try:
         raw = file.read_bytes()
@@ -361,7 +361,7 @@ def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
     checked against Moodle's length limit too.
     """
     file = Path(path)
-    shown, unit, records = _read_rows(file)
+    shown, unit, records = read_rows(file)
     problems: list[RosterProblem] = []
 
     def problem(line: int | None, column: str | None, message: str) -> None:
@@ -380,7 +380,8 @@ def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
     if header is None:
         raise RosterError([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
 
-    columns = _map_header(header, header_line, problem)
+    columns = map_header(header, header_line, problem, _HEADERS, _GERMAN_HEADERS, _REQUIRED_COLUMNS,
+                         {name: name for name in _HEADERS})
     if problems:
         raise RosterError(problems)
     shown_column = {field: header[index].strip() for field, index in columns.items()}
@@ -398,25 +399,29 @@ def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
     return Roster(source=str(file), entries=entries)
 
 
-def _map_header(header: list[str], line: int, problem: _Report) -> dict[str, int]:
-    lookup = {alias: field for field, aliases in _HEADERS.items() for alias in aliases}
+def map_header(header: list[str], line: int, problem: _Report, headers: dict[str, tuple[str, ...]],
+               german: dict[str, str], required: tuple[str, ...], english: dict[str, str]) -> dict[str, int]:
+    """Column index per field of a staff sheet's header row (German or English names, any case); every
+    unknown, empty, doubled or missing column is reported on the header's line. Shared by the roster and
+    the timetable so both sheets explain their headers alike."""
+    lookup = {alias: name for name, aliases in headers.items() for alias in aliases}
     columns: dict[str, int] = {}
-    for index, name in enumerate(header):
-        clean = name.strip()
+    for index, text in enumerate(header):
+        clean = text.strip()
         if not clean:
             problem(line, None, f"column {index + 1} has no header")
             continue
-        field = lookup.get(clean.lower())
-        if field is None:
-            known = ", ".join(_GERMAN_HEADERS.values())
+        name = lookup.get(clean.lower())
+        if name is None:
+            known = ", ".join(german.values())
             problem(line, clean, f"unknown column header '{clean}' (known: {known}, or their English names)")
-        elif field in columns:
+        elif name in columns:
             problem(line, clean, f"column '{clean}' appears twice")
         else:
-            columns[field] = index
-    for field in _REQUIRED_COLUMNS:
-        if field not in columns:
-            problem(line, None, f"required column '{_GERMAN_HEADERS[field]}' (or '{field}') is missing")
+            columns[name] = index
+    for name in required:
+        if name not in columns:
+            problem(line, None, f"required column '{german[name]}' (or '{english[name]}') is missing")
     return columns
 
 

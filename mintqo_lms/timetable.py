@@ -34,7 +34,15 @@ from zoneinfo import ZoneInfo
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.roster import RosterError, RosterProblem, _read_rows, moodle_text_problem, region_idnumber, slugify
+from mintqo_lms.roster import (
+    RosterError,
+    RosterProblem,
+    map_header,
+    moodle_text_problem,
+    read_rows,
+    region_idnumber,
+    slugify,
+)
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Curriculum, short_network_name
 
@@ -241,7 +249,7 @@ def parse_timetable(path: str | Path, cohort: str, networks: dict[str, str], qua
     """
     file = Path(path)
     try:
-        shown, unit, records = _read_rows(file)
+        shown, unit, records = read_rows(file)
     except RosterError as exc:
         raise TimetableError(exc.problems) from None
     problems: list[RosterProblem] = []
@@ -262,7 +270,8 @@ def parse_timetable(path: str | Path, cohort: str, networks: dict[str, str], qua
             rows.append((start, cells))
     if header is None:
         raise TimetableError([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
-    columns = _map_header(header, header_line, problem)
+    columns = map_header(header, header_line, problem, _HEADERS, _GERMAN_HEADERS, _REQUIRED_COLUMNS,
+                         {name: aliases[-1] for name, aliases in _HEADERS.items()})
     if problems:
         raise TimetableError(problems)
     if not rows:
@@ -400,28 +409,6 @@ def _course_of(text: str, cohort: str, networks: dict[str, str], qualification: 
         name = networks[short[0]]
         return region_idnumber(cohort, name), regional, f"regional course of {name}"
     return None, None, ""
-
-
-def _map_header(header: list[str], line: int, problem: _Report) -> dict[str, int]:
-    lookup = {alias: name for name, aliases in _HEADERS.items() for alias in aliases}
-    columns: dict[str, int] = {}
-    for index, text in enumerate(header):
-        clean = text.strip()
-        if not clean:
-            problem(line, None, f"column {index + 1} has no header")
-            continue
-        name = lookup.get(clean.lower())
-        if name is None:
-            known = ", ".join(_GERMAN_HEADERS.values())
-            problem(line, clean, f"unknown column header '{clean}' (known: {known}, or their English names)")
-        elif name in columns:
-            problem(line, clean, f"column '{clean}' appears twice")
-        else:
-            columns[name] = index
-    for name in _REQUIRED_COLUMNS:
-        if name not in columns:
-            problem(line, None, f"required column '{_GERMAN_HEADERS[name]}' (or '{_HEADERS[name][-1]}') is missing")
-    return columns
 
 
 # --------------------------------------------------------------------------------------------------
