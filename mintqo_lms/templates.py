@@ -38,6 +38,7 @@ __all__ = [
     "load_curriculum",
     "load_instrument",
     "moodle_fraction",
+    "no_judgement_fraction",
     "templates_dir",
 ]
 
@@ -104,10 +105,15 @@ def _check_key(value: str) -> str:
 
 
 class ScaleLevel(_Model):
-    """One point of the answer scale, e.g. value 4 = "trifft voll zu"."""
+    """One point of the answer scale, e.g. value 4 = "trifft voll zu".
 
-    value: int
+    A level with ``no_judgement: true`` ("kann ich nicht beurteilen") is an answer that says nothing about the
+    offer: it has no value, counts as not answered in every score and takes no part in the scale's min/max.
+    An instrument has at most one such level."""
+
+    value: int | None = None
     label: str = Field(min_length=1)
+    no_judgement: bool = False
 
 
 class Statement(_Model):
@@ -156,11 +162,25 @@ class Instrument(_Model):
     def statements(self) -> list[Statement]:
         return [s for d in self.dimensions for s in d.statements()]
 
+    def scored_levels(self) -> list[ScaleLevel]:
+        """The levels that carry a value (every level but the no-judgement one), in scale order."""
+        return [level for level in self.scale if not level.no_judgement]
+
+    def no_judgement_level(self) -> ScaleLevel | None:
+        """The "kann ich nicht beurteilen" level, if the scale has one."""
+        return next((level for level in self.scale if level.no_judgement), None)
+
     def scale_fractions(self) -> list[float]:
-        """Moodle grade fraction (0..1) for each scale level, in scale order."""
-        values = [level.value for level in self.scale]
+        """Moodle grade fraction (0..1) for each scale level, in scale order.
+
+        Scored levels run evenly from 0 (lowest value) to 1 (highest). The no-judgement level gets
+        :func:`no_judgement_fraction`: a Moodle fraction no scored level uses (so a stored answer names its level
+        unambiguously, and it is never the 0 of the lowest level, which would read as a low score)."""
+        values = [level.value for level in self.scored_levels() if level.value is not None]
         low, high = min(values), max(values)
-        return [moodle_fraction((v - low) / (high - low)) for v in values]
+        scored = [moodle_fraction((v - low) / (high - low)) for v in values]
+        fractions = iter(scored)
+        return [no_judgement_fraction(scored) if level.no_judgement else next(fractions) for level in self.scale]
 
 
 class Activity(_Model):
@@ -277,6 +297,18 @@ def short_network_name(name: str) -> str:
     such a prefix stays as it is."""
     short = _NETWORK_PREFIX.sub("", name.strip(), count=1).strip()
     return short or name.strip()
+
+
+def no_judgement_fraction(scored: list[float]) -> float:
+    """The Moodle fraction for a no-judgement answer, given the scored levels' fractions: the free Moodle fraction
+    nearest the middle of the scale (0.5 for a four-point scale; ties go to the lower one).
+
+    Why the middle: Moodle requires every answer to carry one of its fractions, and whatever it is shows up in
+    Moodle's own question statistics. The lowest level's 0 would make "kann ich nicht beurteilen" look like the
+    worst rating and be indistinguishable from it; the middle is neutral there. Our scoring never uses the
+    value: it recognises the level and counts the statement as not answered."""
+    free = [f for f in MOODLE_FRACTIONS if all(abs(f - used) >= 0.00001 for used in scored)]
+    return min(free, key=lambda f: (abs(f - 0.5), f))
 
 
 def moodle_fraction(fraction: float) -> float:
@@ -452,15 +484,33 @@ def _check_instrument(inst: Instrument, stem: str, shown: str, lines: dict[str, 
 
     values: dict[int, int] = {}
     labels: dict[str, int] = {}
+    no_judgement: int | None = None
     for i, level in enumerate(inst.scale):
+        if level.no_judgement:
+            if no_judgement is not None:
+                fail(f"scale[{i}].no_judgement", f"only one level may be 'no_judgement' (also scale[{no_judgement}])")
+            if level.value is not None:
+                fail(f"scale[{i}].value", "a no_judgement level has no value (it counts as not answered)")
+            no_judgement = i
+            if level.label in labels:
+                fail(f"scale[{i}].label", f"duplicate scale label '{level.label}' (also scale[{labels[level.label]}])")
+            labels[level.label] = i
+            continue
+        if level.value is None:
+            fail(f"scale[{i}].value", "a scale level needs a value (or 'no_judgement: true')")
+        assert level.value is not None
         if level.value in values:
             fail(f"scale[{i}].value", f"duplicate scale value {level.value} (also scale[{values[level.value]}])")
         if level.label in labels:
             fail(f"scale[{i}].label", f"duplicate scale label '{level.label}' (also scale[{labels[level.label]}])")
         values[level.value] = i
         labels[level.label] = i
+    if len(values) < 2:
+        fail("scale", "the scale needs at least two levels with a value")
     low, high = min(values), max(values)
     for i, level in enumerate(inst.scale):
+        if level.value is None:
+            continue
         try:
             moodle_fraction((level.value - low) / (high - low))
         except ValueError as exc:

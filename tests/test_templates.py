@@ -314,6 +314,57 @@ def test_five_point_scale_is_accepted(root: Path):
     assert load_instrument("selfanalysis/v1", root).scale_fractions() == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
+NO_JUDGEMENT = {"label": "kann ich nicht beurteilen", "no_judgement": True}
+
+
+def test_no_judgement_level_is_not_counted_in_the_scale(root: Path):
+    edit(root / "selfanalysis" / "v1.yaml", lambda d: d["scale"].append(dict(NO_JUDGEMENT)))
+    inst = load_instrument("selfanalysis/v1", root)
+    assert [lvl.value for lvl in inst.scored_levels()] == [1, 2, 3, 4]
+    assert inst.no_judgement_level().label == "kann ich nicht beurteilen"
+    assert inst.no_judgement_level().value is None
+    # the scored levels keep 0 .. 1; no judgement is a free Moodle fraction, never the lowest level's 0
+    assert inst.scale_fractions() == [0.0, 0.3333333, 0.6666667, 1.0, 0.5]
+
+
+def test_no_judgement_fraction_avoids_every_scored_fraction(root: Path):
+    def change(d):
+        d["scale"] = [NO_JUDGEMENT] + [{"value": v, "label": lbl} for v, lbl in enumerate(
+            ["trifft nicht zu", "trifft eher nicht zu", "teils, teils", "trifft eher zu", "trifft voll zu"], 1)]
+
+    edit(root / "selfanalysis" / "v1.yaml", change)
+    fractions = load_instrument("selfanalysis/v1", root).scale_fractions()
+    assert fractions[1:] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert fractions[0] == 0.4  # nearest the middle that no scored level uses
+
+
+def test_at_most_one_no_judgement_level(root: Path):
+    edit(root / "selfanalysis" / "v1.yaml",
+         lambda d: d["scale"].extend([dict(NO_JUDGEMENT), {"label": "keine Angabe", "no_judgement": True}]))
+    with pytest.raises(TemplateError) as info:
+        load_instrument("selfanalysis/v1", root)
+    assert info.value.path == "scale[5].no_judgement"
+    assert "only one level may be 'no_judgement' (also scale[4])" in str(info.value)
+
+
+def test_no_judgement_level_has_no_value_and_others_need_one(root: Path):
+    file = root / "selfanalysis" / "v1.yaml"
+    edit(file, lambda d: d["scale"].append({"value": 0, **NO_JUDGEMENT}))
+    with pytest.raises(TemplateError, match=r"scale\[4\]\.value: a no_judgement level has no value"):
+        load_instrument("selfanalysis/v1", root)
+    shutil.copy(SHIPPED / "selfanalysis" / "v1.yaml", file)
+    edit(file, lambda d: d["scale"][1].pop("value"))
+    with pytest.raises(TemplateError, match=r"scale\[1\]\.value: a scale level needs a value"):
+        load_instrument("selfanalysis/v1", root)
+
+
+def test_scale_needs_two_scored_levels(root: Path):
+    edit(root / "selfanalysis" / "v1.yaml",
+         lambda d: d.update(scale=[d["scale"][0], dict(NO_JUDGEMENT)]))
+    with pytest.raises(TemplateError, match="at least two levels with a value"):
+        load_instrument("selfanalysis/v1", root)
+
+
 def test_instrument_duplicate_statement_key_and_wrong_prefix(root: Path):
     file = root / "selfanalysis" / "v1.yaml"
     edit(file, lambda d: d["dimensions"][1]["criteria"][0]["statements"][1].update(key="res-01"))
