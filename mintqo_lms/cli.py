@@ -360,6 +360,11 @@ def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> Non
     click.echo(f"Unenrolled {email} from {removed} course(s) of cohort {cohort}; the Moodle account is kept.")
 
 
+@main.group()
+def selfanalysis() -> None:
+    """The self-analysis: scores and profiles of the initiatives, new instrument versions."""
+
+
 main.add_command(sandbox)
 
 if __name__ == "__main__":

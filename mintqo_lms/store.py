@@ -152,6 +152,31 @@ def _m7_timetable_invitations_roles(db: sqlite_utils.Database) -> None:
     }, pk=("contextkey", "person_id", "role"), foreign_keys=[("person_id", "people", "id")])
 
 
+def _m8_analyses(db: sqlite_utils.Database) -> None:
+    """Self-analysis results, computed by ``sync`` in the transaction that stores the answers (see
+    :mod:`mintqo_lms.profile` for the team rule): each initiative's analysis per quiz (``analyses``; a later
+    finished attempt of the team replaces it: the older row stays with ``current = 0``), its scores per
+    dimension, criterion and statement (``analysis_scores``), and per initiative the change from its first to
+    its latest analysis (``analysis_changes``)."""
+    db["analyses"].create({
+        "cohort": str, "network_slug": str, "initiative_slug": str, "quiz": str, "attemptid": int,
+        "kind": str, "instrument": str, "cmid": int, "userid": int, "person_id": int, "timefinish": int,
+        "offer": str, "current": int, "answered": int, "statements": int, "computed_at": int,
+    }, pk=("cohort", "network_slug", "initiative_slug", "quiz", "attemptid"),
+        foreign_keys=[("cohort", "cohorts", "key")])
+    db["analyses"].create_index(["attemptid"], unique=True)
+    db["analyses"].create_index(["cohort", "current"])
+    db["analysis_scores"].create({
+        "attemptid": int, "level": str, "key": str, "score": float, "answered": int, "total": int,
+        "meaningful": int, "potential_rank": int,
+    }, pk=("attemptid", "level", "key"), foreign_keys=[("attemptid", "analyses", "attemptid")])
+    db["analysis_changes"].create({
+        "cohort": str, "network_slug": str, "initiative_slug": str, "level": str, "key": str,
+        "first_attemptid": int, "latest_attemptid": int, "change": float, "compared": int,
+    }, pk=("cohort", "network_slug", "initiative_slug", "level", "key"),
+        foreign_keys=[("cohort", "cohorts", "key")])
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -167,6 +192,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "memberships.removed_at: removed on purpose", _m5_removals),
     Migration(6, "sync_runs: dry_run, pid, host, command (dry runs apart; dead runs marked interrupted)", _m6_run_owner),
     Migration(7, "timetable, invitations, role assignments outside courses", _m7_timetable_invitations_roles),
+    Migration(8, "self-analysis results: analyses, analysis_scores, analysis_changes", _m8_analyses),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
