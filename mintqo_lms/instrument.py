@@ -14,6 +14,13 @@ description before its first criterion), so participants read what the statement
 items have no answer: ``local_mintqo_get_quiz_responses`` leaves them out, and :func:`is_statement_idnumber`
 tells them apart where an idnumber alone is at hand. The instrument's own description belongs in the quiz
 intro (:func:`quiz_intro`).
+
+A scale may have a "kann ich nicht beurteilen" level (``no_judgement``, instrument v2). It compiles to an answer
+like every other level, in scale order (last in v2), with the fraction ``templates.no_judgement_fraction`` picks:
+a Moodle fraction no scored level uses (0.5 on a four-point scale). So a stored answer names its level from the
+fraction alone (:func:`scale_level_for_fraction`), and the answer never carries the lowest level's 0, which
+Moodle's statistics and any reader of the raw fraction would take for the worst rating. Scoring never uses its
+value: the statement counts as not answered.
 """
 
 from __future__ import annotations

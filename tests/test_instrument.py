@@ -253,3 +253,33 @@ def test_reference_question_is_the_recorded_export():
     inline = ET.fromstring(REFERENCE_QUESTION.encode("utf-8"))
     recorded.tail = inline.tail = None
     assert ET.tostring(recorded) == ET.tostring(inline)
+
+
+# -- v2: v1's statements plus "kann ich nicht beurteilen" ---------------------------------------------
+
+
+def test_v2_has_v1s_statements_word_for_word_and_a_no_judgement_answer():
+    v1, v2 = load_instrument("selfanalysis/v1"), load_instrument("selfanalysis/v2")
+    assert v2.version == "v2"
+    assert [(s.key, s.text) for s in v2.statements()] == [(s.key, s.text) for s in v1.statements()]
+    assert v2.scored_levels() == v1.scale
+    assert v2.no_judgement_level().label == "kann ich nicht beurteilen"
+    assert v1.no_judgement_level() is None
+
+
+def test_v2_xml_carries_its_version_and_a_neutral_no_judgement_answer():
+    v2 = load_instrument("selfanalysis/v2")
+    items = ET.fromstring(to_moodle_xml(v2).encode("utf-8")).findall("question")
+    questions = [q for q in items if q.get("type") == "multichoice"]
+    assert [q.findtext("idnumber") for q in questions] == [f"mintqo:sa:v2:{s.key}" for s in v2.statements()]
+    assert all(q.findtext("idnumber").startswith("mintqo:sa:v2:") for q in items)
+    for q in questions:
+        answers = [(a.findtext("text"), a.get("fraction")) for a in q.findall("answer")]
+        assert answers == [("trifft nicht zu", "0"), ("trifft eher nicht zu", "33.33333"),
+                           ("trifft eher zu", "66.66667"), ("trifft voll zu", "100"),
+                           ("kann ich nicht beurteilen", "50")]
+        assert all(float(f) in MOODLE_PERCENTAGES for _, f in answers)
+    # the fraction names the level unambiguously: no judgement is never read as "trifft nicht zu"
+    assert scale_level_for_fraction(v2, "0.5000000").no_judgement
+    assert scale_level_for_fraction(v2, "0.0000000").label == "trifft nicht zu"
+    assert len(set(v2.scale_fractions())) == len(v2.scale)
