@@ -365,6 +365,44 @@ def selfanalysis() -> None:
     """The self-analysis: scores and profiles of the initiatives, new instrument versions."""
 
 
+@selfanalysis.command("publish")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--instrument", "instrument_ref", required=True, metavar="REF",
+              help="The new instrument version, e.g. selfanalysis/v2.")
+@click.pass_context
+def selfanalysis_publish(ctx: click.Context, cohort: str, instrument_ref: str) -> None:
+    """Place INSTRUMENT as quizzes in every regional course of COHORT next to the existing ones (same
+    section and settings; the existing quizzes, attempts and answers stay untouched). Running it again
+    changes nothing."""
+    from mintqo_lms.publish import publish
+
+    config = _config(ctx)
+    command = f"mintqo-lms selfanalysis publish --cohort {cohort} --instrument {instrument_ref}"
+    with _writing_store(config, command) as store:
+        result = publish(Moodle(config.client()), store, config, cohort, instrument_ref)
+    click.echo(result.summary())
+
+
+@selfanalysis.command("export-xml")
+@click.option("--instrument", "instrument_ref", required=True, metavar="REF", help="e.g. selfanalysis/v2.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The Moodle XML file to write (for Moodle's own question import dialog).")
+@click.pass_context
+def selfanalysis_export_xml(ctx: click.Context, instrument_ref: str, output: str) -> None:
+    """Write INSTRUMENT as a Moodle XML question file (Question bank → Import → Moodle XML format)."""
+    from mintqo_lms.instrument import to_moodle_xml
+    from mintqo_lms.templates import load_instrument
+
+    config = _config(ctx)
+    root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+    instrument = load_instrument(instrument_ref, root)
+    try:
+        Path(output).write_text(to_moodle_xml(instrument), encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"Wrote {len(instrument.statements())} statements of {instrument_ref} as Moodle XML to {output}.")
+
+
 main.add_command(sandbox)
 
 if __name__ == "__main__":

@@ -232,6 +232,12 @@ class Provisioner:
 
     # -- desired state ------------------------------------------------------------------------------
 
+    def desired_courses(self, cohort: str) -> list[DesiredCourse]:
+        """The cohort's courses as the templates, roster and timetable want them, content included (what
+        ``content["quizzes"]`` sends to ``import_quiz``); reads only the store. ``selfanalysis publish`` places
+        new instrument versions with the same quiz settings from here."""
+        return self._desired(cohort)[1]
+
     def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
                                                list[DesiredGroup], list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)

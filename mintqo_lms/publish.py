@@ -1,0 +1,145 @@
+"""``mintqo-lms selfanalysis publish``: a new version of the instrument as quizzes beside the existing ones.
+
+Why beside and not instead: attempts and answers belong to the questions they were given on. Replacing the v1
+questions would change what finished analyses mean, so a new version (``selfanalysis/v2``) gets quizzes of its
+own, placed in every regional course of the cohort next to each quiz of the curriculum:
+
+* idnumber: the v1 quiz's with the version appended (``mintqo:regional_cycle:selbstanalyse-1-v2``; activity key
+  ``selbstanalyse-1-v2``), questions ``mintqo:sa:v2:…``;
+* the same section (Moodle appends it there, after the v1 quiz and its team page) and the same settings as the
+  v1 quiz (one attempt, no grade, no exam review, the timetable's window, completion as the template says):
+  the plugin's ``import_quiz`` applies them exactly as provisioning does;
+* the v1 quizzes, their attempts and answers are never touched: nothing here writes to them.
+
+Every published quiz is recorded in the store's ``activities`` table (``modname`` quiz), so ``sync`` reads its
+answers like any other. A fingerprint of what was sent is kept per course in ``sync_state``
+(``publish:<course>:<quiz>``): publishing the same again makes no write call; a changed timetable window is
+sent again (``import_quiz`` updates the settings, keeps questions and attempts).
+
+Not placed for a new version: the team page link ("Unsere Antworten im Team"). The plugin's team page computes
+its 0–100 assessment from the answer's position in the scale and does not know a no-judgement answer yet, so it
+would show "kann ich nicht beurteilen" as the highest rating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mintqo_lms.config import Config
+from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
+from mintqo_lms.keys import require_cohort
+from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.provision import Provisioner
+from mintqo_lms.store import Store
+from mintqo_lms.templates import Instrument, load_instrument
+
+__all__ = ["PublishError", "PublishResult", "publish", "published_idnumber", "NEW_VERSION_INTRO"]
+
+NEW_VERSION_INTRO = (
+    "<p>Dies ist die neue Version der Selbstanalyse: dieselben Aussagen wie bisher, dazu die Antwort "
+    "„kann ich nicht beurteilen“ für Aussagen, die Sie für Ihr Angebot nicht einschätzen können. Diese Antwort "
+    "zählt nicht als niedrige Einschätzung, sondern als „nicht beantwortet“.</p>")
+
+
+class PublishError(MintqoError):
+    """An instrument cannot be published as asked (cohort not provisioned, the curriculum's own version …)."""
+
+
+@dataclass
+class PublishResult:
+    cohort: str
+    instrument: str
+    quizzes: Counter = field(default_factory=Counter)    # created / updated / unchanged (Moodle's word)
+    skipped: int = 0                                     # already published, nothing changed: no call
+    published: list[str] = field(default_factory=list)   # "<course idnumber> <quiz idnumber>"
+    calls: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        written = ", ".join(f"{n} {status}" for status, n in sorted(self.quizzes.items())) or "none written"
+        return (f"Published {self.instrument} in cohort {self.cohort}: {written}, {self.skipped} unchanged "
+                f"without a call ({self.total_calls} web-service calls).")
+
+    @property
+    def total_calls(self) -> int:
+        return int(sum(stats["calls"] for stats in self.calls.values()))
+
+
+def published_idnumber(quiz_idnumber: str, instrument: Instrument) -> str:
+    """``mintqo:regional_cycle:selbstanalyse-1`` + v2 -> ``mintqo:regional_cycle:selbstanalyse-1-v2``."""
+    return f"{quiz_idnumber}-{instrument.version}"
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrument_ref: str, *,
+            templates_root: str | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> PublishResult:
+    """Place ``instrument_ref`` as quizzes in every regional course of ``cohort`` (see the module docstring)."""
+    require_cohort(store, cohort)
+    provisioner = Provisioner(moodle, store, config, templates_root=templates_root, progress=progress)
+    instrument = load_instrument(instrument_ref, provisioner.templates_root)
+    stored = {row["idnumber"]: row for row in store.db["courses"].rows_where("cohort = ?", [cohort])}
+    courses = [c for c in provisioner.desired_courses(cohort) if c.network_slug]
+    missing = [c.idnumber for c in courses if not (stored.get(c.idnumber) or {}).get("moodle_id")]
+    if not courses or missing:
+        raise PublishError(f"cohort {cohort} has regional courses not in Moodle yet ({', '.join(missing) or 'none'}); "
+                           f"run 'mintqo-lms provision --cohort {cohort}' first")
+
+    result = PublishResult(cohort=cohort, instrument=instrument_ref)
+    stats = moodle.client.stats
+    snapshot = stats.as_dict()
+    run_id = store.start_run("publish", cohort)
+    try:
+        for done, course in enumerate(courses):
+            if progress:
+                progress("Quizzes", done, len(courses))
+            courseid = stored[course.idnumber]["moodle_id"]
+            for quiz in course.content["quizzes"]:
+                activity = course.curriculum.activity(quiz["idnumber"].rsplit(":", 1)[-1])
+                if activity.instrument == instrument_ref:
+                    raise PublishError(f"{instrument_ref} is the curriculum's own instrument for "
+                                       f"{activity.key}: provision places it, publish is for a new version")
+                payload = {
+                    "section": quiz["section"], "idnumber": published_idnumber(quiz["idnumber"], instrument),
+                    "name": f"{quiz['name']} (Version {instrument.version.lstrip('v')})",
+                    "intro": quiz_intro(instrument, NEW_VERSION_INTRO),
+                    "questionsxml": to_moodle_xml(instrument),
+                    "sections": [dict(s) for s in quiz_sections(instrument)],
+                    "settings": dict(quiz["settings"]),
+                }
+                stream = f"publish:{course.idnumber}:{payload['idnumber']}"
+                fingerprint = _fingerprint(payload)
+                known = store.db["activities"].count_where(
+                    "course_idnumber = ? AND idnumber = ?", [course.idnumber, payload["idnumber"]])
+                if known and store.get_cursor(stream, "") == fingerprint:
+                    result.skipped += 1
+                    continue
+                imported = moodle.plugin.import_quiz(courseid=courseid, **payload)
+                with store.transaction():
+                    store.db["activities"].upsert({
+                        "course_idnumber": course.idnumber, "idnumber": payload["idnumber"], "cmid": imported.cmid,
+                        "instance_id": imported.quizid, "modname": "quiz", "name": payload["name"],
+                        "section": payload["section"], "updated_at": int(time.time())},
+                        pk=("course_idnumber", "idnumber"))
+                    store.set_cursor(stream, fingerprint)
+                result.quizzes[imported.status] += 1
+                result.published.append(f"{course.idnumber} {payload['idnumber']}")
+        if progress:
+            progress("Quizzes", len(courses), len(courses))
+    except Exception as exc:
+        store.finish_run(run_id, status="failed", summary=dict(result.quizzes), calls=stats.delta(snapshot),
+                         error=str(exc))
+        raise
+    result.calls = stats.delta(snapshot)
+    store.finish_run(run_id, status="ok", summary={**result.quizzes, "skipped": result.skipped},
+                     calls=result.calls)
+    return result
