@@ -60,6 +60,10 @@ class SyncSettings(_Section):
         return value
 
 
+class FeedbackSettings(_Section):
+    messages: bool = True   # a German Moodle message to every member after a newly finished self-analysis
+
+
 class RoleSettings(_Section):
     manager: int = 1
     editingteacher: int = 3
@@ -77,6 +81,7 @@ class Config(_Section):
     moodle: MoodleSettings = Field(default_factory=MoodleSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     roles: RoleSettings = Field(default_factory=RoleSettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     source: Path | None = Field(default=None, exclude=True)
@@ -211,6 +216,11 @@ path = "mintqo.db"
 every_minutes = 60
 at = []
 page_size = 1000
+
+[feedback]
+# After a newly finished self-analysis, sync sends each member of the initiative one German Moodle message
+# with the team's results (once per analysis and person). false turns it off.
+messages = true
 
 [roles]
 # Role ids of the site (standard Moodle ids shown).
