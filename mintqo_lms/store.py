@@ -177,6 +177,19 @@ def _m8_analyses(db: sqlite_utils.Database) -> None:
         foreign_keys=[("cohort", "cohorts", "key")])
 
 
+def _m9_feedback_messages(db: sqlite_utils.Database) -> None:
+    """The feedback message each member of an initiative gets after a newly finished self-analysis
+    (:mod:`mintqo_lms.feedback`): one row per analysis (``attemptid``) and recipient, written as ``sending``
+    before the message goes out, ``sent`` after Moodle confirmed it, ``failed`` when Moodle provably did not
+    take it; a row left ``sending`` is a message whose answer was lost (never re-sent on its own)."""
+    db["feedback_messages"].create({
+        "attemptid": int, "person_id": int, "cohort": str, "network_slug": str, "initiative_slug": str,
+        "userid": int, "status": str, "clientmsgid": str, "msgid": int, "attempts": int, "error": str,
+        "created_at": int, "sent_at": int, "updated_at": int,
+    }, pk=("attemptid", "person_id"), foreign_keys=[("cohort", "cohorts", "key"), ("person_id", "people", "id")])
+    db["feedback_messages"].create_index(["cohort", "status"])
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -193,6 +206,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "sync_runs: dry_run, pid, host, command (dry runs apart; dead runs marked interrupted)", _m6_run_owner),
     Migration(7, "timetable, invitations, role assignments outside courses", _m7_timetable_invitations_roles),
     Migration(8, "self-analysis results: analyses, analysis_scores, analysis_changes", _m8_analyses),
+    Migration(9, "feedback messages: one per analysis and recipient, recorded before sending", _m9_feedback_messages),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

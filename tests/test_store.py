@@ -11,6 +11,7 @@ EXPECTED_TABLES = {
     "cohorts", "networks", "coordinators", "initiatives", "people", "memberships", "courses", "enrolments",
     "groups", "activities", "activity_completion", "course_completion", "quiz_attempts", "responses",
     "certificates", "sync_state", "sync_runs", "schema_migrations", "timetable", "invitations", "role_assignments",
+    "analyses", "analysis_scores", "analysis_changes", "feedback_messages",
 }
 
 
