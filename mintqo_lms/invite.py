@@ -6,7 +6,7 @@ in): what the programme is, the login page, their username, and how to set a pas
 "Kennwort vergessen?" (the German login page's label).
 
 Why it cannot send twice: every invitation is written to the store as ``sending`` *before* the message goes
-out, one message per call. The answer decides what follows:
+out, one message per call (:func:`mintqo_lms.messaging.send_recorded`, shared with the feedback messages). The answer decides what follows:
 
 * Moodle confirms it (a message id) -> ``sent``; later runs skip the person.
 * Moodle refuses it (an error, or ``msgid`` -1 with a reason), or the request provably never reached Moodle
@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.errors import MintqoError, MoodleConnectionError, MoodleRemoteError, MoodleTransportError
+from mintqo_lms.messaging import send_recorded
+from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.programme import Member, load_cohort
 from mintqo_lms.store import Store
 
@@ -169,40 +170,15 @@ def _invite(moodle: Moodle, store: Store, cohort: str, *, site_url: str, dry_run
             continue
         record = records.get(member.person_id) or {}
         attempt = int(record.get("attempts") or 0) + 1
-        clientmsgid = f"mintqo-invite-{cohort}-{member.person_id}-{attempt}"
-        now = int(time.time())
-        with store.transaction():  # recorded before it goes out: a lost answer is never re-sent on its own
-            store.db["invitations"].upsert({
-                "cohort": cohort, "person_id": member.person_id, "status": "sending", "clientmsgid": clientmsgid,
-                "attempts": attempt, "error": None, "created_at": record.get("created_at") or now,
-                "updated_at": now}, pk=("cohort", "person_id"))
         text = invitation_text(site=site, cohort=cohort, first_name=member.first_name, last_name=member.last_name,
                                username=username, role_line=_role_line(roles[member.person_id], roster.networks,
                                                                        roster.initiatives))
-        status, error, msgid = "failed", None, None
-        try:
-            answer = moodle.core.send_instant_message(member.moodle_user_id or 0, text, clientmsgid)
-        except MoodleConnectionError as exc:
-            if exc.maybe_applied:
-                status, error = "sending", f"answer lost: {exc}"
-            else:
-                error = str(exc)
-            result.stopped = str(exc)
-        except MoodleRemoteError as exc:
-            error = str(exc)
-        except MoodleTransportError as exc:   # HTTP 5xx, an HTML page: Moodle did not take the message
-            error = str(exc)
-            result.stopped = str(exc)
-        else:
-            if answer.msgid and answer.msgid > 0:
-                status, msgid = "sent", answer.msgid
-            else:
-                error = answer.errormessage or "Moodle did not accept the message"
-        now = int(time.time())
-        with store.transaction():
-            store.db["invitations"].update((cohort, member.person_id), {
-                "status": status, "msgid": msgid, "error": error, "updated_at": now,
-                **({"sent_at": now} if status == "sent" else {})})
+        outcome = send_recorded(moodle, store, "invitations", ("cohort", "person_id"), {
+            "cohort": cohort, "person_id": member.person_id, "attempts": attempt,
+            "created_at": record.get("created_at") or int(time.time())},
+            touserid=member.moodle_user_id or 0, text=text,
+            clientmsgid=f"mintqo-invite-{cohort}-{member.person_id}-{attempt}")
+        status, error, result.stopped = outcome.status, outcome.error, outcome.stop
         if status == "sent":
             result.sent.append(member.email)
         elif status == "sending":
