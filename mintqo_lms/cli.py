@@ -300,7 +300,8 @@ def sync(ctx: click.Context, cohort: str) -> None:
     config = _config(ctx)
     with _writing_store(config, f"mintqo-lms sync --cohort {cohort}") as store:
         check_syncable(store, cohort)  # before the token is even read: a typo in the cohort is the first error
-        result = sync_cohort(Moodle(config.client()), store, cohort, page_size=config.sync.page_size)
+        result = sync_cohort(Moodle(config.client()), store, cohort, page_size=config.sync.page_size,
+                             templates_root=config.programme.templates_dir)
     calls = sum(int(c["calls"]) for c in result.calls.values())
     click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
 
@@ -363,6 +364,48 @@ def people_remove(ctx: click.Context, email: str, cohort: str, yes: bool) -> Non
 @main.group()
 def selfanalysis() -> None:
     """The self-analysis: scores and profiles of the initiatives, new instrument versions."""
+
+
+@selfanalysis.command("profile")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--network", default=None, help="Only this network (slug or full name).")
+@click.option("--initiative", default=None, help="Only this initiative (slug or full name).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="With --format csv: write FILE.csv and FILE.xlsx (German Excel) instead of CSV on stdout.")
+@click.pass_context
+def selfanalysis_profile(ctx: click.Context, cohort: str, network: str | None, initiative: str | None, fmt: str,
+                         out: str | None) -> None:
+    """Per initiative its offer, each analysis (quiz, attempt, when), the score 0–100 per dimension and
+    criterion, the change since the first analysis and the improvement potentials, as stored by sync."""
+    import json
+
+    from mintqo_lms.exports import CSV_ENCODING, write_table
+    from mintqo_lms.profile import PROFILE_HEADER, profile, profile_csv, profile_rows, profile_table
+    from mintqo_lms.store import LATEST_VERSION, StoreError
+
+    config = _config(ctx)
+    if out and fmt != "csv":
+        raise click.UsageError("--out goes with --format csv")
+    if not config.store.path.exists():
+        raise StoreError(f"no store at {config.store.path}: run 'mintqo-lms init', 'roster import' and 'sync' "
+                         f"first, or check store.path in {config.where}")
+    root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+    with Store(config.store.path, migrate_to=None) as store:  # a report: reads, never migrates or locks
+        if store.version < LATEST_VERSION:
+            raise StoreError(f"the store {config.store.path} has no self-analysis scores yet (schema version "
+                             f"{store.version}); run 'mintqo-lms sync --cohort {cohort}', which adds and fills them")
+        data = profile(store, cohort, network=network, initiative=initiative)
+        if fmt == "json":
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        elif fmt == "table":
+            click.echo(profile_table(store, data, templates_root=root))
+        elif out:
+            files = write_table(out, PROFILE_HEADER, profile_rows(store, data, templates_root=root),
+                                sheet="Selbstanalyse-Profil")
+            click.echo("Wrote " + " and ".join(str(f) for f in files) + ".")
+        else:
+            click.echo(profile_csv(store, data, templates_root=root).encode(CSV_ENCODING), nl=False)
 
 
 @selfanalysis.command("publish")

@@ -27,3 +27,430 @@ report):
 analyses that have no row in a table ``feedback_messages`` with the same ``attemptid`` (all current analyses
 when that table does not exist yet); an analysis is named by its ``attemptid``.
 """
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mintqo_lms.instrument import InvalidQuestionIdnumber, parse_question_idnumber, scale_level_for_fraction
+from mintqo_lms.keys import require_cohort
+from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.scoring import AnalysisScores, change, score_answers
+from mintqo_lms.store import Store
+from mintqo_lms.templates import Instrument, ScaleLevel, load_instrument
+
+__all__ = ["Analysis", "FIRST_QUIZ", "FOLLOWUP_QUIZ", "PROFILE_HEADER", "ProfileError", "analysis_kind",
+           "backfill_stream", "current_analyses", "new_analyses", "profile", "profile_csv", "profile_rows", "profile_table",
+           "update_analyses"]
+
+FIRST_QUIZ = "selbstanalyse-1"
+FOLLOWUP_QUIZ = "selbstanalyse-2"
+_KIND_LABELS = {"first": "Erstanalyse", "followup": "Folgeanalyse"}
+_CHUNK = 500  # SQLite host parameters per query, well below every build's limit
+
+
+class ProfileError(MintqoError):
+    """A profile cannot be shown as asked (unknown network or initiative)."""
+
+
+def analysis_kind(quiz: str) -> str | None:
+    """``selbstanalyse-1`` (and a later version's ``selbstanalyse-1-v2``) is the first analysis,
+    ``selbstanalyse-2`` (``selbstanalyse-2-v2``) the follow-up; any other quiz is neither (None)."""
+    for kind, key in (("first", FIRST_QUIZ), ("followup", FOLLOWUP_QUIZ)):
+        if quiz == key or quiz.startswith(key + "-"):
+            return kind
+    return None
+
+
+def backfill_stream(cohort: str) -> str:
+    """The ``sync_state`` row that says the cohort's answers synced before scores existed have been scored."""
+    return f"analyses:{cohort}"
+
+
+class _Instruments:
+    def __init__(self, templates_root: Any = None) -> None:
+        self.root = templates_root
+        self.loaded: dict[str, Instrument] = {}
+
+    def __call__(self, version: str) -> Instrument:
+        if version not in self.loaded:
+            self.loaded[version] = load_instrument(f"selfanalysis/{version}", self.root)
+        return self.loaded[version]
+
+
+# -- computing (inside sync's transaction) ----------------------------------------------------------------
+
+def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None) -> list[int]:
+    """Re-apply the team rule for every initiative and quiz that one of ``attemptids`` belongs to, score the
+    team's analysis and its change, and store them. Idempotent; joins the caller's transaction (``sync``
+    calls it in the one that stores the answers). Also scores, once per cohort, every answer stored before
+    scores existed. Returns the attempt ids of the analyses (re)scored."""
+    ids = sorted(set(attemptids))
+    instruments = _Instruments(templates_root)
+    with store.transaction():
+        if store.get_cursor(backfill_stream(cohort), "") != "1":
+            ids = sorted(set(ids) | {r["attemptid"] for r in store.db.query(
+                "SELECT q.attemptid FROM quiz_attempts q JOIN activities a ON a.cmid = q.cmid "
+                "JOIN courses c ON c.idnumber = a.course_idnumber WHERE c.cohort = ?", [cohort])})
+            store.set_cursor(backfill_stream(cohort), "1")
+        teams: set[tuple[str, str, int, str]] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            teams.update((r["network_slug"], r["initiative_slug"], r["cmid"], r["idnumber"]) for r in store.db.query(
+                "SELECT DISTINCT m.network_slug, m.initiative_slug, q.cmid, a.idnumber FROM quiz_attempts q "
+                "JOIN activities a ON a.cmid = q.cmid "
+                "JOIN courses c ON c.idnumber = a.course_idnumber AND c.cohort = ? "
+                "JOIN people p ON p.moodle_user_id = q.userid "
+                "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
+                "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
+                f"WHERE q.attemptid IN ({','.join('?' * len(chunk))})", [cohort, *chunk]))
+        scored = []
+        for network, initiative, cmid, activity in sorted(teams):
+            attemptid = _score_team(store, cohort, network, initiative, cmid, activity, instruments)
+            if attemptid is not None:
+                scored.append(attemptid)
+        for network, initiative in sorted({(t[0], t[1]) for t in teams}):
+            _update_change(store, cohort, network, initiative, instruments)
+    return scored
+
+
+def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: int, activity: str,
+                instruments: _Instruments) -> int | None:
+    """The team's analysis in one quiz: its latest finished attempt (timefinish, then attempt id) by any member."""
+    rows = list(store.db.query(
+        "SELECT q.attemptid, q.userid, q.timefinish, p.id AS person_id FROM quiz_attempts q "
+        "JOIN people p ON p.moodle_user_id = q.userid "
+        "JOIN memberships m ON m.person_id = p.id AND m.cohort = ? AND m.role = 'initiative' "
+        "AND m.removed_at IS NULL AND m.network_slug = ? AND m.initiative_slug = ? "
+        "WHERE q.cmid = ? AND q.timefinish > 0 ORDER BY q.timefinish DESC, q.attemptid DESC LIMIT 1",
+        [cohort, network, initiative, cmid]))
+    if not rows:
+        return None
+    attempt = rows[0]
+    version, answers = _answers(store, attempt["attemptid"], instruments)
+    if version is None:
+        return None  # no statement of any instrument we know: not a self-analysis
+    instrument = instruments(version)
+    scores = score_answers(instrument, answers)
+    quiz = activity.rsplit(":", 1)[-1]
+    offer = next(store.db.query("SELECT offer FROM initiatives WHERE cohort = ? AND network_slug = ? AND slug = ?",
+                                [cohort, network, initiative]), {}).get("offer")
+    db = store.db
+    db.execute("UPDATE analyses SET current = 0 WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
+               "AND cmid = ? AND attemptid != ?", [cohort, network, initiative, cmid, attempt["attemptid"]])
+    db["analyses"].upsert({
+        "cohort": cohort, "network_slug": network, "initiative_slug": initiative, "quiz": quiz,
+        "attemptid": attempt["attemptid"], "kind": analysis_kind(quiz), "instrument": version, "cmid": cmid,
+        "userid": attempt["userid"], "person_id": attempt["person_id"], "timefinish": attempt["timefinish"],
+        "offer": offer, "current": 1, "answered": scores.answered, "statements": len(scores.statements),
+        "computed_at": int(time.time()),
+    }, pk=("cohort", "network_slug", "initiative_slug", "quiz", "attemptid"))
+    db.execute("DELETE FROM analysis_scores WHERE attemptid = ?", [attempt["attemptid"]])
+    db["analysis_scores"].insert_all(_score_rows(attempt["attemptid"], scores),
+                                     pk=("attemptid", "level", "key"))
+    return int(attempt["attemptid"])
+
+
+def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[str | None, dict[str, ScaleLevel | None]]:
+    """The attempt's instrument version and chosen level per statement. The level is the answer's position in
+    the quiz (the instrument's scale order), else the one its fraction names; description items and questions
+    that are not ours are skipped."""
+    version: str | None = None
+    answers: dict[str, ScaleLevel | None] = {}
+    for row in store.db.query("SELECT question_idnumber, answer_position, fraction FROM responses "
+                              "WHERE attemptid = ? ORDER BY slot", [attemptid]):
+        try:
+            row_version, key = parse_question_idnumber(row["question_idnumber"])
+        except InvalidQuestionIdnumber:
+            continue
+        if version not in (None, row_version):
+            continue  # one attempt, one instrument: a stray question of another version is not scored
+        instrument = instruments(row_version)
+        if key not in {s.key for s in instrument.statements()}:
+            continue  # a criterion's description item
+        version = row_version
+        position = row["answer_position"] or 0
+        level = None
+        if 1 <= position <= len(instrument.scale):
+            level = instrument.scale[position - 1]
+        elif row["fraction"] is not None:
+            try:
+                level = scale_level_for_fraction(instrument, row["fraction"])
+            except ValueError:
+                level = None
+        answers[key] = level
+    return version, answers
+
+
+def _score_rows(attemptid: int, scores: AnalysisScores) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for level, table in (("dimension", scores.dimensions), ("criterion", scores.criteria)):
+        rows += [{"attemptid": attemptid, "level": level, "key": key, "score": s.score, "answered": s.answered,
+                  "total": s.total, "meaningful": int(s.meaningful), "potential_rank": None}
+                 for key, s in table.items()]
+    ranks = {key: rank for rank, key in enumerate(scores.potentials, start=1)}
+    rows += [{"attemptid": attemptid, "level": "statement", "key": key, "score": score,
+              "answered": int(score is not None), "total": 1, "meaningful": int(score is not None),
+              "potential_rank": ranks.get(key)} for key, score in scores.statements.items()]
+    return rows
+
+
+def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: _Instruments) -> None:
+    """Latest follow-up minus first analysis of the same initiative and offer (a first analysis in the
+    follow-up's instrument version preferred; across versions only identical statements count)."""
+    db = store.db
+    db.execute("DELETE FROM analysis_changes WHERE cohort = ? AND network_slug = ? AND initiative_slug = ?",
+               [cohort, network, initiative])
+    current = list(db.query("SELECT * FROM analyses WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
+                            "AND current = 1", [cohort, network, initiative]))
+    firsts = [a for a in current if a["kind"] == "first"]
+    followups = [a for a in current if a["kind"] == "followup"]
+    if not firsts or not followups:
+        return
+    latest = max(followups, key=lambda a: (a["timefinish"], a["attemptid"]))
+    first = min([a for a in firsts if a["instrument"] == latest["instrument"]] or firsts,
+                key=lambda a: (a["timefinish"], a["attemptid"]))
+    if (first["offer"] or "") != (latest["offer"] or ""):
+        return  # another offer: nothing to compare
+    result = change(instruments(first["instrument"]), _statement_scores(store, first["attemptid"]),
+                    instruments(latest["instrument"]), _statement_scores(store, latest["attemptid"]))
+    db["analysis_changes"].insert_all(({
+        "cohort": cohort, "network_slug": network, "initiative_slug": initiative, "level": level, "key": key,
+        "first_attemptid": first["attemptid"], "latest_attemptid": latest["attemptid"], "change": value,
+        "compared": result.compared[key],
+    } for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
+        for key, value in table.items()), pk=("cohort", "network_slug", "initiative_slug", "level", "key"))
+
+
+def _statement_scores(store: Store, attemptid: int) -> dict[str, float | None]:
+    return {r["key"]: r["score"] for r in store.db.query(
+        "SELECT key, score FROM analysis_scores WHERE attemptid = ? AND level = 'statement' ORDER BY rowid",
+        [attemptid])}
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Analysis:
+    """One stored analysis of an initiative, as reports and feedback messages read it."""
+
+    cohort: str
+    network_slug: str
+    initiative_slug: str
+    quiz: str
+    kind: str | None
+    attemptid: int
+    instrument: str
+    timefinish: int
+    offer: str | None
+    userid: int
+    dimensions: dict[str, float | None] = field(default_factory=dict)
+    criteria: dict[str, float | None] = field(default_factory=dict)
+    potentials: list[str] = field(default_factory=list)
+
+
+def _analyses(store: Store, where: str, params: list[Any]) -> list[Analysis]:
+    result = []
+    for row in store.db.query(f"SELECT * FROM analyses WHERE {where} "
+                              "ORDER BY network_slug, initiative_slug, timefinish, attemptid", params):
+        analysis = Analysis(row["cohort"], row["network_slug"], row["initiative_slug"], row["quiz"], row["kind"],
+                            row["attemptid"], row["instrument"], row["timefinish"], row["offer"], row["userid"])
+        potentials = []
+        for score in store.db.query("SELECT level, key, score, potential_rank FROM analysis_scores "
+                                    "WHERE attemptid = ? ORDER BY rowid", [row["attemptid"]]):
+            if score["level"] == "dimension":
+                analysis.dimensions[score["key"]] = score["score"]
+            elif score["level"] == "criterion":
+                analysis.criteria[score["key"]] = score["score"]
+            elif score["potential_rank"] is not None:
+                potentials.append((score["potential_rank"], score["key"]))
+        analysis.potentials = [key for _, key in sorted(potentials)]
+        result.append(analysis)
+    return result
+
+
+def current_analyses(store: Store, cohort: str) -> list[Analysis]:
+    """Every initiative's analysis per quiz in the cohort now (replaced ones left out)."""
+    return _analyses(store, "cohort = ? AND current = 1", [cohort])
+
+
+def new_analyses(store: Store, cohort: str) -> list[Analysis]:
+    """The current analyses no feedback message was recorded for yet (no ``feedback_messages`` row with their
+    ``attemptid``; all current analyses while that table does not exist)."""
+    if "feedback_messages" not in store.db.table_names():
+        return current_analyses(store, cohort)
+    return _analyses(store, "cohort = ? AND current = 1 AND attemptid NOT IN "
+                            "(SELECT attemptid FROM feedback_messages WHERE attemptid IS NOT NULL)", [cohort])
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _resolve(store: Store, cohort: str, network: str | None, initiative: str | None) -> list[dict[str, Any]]:
+    """The cohort's initiatives, narrowed to ``network`` / ``initiative`` (slug or full name); an unknown one is
+    an error naming those that exist."""
+    networks = list(store.db.query("SELECT slug, name FROM networks WHERE cohort = ? ORDER BY slug", [cohort]))
+    initiatives = list(store.db.query(
+        "SELECT i.network_slug, i.slug, i.name, i.offer, n.name AS network_name FROM initiatives i "
+        "LEFT JOIN networks n ON n.cohort = i.cohort AND n.slug = i.network_slug "
+        "WHERE i.cohort = ? ORDER BY i.network_slug, i.slug", [cohort]))
+    if network is not None:
+        match = [n["slug"] for n in networks if network in (n["slug"], n["name"])]
+        if not match:
+            raise ProfileError(f"unknown network {network!r} in cohort {cohort} (networks: "
+                               f"{', '.join(n['slug'] for n in networks) or 'none'})")
+        initiatives = [i for i in initiatives if i["network_slug"] == match[0]]
+    if initiative is not None:
+        chosen = [i for i in initiatives if initiative in (i["slug"], i["name"])]
+        if not chosen:
+            where = f"network {initiatives[0]['network_slug']}" if network is not None and initiatives else \
+                f"cohort {cohort}"
+            names = ", ".join(sorted({i["slug"] for i in initiatives})) or "none"
+            raise ProfileError(f"unknown initiative {initiative!r} in {where} (initiatives: {names})")
+        if len({i["network_slug"] for i in chosen}) > 1:
+            raise ProfileError(f"initiative {initiative!r} exists in several networks "
+                               f"({', '.join(i['network_slug'] for i in chosen)}); add --network")
+        initiatives = chosen
+    return initiatives
+
+
+def profile(store: Store, cohort: str, *, network: str | None = None, initiative: str | None = None) -> dict[str, Any]:
+    """The cohort's self-analysis profile: per initiative its offer, each current analysis (quiz, attempt id,
+    when, scores per dimension and criterion, potentials) and the change from first to latest analysis.
+    Scores are rounded to two decimals; null means not answered enough to be meaningful (or not comparable)."""
+    require_cohort(store, cohort)
+    chosen = _resolve(store, cohort, network, initiative)
+    analyses: dict[tuple[str, str], list[Analysis]] = {}
+    for analysis in current_analyses(store, cohort):
+        analyses.setdefault((analysis.network_slug, analysis.initiative_slug), []).append(analysis)
+    out = []
+    for row in chosen:
+        own = sorted(analyses.get((row["network_slug"], row["slug"]), []),
+                     key=lambda a: (a.kind != "first", a.timefinish, a.attemptid))
+        changes = {r["key"]: _round(r["change"]) for r in store.db.query(
+            "SELECT key, change FROM analysis_changes WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
+            "AND level = 'dimension' ORDER BY rowid", [cohort, row["network_slug"], row["slug"]])}
+        if not changes and own:
+            changes = {key: None for key in own[-1].dimensions}
+        out.append({
+            "network": row["network_slug"], "initiative": row["slug"], "name": row["name"], "offer": row["offer"],
+            "analyses": [{
+                "quiz": a.quiz, "attemptid": a.attemptid, "finished": a.timefinish,
+                "dimensions": {k: _round(v) for k, v in a.dimensions.items()},
+                "criteria": {k: _round(v) for k, v in a.criteria.items()},
+                "potentials": list(a.potentials)} for a in own],
+            "change": changes,
+        })
+    return {"cohort": cohort, "initiatives": out}
+
+
+def _when(unix: int | None) -> str:
+    return datetime.fromtimestamp(unix).strftime("%d.%m.%Y %H:%M") if unix else ""
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def _titles(instrument: Instrument) -> dict[str, str]:
+    titles = {d.key: d.title for d in instrument.dimensions}
+    titles.update({c.key: c.title for d in instrument.dimensions for c in d.criteria})
+    titles.update({s.key: s.text for s in instrument.statements()})
+    return titles
+
+
+def profile_table(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> str:
+    """The profile as text for the terminal: per initiative each analysis with its scores per dimension
+    (criteria indented), the change, and the potentials in full wording."""
+    instruments = _Instruments(templates_root)
+    lines: list[str] = [f"Self-analysis profile, cohort {data['cohort']}"]
+    for item in data["initiatives"]:
+        lines += ["", f"{item['network']} / {item['initiative']}: {item['name']}"
+                  + (f" — {item['offer']}" if item["offer"] else "")]
+        if not item["analyses"]:
+            lines.append("  no analysis yet")
+            continue
+        versions = {a["attemptid"]: instruments(_version_of(store, a["attemptid"])) for a in item["analyses"]}
+        latest = versions[item["analyses"][-1]["attemptid"]]
+        titles = _titles(latest)
+        head = "".join(f"{_KIND_LABELS.get(analysis_kind(a['quiz']) or '', a['quiz']):>14}" for a in item["analyses"])
+        lines.append(f"  {'':40}{head}{'change':>10}")
+        lines.append(f"  {'':40}" + "".join(f"{'#' + str(a['attemptid']) + ' ' + _when(a['finished'])[:10]:>14}"
+                                             for a in item["analyses"]))
+        for dimension in latest.dimensions:
+            for key, indent in [(dimension.key, "")] + [(c.key, "  ") for c in dimension.criteria]:
+                bucket = "dimensions" if not indent else "criteria"
+                cells = "".join(f"{_number(a[bucket].get(key)) if key in a[bucket] else '':>14}"
+                                for a in item["analyses"])
+                delta = item["change"].get(key) if not indent else None
+                shown = "" if indent else ("—" if delta is None else f"{delta:+.0f}")
+                label = (indent + titles.get(key, key))[:38]
+                lines.append(f"  {label:40}{cells}{shown:>10}")
+        last = item["analyses"][-1]
+        if last["potentials"]:
+            lines.append("  improvement potentials (latest analysis):")
+            lines += [f"    {key}: {titles.get(key, key)}" for key in last["potentials"]]
+    lines += ["", "Scores 0–100; — = fewer than half of the statements answered (not meaningful) or not comparable."]
+    return "\n".join(lines)
+
+
+def _version_of(store: Store, attemptid: int) -> str:
+    return next(store.db.query("SELECT instrument FROM analyses WHERE attemptid = ?", [attemptid]))["instrument"]
+
+
+PROFILE_HEADER = ["Netzwerk", "Initiative", "Name", "Angebot", "Analyse", "Fragebogen", "Versuch", "Abgeschlossen",
+                  "Ebene", "Schlüssel", "Bereich", "Einschätzung (0–100)", "Veränderung seit Erstanalyse",
+                  "Verbesserungspotenzial"]
+
+
+def profile_rows(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> list[list[Any]]:
+    """The profile as rows for German Excel (:data:`PROFILE_HEADER`): one row per initiative, analysis and
+    dimension or criterion, then one per improvement potential; an initiative without analysis has one row."""
+    instruments = _Instruments(templates_root)
+    rows: list[list[Any]] = []
+    for item in data["initiatives"]:
+        base = [item["network"], item["initiative"], item["name"], item["offer"] or ""]
+        if not item["analyses"]:
+            rows.append(base + ["keine Analyse"] + [""] * (len(PROFILE_HEADER) - 5))
+            continue
+        last = item["analyses"][-1]["attemptid"]
+        for a in item["analyses"]:
+            instrument = instruments(_version_of(store, a["attemptid"]))
+            titles = _titles(instrument)
+            head = base + [_KIND_LABELS.get(analysis_kind(a["quiz"]) or "", a["quiz"]), a["quiz"], a["attemptid"],
+                           _when(a["finished"])]
+            for dimension in instrument.dimensions:
+                delta = _cell(item["change"].get(dimension.key), "nicht vergleichbar") if a["attemptid"] == last \
+                    and a is not item["analyses"][0] else ""
+                rows.append(head + ["Dimension", dimension.key, dimension.title,
+                                    _cell(a["dimensions"].get(dimension.key)), delta, ""])
+                for criterion in dimension.criteria:
+                    rows.append(head + ["Kriterium", criterion.key, criterion.title,
+                                        _cell(a["criteria"].get(criterion.key)), "", ""])
+            for rank, key in enumerate(a["potentials"], start=1):
+                rows.append(head + ["Aussage", key, titles.get(key, key), "", "", rank])
+    return rows
+
+
+def _cell(value: float | None, missing: str = "nicht aussagekräftig") -> Any:
+    return missing if value is None else round(value, 1)
+
+
+def profile_csv(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> str:
+    """The rows of :func:`profile_rows` as CSV text for German Excel (``;``, formula-like texts defused); the
+    caller writes it UTF-8 with BOM."""
+    from mintqo_lms.exports import CSV_DELIMITER, csv_cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(PROFILE_HEADER)
+    for row in profile_rows(store, data, templates_root=templates_root):
+        writer.writerow([csv_cell(v) for v in row])
+    return buffer.getvalue()

@@ -5,10 +5,15 @@ run asks the plugin for everything changed since that cursor (inclusive, so rows
 re-read rather than missed), upserts the rows by their natural keys, and advances the cursor in the *same*
 transaction as the data. A crash therefore re-reads and never loses or duplicates; an unchanged site
 costs one call per stream.
+
+The self-analysis answers are scored in that same transaction (:func:`mintqo_lms.profile.update_analyses`:
+the team rule, scores per dimension, criterion and statement, potentials, change), so the stored scores
+always match the stored answers and reports never recompute them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,6 +21,7 @@ from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.moodle.plugin import ActivityCompletion, CourseCompletion, QuizResponse
+from mintqo_lms.profile import update_analyses
 from mintqo_lms.store import Store
 
 COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
@@ -38,24 +44,27 @@ class SyncResult:
     courses_completed: int = 0
     attempts: int = 0
     responses: int = 0
+    analyses: int = 0
     calls: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {"activity_completion_records": self.activity_records,
                 "activities_completed": self.activities_completed,
                 "course_enrolment_records": self.course_records, "courses_completed": self.courses_completed,
-                "self_analysis_attempts": self.attempts, "answers": self.responses}
+                "self_analysis_attempts": self.attempts, "answers": self.responses,
+                "analyses_scored": self.analyses}
 
     def __str__(self) -> str:
         return (f"{_n(self.activities_completed, 'activity completion')} "
                 f"(of {_n(self.activity_records, 'activity completion record')} read), "
                 f"{_n(self.courses_completed, 'course completion')} "
                 f"(of {_n(self.course_records, 'course enrolment record')} read), "
-                f"{_n(self.attempts, 'self-analysis attempt')} with {_n(self.responses, 'answer')}")
+                f"{_n(self.attempts, 'self-analysis attempt')} with {_n(self.responses, 'answer')}, "
+                f"{_n(self.analyses, 'team analysis', 'team analyses')} scored")
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
 
 def completions_stream(cohort: str) -> str:
@@ -66,7 +75,8 @@ def responses_stream(cohort: str) -> str:
     return f"responses:{cohort}"
 
 
-def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1000) -> SyncResult:
+def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1000,
+                templates_root: str | os.PathLike[str] | None = None) -> SyncResult:
     """One incremental sync of a provisioned cohort; recorded in ``sync_runs``.
 
     An unknown cohort (a typo) or one that was never provisioned is an error, not an empty success: "0
@@ -84,7 +94,7 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
             "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
             "WHERE c.cohort = ? AND a.modname = 'quiz' ORDER BY a.instance_id", [cohort])]
         if quizids:
-            _sync_responses(moodle, store, cohort, quizids, page_size, result)
+            _sync_responses(moodle, store, cohort, quizids, page_size, result, templates_root)
     except Exception as exc:
         store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
                          error=str(exc))
@@ -135,7 +145,7 @@ def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -
 
 
 def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int], page_size: int,
-                    result: SyncResult) -> None:
+                    result: SyncResult, templates_root: str | os.PathLike[str] | None = None) -> None:
     stream = responses_stream(cohort)
     since = int(store.get_cursor(stream, "0"))
     rows: list[QuizResponse] = list(moodle.plugin.iter_quiz_responses(quizids, since=since, page_size=page_size))
@@ -149,7 +159,9 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
             "attemptid": r.attemptid, "slot": r.slot, "question_idnumber": r.questionidnumber,
             "answer_position": r.answerposition, "answer_text": r.answertext, "fraction": r.fraction,
         } for r in rows), pk=("attemptid", "slot"))
+        scored = update_analyses(store, cohort, attempts, templates_root=templates_root)
         store.set_cursor(stream, str(max([since, *(r.timemodified for r in rows)])))
+    result.analyses += len(scored)
     result.attempts += len(attempts)
     result.responses += len(rows)
 
