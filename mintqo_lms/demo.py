@@ -8,6 +8,7 @@ folder. Each step uses the same library code as the real commands; only the peop
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from mintqo_lms.instrument import question_idnumber
 from mintqo_lms.locking import store_lock
 from mintqo_lms.moodle import Moodle, MoodleClient
 from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.profile import PROFILE_HEADER, profile, profile_rows, profile_table
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import ProvisionResult, provision
 from mintqo_lms.samples import write_synthetic_roster
@@ -35,7 +37,7 @@ MARKER = ".mintqo-demo"
 OUTPUT_NAMES = frozenset({
     MARKER, "mintqo.db", "mintqo.db-wal", "mintqo.db-shm", "mintqo.db-journal", "mintqo.db.lock",
     "courses.csv", "courses.xlsx", "selbstanalyse_antworten.csv", "selbstanalyse_antworten.xlsx",
-    "roster.csv", "roster.xlsx", "README.txt",
+    "roster.csv", "roster.xlsx", "README.txt", "profile.json", "selbstanalyse_profil.csv", "selbstanalyse_profil.xlsx",
 })
 
 
@@ -118,9 +120,26 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
                  *write_table(out / "courses.csv", COURSE_HEADER, course_rows(store, sandbox.url, cohort),
                               sheet="Kurse"),
                  *write_table(out / "selbstanalyse_antworten.csv", ANSWER_HEADER, answer_rows(store, cohort),
-                              sheet="Selbstanalyse-Antworten"),
-                 _write_readme(out, provisioned, synced)]
+                              sheet="Selbstanalyse-Antworten")]
+        data = profile(store, cohort)
+        profile_json = out / "profile.json"
+        profile_json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        files += [profile_json, *write_table(out / "selbstanalyse_profil.csv", PROFILE_HEADER,
+                                             profile_rows(store, data), sheet="Selbstanalyse-Profil"),
+                  _write_readme(out, provisioned, synced)]
+        example = _example_initiative(data)
+        if example is not None:
+            echo("\n" + profile_table(store, {"cohort": cohort, "initiatives": [example]}))
+        echo(f"\nThe profile of every initiative (mintqo-lms selfanalysis profile --format json): "
+             f"{profile_json.resolve()}")
     return DemoResult(out, provisioned, simulated, synced, files)
+
+
+def _example_initiative(data: dict) -> dict | None:
+    """The initiative the demo shows: the first with a first and a follow-up analysis, else the first with any."""
+    analysed = [item for item in data["initiatives"] if item["analyses"]]
+    both = [item for item in analysed if len(item["analyses"]) > 1]
+    return (both or analysed or [None])[0]
 
 
 def simulate_participants(sandbox: Sandbox, store: Store, cohort: str, rng: random.Random) -> dict[str, int]:
@@ -183,9 +202,13 @@ def _write_readme(out: Path, provisioned: ProvisionResult, synced: SyncResult) -
         "mintqo.db                     the programme store (SQLite): roster, Moodle ids, completions, answers\n"
         "courses.csv / .xlsx           the courses provisioned in the sandbox (German, for staff)\n"
         "selbstanalyse_antworten.csv / .xlsx\n"
-        "                              every synced self-analysis answer, one row per statement (German)\n\n"
+        "                              every synced self-analysis answer, one row per statement (German)\n"
+        "profile.json                  each initiative's analyses: scores 0-100 per dimension and criterion,\n"
+        "                              improvement potentials, change (mintqo-lms selfanalysis profile --format json)\n"
+        "selbstanalyse_profil.csv / .xlsx\n"
+        "                              the same profile as a table (German)\n\n"
         "The CSV files are UTF-8 with BOM, separated by ';' (they open in German Excel by double-click).\n\n"
-        "Scores, reports and certificates are built in later steps; they will appear here.\n",
+        "Reports and certificates are built in later steps; they will appear here.\n",
         encoding="utf-8")
     return path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import openpyxl
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from mintqo_lms.cli import main
 from mintqo_lms.demo import MARKER
 from mintqo_lms.store import Store
+from mintqo_lms.templates import load_instrument
 
 ANSWER_HEADER = ["Netzwerk", "Initiative", "Analyse", "Versuch Nr.", "Abgeschlossen am", "Aussage-Nr.",
                  "Aussage", "Antwort", "Wert"]
@@ -44,7 +46,8 @@ def test_demo_provisions_simulates_syncs_and_writes_its_files(demo_out):
     assert "Sandbox Moodle running at http://127.0.0.1:" in result.output
     assert f"Results in {out.resolve()}" in result.output
     for name in ("mintqo.db", "courses.csv", "courses.xlsx", "selbstanalyse_antworten.csv",
-                 "selbstanalyse_antworten.xlsx", "README.txt", MARKER):
+                 "selbstanalyse_antworten.xlsx", "profile.json", "selbstanalyse_profil.csv",
+                 "selbstanalyse_profil.xlsx", "README.txt", MARKER):
         assert (out / name).exists(), name
     with Store(out / "mintqo.db") as store:
         assert store.db["courses"].count == 4
@@ -54,6 +57,32 @@ def test_demo_provisions_simulates_syncs_and_writes_its_files(demo_out):
         assert store.db["responses"].count == attempts * 33
         assert [(r["kind"], r["dry_run"], r["status"]) for r in store.db["sync_runs"].rows] == [
             ("provision", 0, "ok"), ("sync", 0, "ok")]
+
+
+def test_demo_prints_one_initiatives_profile_and_writes_every_profile_as_json(demo_out):
+    out, result = demo_out
+    data = json.loads((out / "profile.json").read_text(encoding="utf-8"))
+    assert f"(mintqo-lms selfanalysis profile --format json): {(out / 'profile.json').resolve()}" in result.output
+    assert data["cohort"] == "2025" and len(data["initiatives"]) == 7
+    with Store(out / "mintqo.db") as store:
+        assert store.db["analyses"].count == store.db["quiz_attempts"].count  # one member each: all current
+        shown = next(item for item in data["initiatives"] if len(item["analyses"]) == 2)
+        assert f"{shown['network']} / {shown['initiative']}: {shown['name']}" in result.output
+        for analysis in shown["analyses"]:
+            level = {r["question_idnumber"].rsplit(":", 1)[-1]: r["answer_position"]
+                     for r in store.db["responses"].rows_where("attemptid = ?", [analysis["attemptid"]])}
+            for dimension in load_instrument("selfanalysis/v1").dimensions:
+                values = [(level[s.key] - 1) / 3 * 100 for s in dimension.statements()]
+                assert analysis["dimensions"][dimension.key] == pytest.approx(sum(values) / len(values), abs=0.005)
+        first, latest = shown["analyses"]
+        for key, value in shown["change"].items():
+            assert value == pytest.approx(latest["dimensions"][key] - first["dimensions"][key], abs=0.011)
+            assert f"{value:+.0f}" in result.output
+        assert "improvement potentials (latest analysis):" in result.output
+        assert all(f"    {key}: " in result.output for key in latest["potentials"])
+    header, rows = open_like_german_excel(out / "selbstanalyse_profil.csv")
+    assert header[:5] == ["Netzwerk", "Initiative", "Name", "Angebot", "Analyse"]
+    assert {row[4] for row in rows} == {"Erstanalyse", "Folgeanalyse"}
 
 
 def test_the_answers_open_in_german_excel_and_say_what_they_are(demo_out):
