@@ -292,18 +292,41 @@ def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
 
 @main.command()
 @click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--resend-unknown", is_flag=True,
+              help="Send again the feedback messages whose answer was lost (the person may have them).")
 @click.pass_context
-def sync(ctx: click.Context, cohort: str) -> None:
-    """Read completions and self-analysis answers changed since the last run into the store."""
+def sync(ctx: click.Context, cohort: str, resend_unknown: bool) -> None:
+    """Read completions and self-analysis answers changed since the last run into the store; then send each
+    member of an initiative with a newly finished self-analysis its feedback message (feedback.messages)."""
+    from mintqo_lms.feedback import send_feedback
     from mintqo_lms.sync import check_syncable, sync_cohort
 
     config = _config(ctx)
+    feedback = None
     with _writing_store(config, f"mintqo-lms sync --cohort {cohort}") as store:
         check_syncable(store, cohort)  # before the token is even read: a typo in the cohort is the first error
-        result = sync_cohort(Moodle(config.client()), store, cohort, page_size=config.sync.page_size,
+        moodle = Moodle(config.client())
+        result = sync_cohort(moodle, store, cohort, page_size=config.sync.page_size,
                              templates_root=config.programme.templates_dir)
+        if config.feedback.messages:
+            root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+            feedback = send_feedback(moodle, store, cohort, templates_root=root, resend_unknown=resend_unknown)
     calls = sum(int(c["calls"]) for c in result.calls.values())
     click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
+    if feedback is None:
+        return
+    click.echo(feedback.summary())
+    for name in feedback.without_account:
+        click.secho(f"No feedback: {name} has no Moodle account yet (run provision first).", fg="yellow", err=True)
+    for name, why in feedback.failed.items():
+        click.secho(f"Failed: feedback to {name}: {why} — the next sync tries again.", fg="red", err=True)
+    for name in feedback.unknown:
+        click.secho(f"Unknown: {name} may have the feedback message already (Moodle's answer was lost); it is not "
+                    f"sent again on its own — check in Moodle, then run sync --resend-unknown.", fg="yellow", err=True)
+    if feedback.stopped:
+        click.secho(f"Stopped sending feedback: {feedback.stopped}", fg="red", err=True)
+    if not feedback.ok:
+        sys.exit(1)
 
 
 @main.command()
