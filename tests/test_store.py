@@ -150,3 +150,22 @@ def test_a_store_that_cannot_be_created_is_a_clear_error(tmp_path):
         Store(blocker / "mintqo.db")
     with pytest.raises(StoreError, match="is a folder, not a store file"):
         Store(tmp_path)
+
+
+def test_an_analysis_is_named_by_its_attempt_and_scored_once_per_level_and_key(tmp_path):
+    """Migration 8: one row per initiative's analysis (attempt ids unique), one score per level and key."""
+    import sqlite3
+
+    with Store(tmp_path / "s.db") as store:
+        store.db["cohorts"].insert({"key": "2025", "title": "Durchgang 2025"})
+        row = {"cohort": "2025", "network_slug": "n", "initiative_slug": "i", "quiz": "selbstanalyse-1",
+               "attemptid": 7, "kind": "first", "instrument": "v1", "current": 1}
+        store.db["analyses"].insert(row)
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db["analyses"].insert(dict(row, initiative_slug="other"))  # one attempt, one analysis
+        store.db["analysis_scores"].insert({"attemptid": 7, "level": "dimension", "key": "ang", "score": None,
+                                            "answered": 2, "total": 9, "meaningful": 0})
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db["analysis_scores"].insert({"attemptid": 7, "level": "dimension", "key": "ang", "score": 50.0})
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db["analysis_scores"].insert({"attemptid": 8, "level": "dimension", "key": "ang"})  # no analysis 8
