@@ -270,3 +270,31 @@ def test_profile_errors_are_typed(world):
         profile(store, "2025", network="nowhere")
     with pytest.raises(MintqoError):
         profile(store, "1999")
+
+
+def test_a_v2_follow_up_with_no_judgement_answers_compares_with_the_v1_first_analysis(world):
+    from mintqo_lms.publish import publish
+
+    sb, store, moodle, _ = world
+    publish(moodle, store, Config(), "2025", "selfanalysis/v2")
+    v2 = load_instrument("selfanalysis/v2")
+    no_judgement = 1 + next(i for i, level in enumerate(v2.scale) if level.no_judgement)
+    first_quiz, lea = quiz_of(store, LEA)
+    followup_quiz, tobias = quiz_of(store, TOBIAS, "selbstanalyse-2-v2")
+    sb.site.submit_quiz_attempt(lea, first_quiz, positions({s.key: 2 for s in V1.statements()}))
+    sb.site.clock = 1_760_000_000
+    chosen = {s.key: 3 for s in v2.statements()} | {f"res-0{i}": no_judgement for i in range(1, 6)} | {"ang-01": 4}
+    sb.site.submit_quiz_attempt(tobias, followup_quiz, {question_idnumber("v2", k): p for k, p in chosen.items()})
+    sync_cohort(moodle, store, "2025")
+    [item] = profile(store, "2025", initiative=SAARBURG)["initiatives"]
+    first, latest = item["analyses"]
+    assert (first["quiz"], latest["quiz"]) == ("selbstanalyse-1", "selbstanalyse-2-v2")
+    # "kann ich nicht beurteilen" is not answered: res has 3 of 8 answered -> not meaningful
+    assert latest["dimensions"]["res"] is None and latest["criteria"]["res-k1"] is None
+    assert latest["dimensions"]["ang"] == pytest.approx((8 * 200 / 3 + 100) / 9, abs=0.005)
+    assert "res-01" not in latest["potentials"]
+    # v2 keeps every v1 statement word for word: all are compared across the versions
+    assert item["change"]["ang"] == pytest.approx((8 * 200 / 3 + 100) / 9 - 100 / 3, abs=0.005)
+    assert item["change"]["res"] is None and item["change"]["gen"] == pytest.approx(100 / 3, abs=0.005)
+    compared = {r["key"]: r["compared"] for r in store.db["analysis_changes"].rows_where("level = 'dimension'")}
+    assert compared == {"ang": 9, "res": 8, "erg": 8, "gen": 8}
