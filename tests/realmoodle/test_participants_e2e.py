@@ -49,17 +49,20 @@ $quizobj = \mod_quiz\quiz_settings::create($quizid, $userid);
 $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, false, false, [], [], $userid);
 $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
 $submit = [];
+$chosen = [];
 foreach ($attemptobj->get_slots() as $slot) {
     if ($attemptobj->is_real_question($slot)) {
-        $answers = array_values($attemptobj->get_question_attempt($slot)->get_question()->answers);
+        $question = $attemptobj->get_question_attempt($slot)->get_question();
+        $answers = array_values($question->answers);
         $submit[$slot] = ['answer' => $answers[$slot % count($answers)]->answer];
+        $chosen[$question->idnumber] = $answers[$slot % count($answers)]->answer;
     }
 }
 $attemptobj->process_submitted_actions(time(), false, $submit);
 if ($finish) {
     \mod_quiz\quiz_attempt::create($attempt->id)->process_finish(time(), false);
 }
-echo json_encode(['attemptid' => (int)$attempt->id]);
+echo json_encode(['attemptid' => (int)$attempt->id, 'chosen' => $chosen]);
 """
 
 
@@ -159,11 +162,13 @@ def cohort(moodle, tmp_path_factory):
     quiz_cm = next(store.db["activities"].rows_where("course_idnumber = ? AND idnumber = ?", [
         course.idnumber, activity_idnumber(course.curriculum, course.curriculum.activity("selbstanalyse-1"))]))
     submitter, teammate, outsider = (users[pid] for pid in [*team.member_ids[:2], other.member_ids[0]])
-    finished = json.loads(php(str(script), str(quiz_cm["instance_id"]), str(submitter.id), "finish"))["attemptid"]
+    made = json.loads(php(str(script), str(quiz_cm["instance_id"]), str(submitter.id), "finish"))
+    finished = made["attemptid"]
     in_progress = json.loads(php(str(script), str(quiz_cm["instance_id"]), str(outsider.id), "open"))["attemptid"]
     yield {"key": key, "site": site, "store": store, "result": result, "course": course, "quiz": quiz_cm,
            "submitter": submitter, "teammate": teammate, "outsider": outsider, "finished": finished,
-           "in_progress": in_progress, "tmp": tmp, "url": moodle.url, "coordinator": users[coordinator_id],
+           "in_progress": in_progress, "tmp": tmp, "url": moodle.url, "chosen": made["chosen"], "team": team,
+           "people": people, "coordinator": users[coordinator_id],
            "staff": users[staff_id]}
     store.close()
 
@@ -263,3 +268,60 @@ def test_office_staff_manage_every_course_of_the_cohort_without_being_enrolled(c
     assert "Workshop 1" in page and "Enrol me" not in page
     participants = staff.main_html(f"/user/index.php?id={courseid}&perpage=5000")
     assert cohort["submitter"].lastname in participants and cohort["staff"].lastname not in participants
+
+
+def test_after_sync_the_profile_scores_the_teams_answers_and_each_member_gets_one_message(cohort):
+    """Issue 9 on a real site: scores equal the formula computed by hand from the chosen answers; every member
+    of the initiative (the submitter included) has exactly one feedback message; a second sync sends none."""
+    from mintqo_lms.feedback import send_feedback
+    from mintqo_lms.profile import profile
+    from mintqo_lms.sync import sync_cohort
+    from mintqo_lms.templates import load_curriculum
+
+    site, store, key, team = cohort["site"], cohort["store"], cohort["key"], cohort["team"]
+    sync_cohort(site, store, key)
+    first = send_feedback(site, store, key)
+    instrument = load_curriculum("regional_cycle").instrument("selfanalysis/v1")
+    value = {level.label: level.value for level in instrument.scale}
+    low, high = min(value.values()), max(value.values())
+    by_statement = {idnumber.rsplit(":", 1)[-1]: (value[text] - low) / (high - low) * 100
+                    for idnumber, text in cohort["chosen"].items()}
+    expected = {d.key: round(sum(by_statement[s.key] for s in d.statements()) / len(d.statements()), 2)
+                for d in instrument.dimensions}
+
+    data = profile(store, key)
+    [initiative] = [i for i in data["initiatives"] if i["name"] == team.name]
+    [analysis] = initiative["analyses"]
+    assert analysis["attemptid"] == cohort["finished"] and analysis["quiz"] == "selbstanalyse-1"
+    assert analysis["dimensions"] == pytest.approx(expected, abs=0.01)
+
+    members = [cohort["people"][pid] for pid in team.member_ids]
+    assert first.ok and sorted(first.sent) == sorted(f"{m['email']} (analysis {cohort['finished']})" for m in members)
+    again = send_feedback(site, store, key)
+    assert again.sent == [] and again.already == len(members)
+    # In Moodle: the teammate has exactly one message, from the service user.
+    teammate = Participant(cohort["url"], cohort["teammate"].username)
+    answer = teammate.ajax("core_message_get_conversations", userid=cohort["teammate"].id)
+    assert answer["error"] is False
+    individual = [c for c in answer["data"]["conversations"] if c["type"] == 1]   # 3 is one's own notes
+    assert [c["unreadcount"] for c in individual] == [1]
+
+
+def test_a_new_instrument_version_is_published_beside_the_first_and_again_changes_nothing(cohort):
+    """v2 quizzes (with "kann ich nicht beurteilen") join every regional course after the v1 ones; v1's quiz and
+    its finished attempt stay; publishing again makes no call."""
+    from mintqo_lms.publish import publish
+
+    site, store, key, course = cohort["site"], cohort["store"], cohort["key"], cohort["course"]
+    first = publish(site, store, Config(), key, "selfanalysis/v2")
+    regional = [c for c in first.published if "mintqo:region:" in c]
+    assert first.quizzes["created"] == len(regional) > 0
+    contents = site.core.get_contents(course.moodle_id)
+    section = next(s for s in contents if any(m.id == cohort["quiz"]["cmid"] for m in s.modules))
+    names = [m.name for m in section.modules if m.modname == "quiz"]
+    assert names[0] == "Selbstanalyse nach dem Orientierungsrahmen" and names[1].endswith("(Version 2)")
+    kept = list(site.plugin.iter_quiz_responses([cohort["quiz"]["instance_id"]]))
+    assert {r.attemptid for r in kept} == {cohort["finished"]}
+    before = site.client.stats.total_calls
+    again = publish(site, store, Config(), key, "selfanalysis/v2")
+    assert again.quizzes["created"] == 0 and site.client.stats.total_calls == before
