@@ -287,3 +287,26 @@ def test_get_completions_sees_an_override(moodle, course, activities):
     assert all(r["timemodified"] >= row["timemodified"] + 3600 for r in later["activities"])
     paged = moodle.call("local_mintqo_get_completions", courseids=[course["id"]], limitnum=1)
     assert len(paged["activities"]) <= 1 and paged["totalactivities"] == answer["totalactivities"]
+
+
+def test_the_exported_v2_instrument_imports_through_moodles_xml_importer(moodle, course, tmp_path):
+    """`selfanalysis export-xml` writes what Moodle's own importer (qformat_xml, used by import_quiz) takes:
+    every statement and criterion title arrives with its v2 idnumber."""
+    from click.testing import CliRunner
+
+    from mintqo_lms.cli import main
+    from mintqo_lms.instrument import quiz_sections
+    from mintqo_lms.templates import load_instrument
+
+    target = tmp_path / "v2.xml"
+    done = CliRunner().invoke(main, ["selfanalysis", "export-xml", "--instrument", "selfanalysis/v2",
+                                     "-o", str(target)], env={"MINTQO_CONFIG": ""})
+    assert done.exit_code == 0, done.output
+    sections = [dict(s) for s in quiz_sections(load_instrument("selfanalysis/v2"))]
+    answer = moodle.call("local_mintqo_import_quiz", courseid=course["id"], section=4, idnumber="e2e-v2",
+                         name="Selbstanalyse v2", intro="", questionsxml=target.read_text(encoding="utf-8"),
+                         sections=sections, settings={"attempts": 1})
+    expected = [i for s in sections for i in s["questionidnumbers"]]
+    assert answer["status"] == "created"
+    assert [q["idnumber"] for q in answer["questions"]] == expected
+    assert all(i.startswith("mintqo:sa:v2:") for i in expected) and len(expected) == 45
