@@ -31,3 +31,20 @@ def find_record(name: str, function: str, note_contains: str = "") -> dict:
 @pytest.fixture
 def recording():
     return find_record
+
+
+@pytest.fixture
+def world(tmp_path):
+    """The sandbox with the example roster's cohort 2025 provisioned: ``(sandbox, store, moodle)``."""
+    from mintqo_lms.config import Config
+    from mintqo_lms.moodle import Moodle, MoodleClient
+    from mintqo_lms.programme import import_roster
+    from mintqo_lms.provision import provision
+    from mintqo_lms.sandbox import Sandbox
+    from mintqo_lms.store import Store
+
+    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
+        import_roster(store, PROJECT_ROOT / "lms_templates" / "roster.example.csv", "2025")
+        moodle = Moodle(MoodleClient(sb.url, sb.token, retries=0))
+        provision(moodle, store, Config(), "2025")
+        yield sb, store, moodle

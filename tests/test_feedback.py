@@ -5,32 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from mintqo_lms.cli import main
-from mintqo_lms.config import Config
 from mintqo_lms.feedback import feedback_text, send_feedback
-from mintqo_lms.moodle import Moodle, MoodleClient
-from mintqo_lms.programme import import_roster
-from mintqo_lms.provision import provision
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 from mintqo_lms.templates import load_instrument
 
-EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv"
 V1 = load_instrument("selfanalysis/v1")
 SAARBURG = ("mint-region-trier", "forscherwerkstatt-saarburg")
 TEAM = ["lea.schaefer@forscherwerkstatt.example", "tobias.becker@forscherwerkstatt.example"]
-
-
-@pytest.fixture
-def world(tmp_path):
-    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
-        import_roster(store, EXAMPLE_ROSTER, "2025")
-        moodle = Moodle(MoodleClient(sb.url, sb.token, retries=0))
-        provision(moodle, store, Config(), "2025")
-        yield sb, store, moodle
 
 
 def initiatives(store: Store) -> list[tuple[str, str]]:

@@ -10,26 +10,14 @@ from click.testing import CliRunner
 from mintqo_lms.cli import main
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import question_idnumber
-from mintqo_lms.moodle import Moodle, MoodleClient
 from mintqo_lms.programme import import_roster
-from mintqo_lms.provision import provision
 from mintqo_lms.publish import PublishError, publish
-from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 from mintqo_lms.sync import sync_cohort
 from mintqo_lms.templates import load_instrument
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv"
 READS = {"local_mintqo_get_quiz_responses", "local_mintqo_get_completions"}
-
-
-@pytest.fixture
-def world(tmp_path):
-    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
-        import_roster(store, EXAMPLE_ROSTER, "2025")
-        moodle = Moodle(MoodleClient(sb.url, sb.token, retries=0))
-        provision(moodle, store, Config(), "2025")
-        yield sb, store, moodle
 
 
 def quizzes(store: Store) -> dict[tuple[str, str], dict]:
