@@ -125,8 +125,11 @@ class RosterProblem(BaseModel):
         return f"{where}: {self.message}"
 
 
-class RosterError(MintqoError):
-    """The roster is unusable; `problems` lists every problem found, not just the first."""
+class SheetError(MintqoError):
+    """A sheet staff keep (roster, timetable) is unusable; ``problems`` lists every problem found, not just
+    the first, each with its line (or Excel row), column and why."""
+
+    sheet = "sheet"
 
     def __init__(self, problems: list[RosterProblem]) -> None:
         self.problems = problems
@@ -134,8 +137,14 @@ class RosterError(MintqoError):
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in roster:"
+        head = f"{count} problem{'s' if count != 1 else ''} in {self.sheet}:"
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class RosterError(SheetError):
+    """The roster is unusable."""
+
+    sheet = "roster"
 
 
 class RosterEntry(BaseModel):

@@ -33,10 +33,10 @@ from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
 from mintqo_lms.keys import require_cohort
-from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.roster import (
     RosterError,
     RosterProblem,
+    SheetError,
     map_header,
     moodle_text_problem,
     read_rows,
@@ -88,17 +88,10 @@ _ISO_DATE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
 _TIME = re.compile(r"^(?P<h>\d{1,2})[:.](?P<min>\d{2})(?::(?P<s>\d{2}))?(?:\s*uhr)?$", re.IGNORECASE)
 
 
-class TimetableError(MintqoError):
-    """The timetable is unusable; ``problems`` lists every problem found, not just the first."""
+class TimetableError(SheetError):
+    """The timetable is unusable."""
 
-    def __init__(self, problems: list[RosterProblem]) -> None:
-        self.problems = problems
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in timetable:"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+    sheet = "timetable"
 
 
 @dataclass(frozen=True)
