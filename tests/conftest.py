@@ -48,3 +48,22 @@ def world(tmp_path):
         moodle = Moodle(MoodleClient(sb.url, sb.token, retries=0))
         provision(moodle, store, Config(), "2025")
         yield sb, store, moodle
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh sandbox Moodle (4.4)."""
+    from mintqo_lms.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty programme store."""
+    from mintqo_lms.store import Store
+
+    with Store(tmp_path / "mintqo.db") as s:
+        yield s
+

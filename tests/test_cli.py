@@ -51,7 +51,7 @@ def test_init_writes_config_and_store(tmp_path):
 def test_doctor_unreachable_url_is_one_clear_line(tmp_path):
     config = tmp_path / "mintqo.toml"
     config.write_text('[moodle]\nurl = "http://127.0.0.1:9"\nretries = 0\nconnect_timeout = 1\n'
-                      f'[store]\npath = "x.db"\n')
+                      '[store]\npath = "x.db"\n')
     result = run(["--config", str(config), "doctor"], env={"MINTQO_MOODLE_TOKEN": TOKEN})
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]

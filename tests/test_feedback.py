@@ -13,6 +13,8 @@ from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 from mintqo_lms.templates import load_instrument
 
+from sandbox_reads import messages, userid
+
 V1 = load_instrument("selfanalysis/v1")
 SAARBURG = ("mint-region-trier", "forscherwerkstatt-saarburg")
 TEAM = ["lea.schaefer@forscherwerkstatt.example", "tobias.becker@forscherwerkstatt.example"]
@@ -43,17 +45,6 @@ def analyse(store: Store, initiative: tuple[str, str], attemptid: int, dimension
     for rank, key in enumerate(potentials, start=1):
         store.db["analysis_scores"].insert({"attemptid": attemptid, "level": "statement", "key": key, "score": 0.0,
                                             "answered": 1, "total": 1, "meaningful": 1, "potential_rank": rank})
-
-
-def messages(sb: Sandbox) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for message in sb.site.tables["messages"].values():
-        out.setdefault(message["useridto"], []).append(message["text"])
-    return out
-
-
-def userid(store: Store, email: str) -> int:
-    return next(store.db["people"].rows_where("email = ?", [email]))["moodle_user_id"]
 
 
 def team_messages(sb: Sandbox, store: Store) -> list[int]:

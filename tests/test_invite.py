@@ -16,21 +16,11 @@ from mintqo_lms.provision import moodle_username, unusable_password
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 
+from sandbox_reads import messages, userid
+
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE_ROSTER = PROJECT / "lms_templates" / "roster.example.csv"
 PEOPLE = 20
-
-
-@pytest.fixture
-def sandbox():
-    with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "mintqo.db") as s:
-        yield s
 
 
 def site(sb: Sandbox, *, admin: bool = False) -> Moodle:
@@ -47,17 +37,6 @@ def accounts(sb: Sandbox, store: Store) -> None:
         for p in people])
     ids = {u.username: u.id for u in created}
     set_moodle_user_ids(store, [(p["id"], ids[moodle_username(p["email"])]) for p in people])
-
-
-def messages(sb: Sandbox) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for message in sb.site.tables["messages"].values():
-        out.setdefault(message["useridto"], []).append(message["text"])
-    return out
-
-
-def userid(store: Store, email: str) -> int:
-    return next(store.db["people"].rows_where("email = ?", [email]))["moodle_user_id"]
 
 
 def test_everyone_is_invited_once_in_german_and_a_second_run_sends_none(sandbox, store):

@@ -170,7 +170,7 @@ def test_every_function_has_a_phpunit_test(name):
     path = PLUGIN / "tests" / "external" / f"{short}_test.php"
     assert path.exists(), f"{name}: no {path.relative_to(PLUGIN)}"
     source = path.read_text(encoding="utf-8")
-    assert re.search(rf"^namespace local_mintqo\\external;", source, re.M)
+    assert re.search(r"^namespace local_mintqo\\external;", source, re.M)
     assert re.search(rf"^final class {short}_test extends \\?advanced_testcase\b", source, re.M)
     assert re.search(rf"^#\[(\\PHPUnit\\Framework\\Attributes\\)?CoversClass\({short}::class\)\]", source, re.M)
 

@@ -33,18 +33,6 @@ WRITE_FUNCTIONS = {
 EXAMPLE_TIMETABLE = PROJECT / "lms_templates" / "timetable.example.csv"
 
 
-@pytest.fixture
-def sandbox():
-    with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "mintqo.db") as s:
-        yield s
-
-
 def site(sb: Sandbox, *, admin: bool = False, retries: int = 0) -> Moodle:
     return Moodle(MoodleClient(sb.url, sb.admin_token if admin else sb.token, retries=retries, backoff=0.0))
 

@@ -16,7 +16,6 @@ from mintqo_lms.moodle.models import Course, CourseGroup, Group
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import KIND_LABELS, provision
 from mintqo_lms.sandbox import Sandbox
-from mintqo_lms.store import Store
 from mintqo_lms.sync import sync_cohort
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -31,12 +30,6 @@ def site(sb: Sandbox, *, admin: bool = False) -> Moodle:
 
 def writes(sb: Sandbox, since: int) -> Counter:
     return Counter(name for name in list(sb.calls)[since:] if not is_read_function(name))
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "mintqo.db") as s:
-        yield s
 
 
 def test_models_read_formatted_names_as_text(recording):
