@@ -376,19 +376,7 @@ def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
     def problem(line: int | None, column: str | None, message: str) -> None:
         problems.append(RosterProblem(file=shown, line=line, column=column, message=message, unit=unit))
 
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[tuple[int, list[str]]] = []
-    for start, cells in records:
-        if not any(c.strip() for c in cells):
-            continue  # blank lines (often trailing ones from Excel) carry nothing
-        if header is None:
-            header, header_line = cells, start
-        else:
-            rows.append((start, cells))
-    if header is None:
-        raise RosterError([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
-
+    header, header_line, rows = split_header(records, shown, unit, RosterError)
     columns = map_header(header, header_line, problem, _HEADERS, _GERMAN_HEADERS, _REQUIRED_COLUMNS,
                          {name: name for name in _HEADERS})
     if problems:
@@ -406,6 +394,25 @@ def parse_roster(path: str | Path, cohort: str | None = None) -> Roster:
         problems.sort(key=lambda p: (p.line or 0))
         raise RosterError(problems)
     return Roster(source=str(file), entries=entries)
+
+
+def split_header(records: list[tuple[int, list[str]]], shown: str, unit: Literal["line", "row"],
+                 error: type[SheetError]) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
+    """A sheet's header row, its line, and the rows below it; blank rows (often trailing ones from Excel)
+    carry nothing and are skipped. A sheet without any row is ``error`` ("file is empty")."""
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[tuple[int, list[str]]] = []
+    for start, cells in records:
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header, header_line = cells, start
+        else:
+            rows.append((start, cells))
+    if header is None:
+        raise error([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
+    return header, header_line, rows
 
 
 def map_header(header: list[str], line: int, problem: _Report, headers: dict[str, tuple[str, ...]],

@@ -38,6 +38,7 @@ from mintqo_lms.roster import (
     RosterProblem,
     SheetError,
     map_header,
+    split_header,
     moodle_text_problem,
     read_rows,
     region_idnumber,
@@ -251,18 +252,7 @@ def parse_timetable(path: str | Path, cohort: str, networks: dict[str, str], qua
     def problem(line: int | None, column: str | None, message: str) -> None:
         problems.append(RosterProblem(file=shown, line=line, column=column, message=message, unit=unit))
 
-    header: list[str] | None = None
-    header_line = 0
-    rows: list[tuple[int, list[str]]] = []
-    for start, cells in records:
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header, header_line = cells, start
-        else:
-            rows.append((start, cells))
-    if header is None:
-        raise TimetableError([RosterProblem(file=shown, line=None, column=None, message="file is empty", unit=unit)])
+    header, header_line, rows = split_header(records, shown, unit, TimetableError)
     columns = map_header(header, header_line, problem, _HEADERS, _GERMAN_HEADERS, _REQUIRED_COLUMNS,
                          {name: aliases[-1] for name, aliases in _HEADERS.items()})
     if problems:
