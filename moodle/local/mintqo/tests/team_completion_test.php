@@ -75,22 +75,9 @@ final class team_completion_test extends \advanced_testcase {
      */
     protected function attempt(int $quizid, \stdClass $user, array $answers = [1 => 'trifft voll zu']): int {
         $this->setUser($user);
-        $quizobj = \mod_quiz\quiz_settings::create($quizid, $user->id);
-        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $user->id);
-        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
-        $responses = [];
-        foreach ($answers as $slot => $text) {
-            $responses[$slot] = ['answer' => $text];
-        }
-        $attemptobj->process_submitted_actions(time(), false, $responses);
-        if (method_exists($attemptobj, 'process_submit')) {
-            $attemptobj->process_submit(time(), false);
-            $attemptobj->process_grade_submission(time());
-        } else {
-            $attemptobj->process_finish(time(), false);
-        }
+        $attemptid = $this->getDataGenerator()->get_plugin_generator('local_mintqo')->make_attempt($quizid, $user->id, $answers);
         $this->setAdminUser();
-        return (int)$attempt->id;
+        return $attemptid;
     }
 
     /**

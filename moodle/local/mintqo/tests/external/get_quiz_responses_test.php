@@ -61,24 +61,10 @@ final class get_quiz_responses_test extends \advanced_testcase {
      */
     protected function attempt(int $quizid, \stdClass $user, array $answers, int $time, bool $finish = true): int {
         $this->setUser($user);
-        $quizobj = \mod_quiz\quiz_settings::create($quizid, $user->id);
-        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $user->id);
-        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
-        $responses = [];
-        foreach (array_filter($answers) as $slot => $text) {
-            $responses[$slot] = ['answer' => $text];
-        }
-        $attemptobj->process_submitted_actions($time, false, $responses);
-        if ($finish) {
-            if (method_exists($attemptobj, 'process_submit')) {
-                $attemptobj->process_submit($time, false);
-                $attemptobj->process_grade_submission($time);
-            } else {
-                $attemptobj->process_finish($time, false);
-            }
-        }
+        $generator = $this->getDataGenerator()->get_plugin_generator('local_mintqo');
+        $attemptid = $generator->make_attempt($quizid, $user->id, $answers, $time, $finish);
         $this->setAdminUser();
-        return (int)$attempt->id;
+        return $attemptid;
     }
 
     /**

@@ -253,24 +253,9 @@ final class import_quiz_test extends \advanced_testcase {
      */
     protected function attempt(int $quizid, \stdClass $user): \mod_quiz\quiz_attempt {
         $this->setUser($user);
-        $quizobj = \mod_quiz\quiz_settings::create($quizid, $user->id);
-        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $user->id);
-        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
-        $responses = [];
-        foreach ($attemptobj->get_slots() as $slot) {
-            if ($attemptobj->is_real_question($slot)) {
-                $responses[$slot] = ['answer' => \local_mintqo_generator::SCALE[1]];
-            }
-        }
-        $time = time();
-        $attemptobj->process_submitted_actions($time, false, $responses);
-        if (method_exists($attemptobj, 'process_submit')) {
-            $attemptobj->process_submit($time, false);
-            $attemptobj->process_grade_submission($time);
-        } else {
-            $attemptobj->process_finish($time, false);
-        }
-        return \mod_quiz\quiz_attempt::create($attempt->id);
+        $generator = $this->getDataGenerator()->get_plugin_generator('local_mintqo');
+        $attemptid = $generator->make_attempt($quizid, $user->id, null, null, true, \local_mintqo_generator::SCALE[1]);
+        return \mod_quiz\quiz_attempt::create($attemptid);
     }
 
     /**

@@ -51,6 +51,59 @@ class local_mintqo_generator extends component_generator_base {
     }
 
     /**
+     * An attempt of the current user, answered per slot and (unless told otherwise) submitted.
+     *
+     * The caller sets the user first (setUser). Submitting differs by release: 5.x submits and grades in two
+     * steps (process_submit, process_grade_submission), 4.4 in one (process_finish).
+     *
+     * @param int $quizid
+     * @param int $userid
+     * @param array|null $answers slot => answer text (null or '' leaves a slot unanswered); null answers every real
+     *     question with $default
+     * @param int|null $time submission time (default: now)
+     * @param bool $finish false leaves the attempt in progress
+     * @param string $default the answer text used when $answers is null
+     * @return int attempt id
+     */
+    public function make_attempt(
+        int $quizid,
+        int $userid,
+        ?array $answers,
+        ?int $time = null,
+        bool $finish = true,
+        string $default = ''
+    ): int {
+        global $CFG;
+        require_once($CFG->dirroot . '/mod/quiz/locallib.php');
+        $time = $time ?? time();
+        $quizobj = \mod_quiz\quiz_settings::create($quizid, $userid);
+        $attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, null, false, [], [], $userid);
+        $attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
+        if ($answers === null) {
+            $answers = [];
+            foreach ($attemptobj->get_slots() as $slot) {
+                if ($attemptobj->is_real_question($slot)) {
+                    $answers[$slot] = $default;
+                }
+            }
+        }
+        $responses = [];
+        foreach (array_filter($answers, fn($text) => $text !== null && $text !== '') as $slot => $text) {
+            $responses[$slot] = ['answer' => $text];
+        }
+        $attemptobj->process_submitted_actions($time, false, $responses);
+        if ($finish) {
+            if (method_exists($attemptobj, 'process_submit')) {
+                $attemptobj->process_submit($time, false);
+                $attemptobj->process_grade_submission($time);
+            } else {
+                $attemptobj->process_finish($time, false);
+            }
+        }
+        return (int)$attempt->id;
+    }
+
+    /**
      * A self-analysis quiz made with local_mintqo_import_quiz (the current user needs its capabilities).
      *
      * @param int $courseid
