@@ -190,6 +190,47 @@ def _m9_feedback_messages(db: sqlite_utils.Database) -> None:
     db["feedback_messages"].create_index(["cohort", "status"])
 
 
+def _m10_streams_attendance(db: sqlite_utils.Database) -> None:
+    """What Moodle says about who is in each provisioned course (``sync``'s enrolment stream: also people
+    enrolled or removed by hand in Moodle) and in which of its groups, and the attendance of in-person
+    workshops: recorded by staff (``attendance import``: who recorded it, when, from which sheet line) or
+    ticked by the participant (``self`` : stored, but counted apart)."""
+    db["moodle_enrolments"].create({
+        "courseid": int, "userid": int, "roles": str, "status": int, "timestart": int, "timeend": int,
+        "timemodified": int, "active": int, "seen_at": int,
+    }, pk=("courseid", "userid"))
+    db["moodle_group_members"].create({
+        "courseid": int, "groupid": int, "group_idnumber": str, "userid": int, "timeadded": int, "seen_at": int,
+    }, pk=("groupid", "userid"))
+    db["moodle_group_members"].create_index(["courseid"])
+    db["attendance"].create({
+        "cohort": str, "course_idnumber": str, "activity_key": str, "cmid": int, "person_id": int,
+        "present": int, "source": str, "recorded_by": str, "recorded_at": int, "sheet": str, "line": int,
+        "pushed_at": int, "moodle_state": int,
+    }, pk=("cohort", "course_idnumber", "activity_key", "person_id"),
+        foreign_keys=[("cohort", "cohorts", "key"), ("person_id", "people", "id")])
+    db["attendance"].create_index(["cmid"])
+
+
+def _m11_certificate_details(db: sqlite_utils.Database) -> None:
+    """What a certificate says and where it went: the name and network printed on it (kept, so a later roster
+    change does not alter an issued certificate), the modules it lists, its PDF, and when the record and a
+    revocation were published to the plugin's verification page and the coordinator was messaged."""
+    table = db["certificates"]
+    for column, kind in (("fullname", str), ("network", str), ("modules", str), ("pdf_path", str),
+                         ("issued_by", str), ("published_at", int), ("published_state", str),
+                         ("message_status", str), ("message_id", int), ("moodle_user_id", int)):
+        table.add_column(column, kind)
+
+
+def _m12_privacy_log(db: sqlite_utils.Database) -> None:
+    """Requests under the GDPR (``privacy export`` / ``privacy forget``): what was done and when, naming the
+    person only by a one-way hash (never the e-mail), so the log itself holds no personal data."""
+    db["privacy_log"].create({
+        "id": int, "action": str, "subject_hash": str, "person_id": int, "at": int, "summary": str,
+    }, pk="id")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -207,6 +248,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "timetable, invitations, role assignments outside courses", _m7_timetable_invitations_roles),
     Migration(8, "self-analysis results: analyses, analysis_scores, analysis_changes", _m8_analyses),
     Migration(9, "feedback messages: one per analysis and recipient, recorded before sending", _m9_feedback_messages),
+    Migration(10, "moodle enrolments and group members as Moodle has them; attendance", _m10_streams_attendance),
+    Migration(11, "certificates: printed details, PDF, publication, message", _m11_certificate_details),
+    Migration(12, "privacy log (export / forget), without e-mails", _m12_privacy_log),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -11,7 +11,8 @@ EXPECTED_TABLES = {
     "cohorts", "networks", "coordinators", "initiatives", "people", "memberships", "courses", "enrolments",
     "groups", "activities", "activity_completion", "course_completion", "quiz_attempts", "responses",
     "certificates", "sync_state", "sync_runs", "schema_migrations", "timetable", "invitations", "role_assignments",
-    "analyses", "analysis_scores", "analysis_changes", "feedback_messages",
+    "analyses", "analysis_scores", "analysis_changes", "feedback_messages", "moodle_enrolments",
+    "moodle_group_members", "attendance", "privacy_log",
 }
 
 
