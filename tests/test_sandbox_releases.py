@@ -42,10 +42,10 @@ def test_site_info_and_plugin_info_name_the_release(sb: Sandbox) -> None:
     info = call(sb, "core_webservice_get_site_info")
     assert (info["release"], info["version"]) == (release, version)
     core = {f["name"]: f["version"] for f in info["functions"]}
-    assert core["core_course_get_contents"] == version and core["local_mintqo_import_quiz"] == "2025061200"
+    assert core["core_course_get_contents"] == version and core["local_mintqo_import_quiz"] == "2025112300"
     assert ("policyagreed" in info) == (sb.release != "4.4")
     plugin = call(sb, "local_mintqo_get_plugin_info")
-    assert plugin == {"component": "local_mintqo", "version": 2025061200, "release": "1.2.0",
+    assert plugin == {"component": "local_mintqo", "version": 2025112300, "release": "1.3.0",
                       "requires": 2024042200, "supported": [404, 501], "moodle_release": release,
                       "moodle_version": version, "moodle_branch": branch, "moodle_supported": True}
 

@@ -45,5 +45,11 @@ function xmldb_local_mintqo_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2025061200, 'local', 'mintqo');
     }
 
+    if ($oldversion < 2025112300) {
+        // 1.3.0: keyset cursors for the read functions, enrolments and batch completion overrides for the sync,
+        // one bulk read of course state for provisioning, certificate records for the public verify page.
+        upgrade_plugin_savepoint(true, 2025112300, 'local', 'mintqo');
+    }
+
     return true;
 }
