@@ -98,6 +98,9 @@ class ClientStats:
     """Calls and time per web-service function, for benchmarks and the ``sync_runs`` table."""
 
     by_function: dict[str, CallStats] = field(default_factory=dict)
+    # Seconds spent inside the HTTP request itself (sending, Moodle working, receiving), retries included:
+    # wall time minus this is the client's own overhead (planning, encoding, decoding, the store).
+    wait_s: float = 0.0
 
     def record(self, function: str, seconds: float, *, error: bool = False, retries: int = 0) -> None:
         stats = self.by_function.setdefault(function, CallStats())
@@ -129,6 +132,7 @@ class ClientStats:
 
     def reset(self) -> None:
         self.by_function.clear()
+        self.wait_s = 0.0
 
 
 _SECRETS: set[str] = set()
@@ -219,7 +223,7 @@ class MoodleClient:
         started = time.perf_counter()
         while True:
             try:
-                response = self.session.post(self.endpoint, data=body, timeout=self.timeout)
+                response = self._send(body)
             except requests.exceptions.ConnectTimeout as exc:
                 error: Exception = MoodleConnectionError(
                     function, f"connect timeout: no answer from {self._where} within {self.timeout[0]:g} s "
@@ -253,6 +257,14 @@ class MoodleClient:
             log.info("%s: %s; retry %d/%d in %.2fs", function, error, attempt + 1, self.retries, delay)
             self._sleep(delay)
             attempt += 1
+
+    def _send(self, body: list[tuple[str, Any]]) -> requests.Response:
+        """One HTTP request; its duration (requests reads the whole body) is counted as waiting for Moodle."""
+        sent = time.perf_counter()
+        try:
+            return self.session.post(self.endpoint, data=body, timeout=self.timeout)
+        finally:
+            self.stats.wait_s += time.perf_counter() - sent
 
     def _decode(self, function: str, response: requests.Response) -> Any:
         text = response.text
