@@ -24,6 +24,7 @@ __all__ = [
     "ACTIVITY_TYPES",
     "COMPLETION_RULES",
     "Activity",
+    "AllowanceRule",
     "CertificateRule",
     "CourseNames",
     "CourseSpec",
@@ -242,6 +243,19 @@ class CertificateRule(_Model):
     attendance_required: list[str] = Field(default_factory=list)
 
 
+class AllowanceRule(_Model):
+    """When a regional cycle's evidence for the regional allowance (money for running the workshops) is complete:
+    each listed in-person workshop held with at least ``min_initiatives_present`` initiatives whose attendance the
+    coordination recorded, and at least ``min_first_analyses`` initiatives with a finished first self-analysis.
+    Read by :mod:`mintqo_lms.progress`; the office sets the numbers here, not in code."""
+
+    name: str = Field(min_length=1)
+    amount_eur: int = Field(ge=0)
+    workshops: list[str] = Field(min_length=1)
+    min_initiatives_present: int = Field(default=1, ge=1)
+    min_first_analyses: int = Field(default=0, ge=0)
+
+
 class Curriculum(_Model):
     key: str
     kind: Literal["cohort", "regional"]
@@ -250,6 +264,7 @@ class Curriculum(_Model):
     sections: list[Section] = Field(min_length=1)
     course_completion: list[str] = Field(default_factory=list)
     certificate: CertificateRule | None = None
+    allowance: AllowanceRule | None = None
 
     _instruments: dict[str, Instrument] = PrivateAttr(default_factory=dict)
     _check = field_validator("key")(_check_key)
@@ -604,6 +619,10 @@ def _check_curriculum(cur: Curriculum, root: Path, shown: str, lines: dict[str, 
         if not known[key].in_person:
             fail(path, f"activity '{key}' is not an in-person activity (in_person: true)")
         listed.add(key)
+    for i, key in enumerate(cur.allowance.workshops if cur.allowance else []):
+        if key not in known or not known[key].in_person:
+            fail(f"allowance.workshops[{i}]", f"'{key}' is not an in-person activity of this curriculum "
+                 "(in_person: true)")
     # The per-activity flag and the certificate rule say the same thing twice; keep them in step.
     for key, act in known.items():
         if act.required_for_certificate and key not in listed:
