@@ -290,31 +290,57 @@ def demo(out_dir: str, cohort: str, full_size: bool, latency: float) -> None:
         click.echo(f"  {path.name}")
 
 
+# -- sync, attendance, serve, status (the sync service) ---------------------------------------------
+
 @main.command()
-@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--cohort", type=COHORT_KEY, default=None, help="Cohort key, e.g. 2025.")
+@click.option("--all", "all_cohorts", is_flag=True, help="Every active cohort (every cohort with provisioned courses).")
+@click.option("--full", is_flag=True, help="Read everything from the start instead of since the cursors (converges "
+                                           "to the same store; use after restoring a backup or when in doubt).")
 @click.option("--resend-unknown", is_flag=True,
               help="Send again the feedback messages whose answer was lost (the person may have them).")
 @click.pass_context
-def sync(ctx: click.Context, cohort: str, resend_unknown: bool) -> None:
-    """Read completions and self-analysis answers changed since the last run into the store; then send each
-    member of an initiative with a newly finished self-analysis its feedback message (feedback.messages)."""
-    from mintqo_lms.feedback import send_feedback
-    from mintqo_lms.sync import check_syncable, sync_cohort
+def sync(ctx: click.Context, cohort: str | None, all_cohorts: bool, full: bool, resend_unknown: bool) -> None:
+    """Read enrolments and group memberships, completions and self-analysis answers changed since the last run
+    into the store; then send each member of an initiative with a newly finished self-analysis its feedback
+    message (feedback.messages). Refused while 'mintqo-lms serve' runs on the same store."""
+    from mintqo_lms.scheduler import refuse_if_serving
+    from mintqo_lms.sync import active_cohorts, check_syncable, sync_and_feedback
 
+    if bool(cohort) == all_cohorts:
+        raise click.UsageError("name one cohort with --cohort, or use --all for every active cohort")
     config = _config(ctx)
-    feedback = None
-    with _writing_store(config, f"mintqo-lms sync --cohort {cohort}") as store:
-        check_syncable(store, cohort)  # before the token is even read: a typo in the cohort is the first error
+    refuse_if_serving(config.store.path)
+    ok = True
+    command = f"mintqo-lms sync {'--all' if all_cohorts else '--cohort ' + str(cohort)}{' --full' if full else ''}"
+    with _writing_store(config, command) as store:
+        if cohort:
+            check_syncable(store, cohort)  # before the token is even read: a typo in the cohort is the first error
+        cohorts = [cohort] if cohort else active_cohorts(store)
+        if not cohorts:
+            click.echo("No cohort has provisioned courses yet; nothing to sync.")
+            return
         moodle = Moodle(config.client())
-        result = sync_cohort(moodle, store, cohort, page_size=config.sync.page_size,
-                             templates_root=config.programme.templates_dir)
-        if config.feedback.messages:
-            root = str(config.programme.templates_dir) if config.programme.templates_dir else None
-            feedback = send_feedback(moodle, store, cohort, templates_root=root, resend_unknown=resend_unknown)
-    calls = sum(int(c["calls"]) for c in result.calls.values())
-    click.echo(f"Synced cohort {cohort}: {result} ({calls} web-service calls).")
+        for key in cohorts:
+            try:
+                result, feedback = sync_and_feedback(moodle, store, key, config, full=full,
+                                                     resend_unknown=resend_unknown)
+            except MintqoError as exc:
+                if not all_cohorts:
+                    raise
+                click.secho(redact_secrets(f"Error: cohort {key}: {exc}"), fg="red", err=True)
+                ok = False
+                continue
+            click.echo(f"Synced cohort {key}{' (full)' if full else ''}: {result} "
+                       f"({result.total_calls} web-service calls).")
+            ok = _echo_feedback(feedback) and ok
+    if not ok:
+        sys.exit(1)
+
+
+def _echo_feedback(feedback) -> bool:
     if feedback is None:
-        return
+        return True
     click.echo(feedback.summary())
     for name in feedback.without_account:
         click.secho(f"No feedback: {name} has no Moodle account yet (run provision first).", fg="yellow", err=True)
@@ -325,8 +351,80 @@ def sync(ctx: click.Context, cohort: str, resend_unknown: bool) -> None:
                     f"sent again on its own — check in Moodle, then run sync --resend-unknown.", fg="yellow", err=True)
     if feedback.stopped:
         click.secho(f"Stopped sending feedback: {feedback.stopped}", fg="red", err=True)
-    if not feedback.ok:
-        sys.exit(1)
+    return feedback.ok
+
+
+@main.group()
+def attendance() -> None:
+    """Attendance of in-person workshops, recorded by staff from the sheet kept at the workshop."""
+
+
+@attendance.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@cohort_option()
+@click.option("--activity", "activity_key", required=True, metavar="KEY",
+              help="The in-person activity's key in the curriculum, e.g. kickoff-teilnahme or ws1-teilnahme.")
+@click.option("--network", default=None,
+              help="For a workshop of the regional cycle (ws1-teilnahme …): the network (slug or full name).")
+@click.option("--by", "recorded_by", default=None, help="Who recorded the attendance (default: your login name).")
+@click.pass_context
+def attendance_import(ctx: click.Context, file: str, cohort: str, activity_key: str, network: str | None,
+                      recorded_by: str | None) -> None:
+    """Check FILE (CSV or .xlsx: E-Mail; anwesend ja/nein/x/1/0) and record it: in the store, and in Moodle as
+    the activity's completion overridden by the service user — only what differs from what was recorded."""
+    from mintqo_lms.attendance import AttendanceError, import_attendance
+
+    config = _config(ctx)
+    command = f"mintqo-lms attendance import {Path(file).name} --cohort {cohort} --activity {activity_key}"
+    with _writing_store(config, command) as store:
+        try:
+            result = import_attendance(None, store, file, cohort, activity_key, network=network,
+                                       recorded_by=recorded_by, templates_root=config.programme.templates_dir,
+                                       moodle_factory=lambda: Moodle(config.client()))
+        except AttendanceError as exc:
+            click.secho(str(exc), fg="red", err=True)
+            click.echo("Nothing was recorded. Correct the sheet and import it again.", err=True)
+            sys.exit(1)
+    click.echo(result.summary())
+
+
+@main.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Sync every active cohort on the timetable of [sync] (every_minutes or at), until SIGTERM or Ctrl+C.
+    One serve per store; one log line per run; a failed run is retried after a backoff."""
+    from mintqo_lms.scheduler import Service, Timetable, serve_lock, sync_all_job
+
+    config = _config(ctx)
+    if not config.store.path.exists():
+        from mintqo_lms.store import StoreError
+
+        raise StoreError(f"no store at {config.store.path}: run 'mintqo-lms init' and provision first, "
+                         f"or check store.path in {config.where}")
+    config.token()  # a missing token is a config error now, not a failed run every hour
+    timetable = Timetable(every_minutes=config.sync.every_minutes, at=tuple(config.sync.at),
+                          retry_minutes=config.sync.retry_minutes)
+    with serve_lock(config.store.path):
+        Service(sync_all_job(config), timetable, echo=lambda line: click.echo(redact_secrets(line))).loop()
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def status(ctx: click.Context, fmt: str) -> None:
+    """Last sync runs per cohort (when, how long, rows, calls, errors), the cursors and their age, and whether
+    a serve is running. Reads only."""
+    import json
+
+    from mintqo_lms.status import collect, render
+    from mintqo_lms.store import StoreError
+
+    config = _config(ctx)
+    if not config.store.path.exists():
+        raise StoreError(f"no store at {config.store.path}: check store.path in {config.where}")
+    with Store(config.store.path, migrate_to=None) as store:
+        info = collect(store, config.store.path)
+    click.echo(json.dumps(info.as_dict(), indent=2) if fmt == "json" else render(info))
 
 
 @main.command()
@@ -467,6 +565,58 @@ def selfanalysis_export_xml(ctx: click.Context, instrument_ref: str, output: str
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(instrument.statements())} statements of {instrument_ref} as Moodle XML to {output}.")
+
+
+# -- privacy (GDPR requests of one person) -----------------------------------------------------------
+
+@main.group()
+def privacy() -> None:
+    """A person's data: export everything the store holds about them, or forget them."""
+
+
+@privacy.command("export")
+@click.option("--email", required=True, help="The person's e-mail as on the roster.")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the JSON to FILE (mode 600) instead of stdout.")
+@click.pass_context
+def privacy_export(ctx: click.Context, email: str, out: str | None) -> None:
+    """Everything the store holds about EMAIL as JSON (people, memberships, enrolments, completions, answers,
+    scores, messages, certificates, runs that touched them). The request is logged without the e-mail."""
+    import json
+
+    from mintqo_lms.privacy import export_person, write_export
+
+    config = _config(ctx)
+    with _writing_store(config, "mintqo-lms privacy export") as store:
+        data = export_person(store, email)
+    if out:
+        click.echo(f"Wrote {write_export(data, out)} (readable by you only).")
+    else:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@privacy.command("forget")
+@click.option("--email", required=True, help="The person's e-mail as on the roster.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def privacy_forget(ctx: click.Context, email: str, yes: bool) -> None:
+    """Remove or pseudonymise everything the store holds about EMAIL and say what was done; a certificate
+    keeps a record without the name (its code still verifies), the team's self-analysis stays the
+    initiative's. Logged without the e-mail. Moodle's side: a deletion request in Moodle (printed)."""
+    from mintqo_lms.privacy import MOODLE_SIDE_HINT, forget_person
+
+    config = _config(ctx)
+    with _writing_store(config, "mintqo-lms privacy forget") as store:
+        if not yes:
+            click.confirm(f"Forget {email} in the store {config.store.path}? This cannot be undone", abort=True)
+        try:
+            moodle = Moodle(config.client())  # only to republish a pseudonymised certificate record
+        except MintqoError:
+            moodle = None
+        result = forget_person(store, email, moodle=moodle)
+    for line in result.lines():
+        click.echo(line)
+    click.echo(MOODLE_SIDE_HINT)
 
 
 main.add_command(sandbox)
