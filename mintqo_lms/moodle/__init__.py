@@ -4,6 +4,7 @@ from mintqo_lms.moodle.api import CORE_FUNCTIONS, CoreAPI
 from mintqo_lms.moodle.client import MoodleClient
 from mintqo_lms.moodle.errors import MoodleError
 from mintqo_lms.moodle.plugin import PLUGIN_FUNCTIONS, PluginAPI
+from mintqo_lms.moodle.shape import ShapeChecked
 
 
 class Moodle:
@@ -11,8 +12,9 @@ class Moodle:
 
     def __init__(self, client: MoodleClient):
         self.client = client
-        self.core = CoreAPI(client)
-        self.plugin = PluginAPI(client)
+        # an answer of the wrong shape is one error naming the function (mintqo_lms.moodle.shape)
+        self.core: CoreAPI = ShapeChecked(CoreAPI(client))  # type: ignore[assignment]
+        self.plugin: PluginAPI = ShapeChecked(PluginAPI(client))  # type: ignore[assignment]
 
     @property
     def required_functions(self) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,6 +193,7 @@ class MoodleClient:
         self.max_form_fields = max_form_fields
         self.session = session or requests.Session()
         self.stats = ClientStats()
+        self.last_function: str | None = None
         self._sleep = sleep
         _SECRETS.add(token)
 
@@ -218,6 +220,7 @@ class MoodleClient:
 
     def _post(self, function: str, fields: FormFields) -> Any:
         body = [("wstoken", self.__token), ("wsfunction", function), ("moodlewsrestformat", "json"), *fields]
+        self.last_function = function  # named by errors about the answer's shape (moodle/shape.py)
         retry_any_failure = is_read_function(function)
         attempt = 0
         started = time.perf_counter()
@@ -270,9 +273,8 @@ class MoodleClient:
         text = response.text
         try:
             answer = json.loads(text) if text.strip() else None
-        except ValueError:
-            kind = "XML" if text.lstrip().startswith("<?xml") else "non-JSON text"
-            raise MoodleProtocolError(function, f"{kind} ({len(text)} bytes)") from None
+        except ValueError as exc:
+            raise MoodleProtocolError(function, self.redact(describe_non_json(text, exc))) from None
         # PHP fatal errors surface as {"exception": "Error", "message": …} without an errorcode.
         if isinstance(answer, dict) and "exception" in answer and ("errorcode" in answer or "message" in answer):
             error = error_from_answer(function, answer)
@@ -323,6 +325,29 @@ class MoodleClient:
                 )
             results.extend(answer)
         return results
+
+
+def describe_non_json(text: str, error: ValueError | None = None) -> str:
+    """What came back instead of JSON, in words that point at the cause on the Moodle side (one line)."""
+    head = text.lstrip()[:2000]
+    lower = head.lower()
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start > 0 and ("warning" in lower[:start + 1] or "notice" in lower[:start + 1]
+                      or "deprecated" in lower[:start + 1] or "<b>" in lower[:start + 1]):
+        first = " ".join(re.sub(r"<[^>]+>", " ", text[:start]).split())[:120]
+        return (f"PHP printed text before the JSON ({first!r}); switch off display_errors and debug display "
+                f"on the site (Site administration → Development → Debugging)")
+    if head.startswith("<?xml") or head.startswith("<RESPONSE") or head.startswith("<EXCEPTION"):
+        return f"XML instead of JSON ({len(text)} bytes); is the REST protocol asked for moodlewsrestformat=json?"
+    if lower.startswith(("<!doctype html", "<html")) or "<body" in lower:
+        title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+        named = f" titled {' '.join(title.group(1).split())[:80]!r}" if title else ""
+        return (f"an HTML page{named} instead of JSON ({len(text)} bytes): a login page, a maintenance page or a "
+                f"proxy's error; check moodle.url and that the site is up")
+    if head.startswith(("{", "[")):
+        where = f" at character {error.pos}" if error is not None and hasattr(error, "pos") else ""
+        return f"JSON cut off or broken{where} ({len(text)} bytes); the answer was cut short, try again"
+    return f"non-JSON text ({len(text)} bytes) starting {' '.join(head[:60].split())!r}"
 
 
 def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
