@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
 from mintqo_lms.moodle.client import MoodleClient
+from mintqo_lms.moodle.errors import MoodleError
 from mintqo_lms.moodle.models import MoodleModel
+from mintqo_lms.moodle.syncpages import (
+    ActivityCompletion,
+    CompletionResult,
+    CompletionsPage,
+    CourseCompletion,
+    EnrolmentsPage,
+    QuizResponse,
+    ResponsesPage,
+)
 
 PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_get_plugin_info",
@@ -20,9 +30,12 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_get_completions",
     "local_mintqo_configure_courses",
     "local_mintqo_upsert_events",
+    "local_mintqo_get_enrolments",
+    "local_mintqo_set_completions",
 )
 
 Status = Literal["created", "updated", "unchanged"]
+_Page = TypeVar("_Page", CompletionsPage, ResponsesPage, EnrolmentsPage)
 
 
 class PluginInfo(MoodleModel):
@@ -108,43 +121,6 @@ class EventResult(MoodleModel):
     status: Status
 
 
-class QuizResponse(MoodleModel):
-    attemptid: int
-    quizid: int
-    cmid: int
-    userid: int
-    attempt: int
-    timestart: int = 0
-    timefinish: int = 0
-    timemodified: int
-    slot: int
-    questionid: int = 0
-    questionidnumber: str
-    answertext: str = ""
-    answerposition: int = 0
-    fraction: float | None = None
-
-
-class ActivityCompletion(MoodleModel):
-    courseid: int
-    cmid: int
-    idnumber: str = ""
-    modname: str = ""
-    userid: int
-    state: int
-    timemodified: int
-    overrideby: int | None = None
-
-
-class CourseCompletion(MoodleModel):
-    courseid: int
-    userid: int
-    timeenrolled: int = 0
-    timestarted: int = 0
-    timecompleted: int | None = None
-    timemodified: int = 0
-
-
 class PluginAPI:
     """The plugin's functions, typed. Write batches are chunked like core ones."""
 
@@ -213,9 +189,14 @@ class PluginAPI:
             results.extend(EventResult.model_validate(e) for e in answer["events"])
         return results
 
-    def iter_quiz_responses(self, quizids: Sequence[int], since: int = 0,
-                            page_size: int = 1000) -> Iterator[QuizResponse]:
-        """All responses since ``since``, page by page (``total`` tells when to stop)."""
+    def iter_quiz_responses(self, quizids: Sequence[int], since: int = 0, page_size: int = 1000,
+                            cursor: str | None = None) -> Iterator[Any]:
+        """All responses since ``since``, row by row, paged by offset (``total`` tells when to stop). With a
+        ``cursor`` ("" = from the beginning) it yields :class:`ResponsesPage` pages instead, until ``hasmore`` is
+        false, so the caller can commit each page with its ``nextcursor``."""
+        if cursor is not None:
+            yield from self.iter_quiz_response_pages(quizids, cursor, page_size)
+            return
         limitfrom = 0
         while True:
             answer = self.client.call("local_mintqo_get_quiz_responses", quizids=list(quizids), since=since,
@@ -239,3 +220,67 @@ class PluginAPI:
             limitfrom += page_size
             if limitfrom >= max(int(answer.get("totalactivities", 0)), int(answer.get("totalcourses", 0))):
                 return activities, courses
+
+    # -- the sync's keyset reads and completion overrides (plugin 1.3.0) ----------------------------------
+
+    def get_completions_page(self, courseids: Sequence[int], cursor: str = "", limit: int = 1000) -> CompletionsPage:
+        """Activity and course completions after ``cursor`` ("" = from the beginning), ``limit`` rows per list."""
+        answer = self.client.call("local_mintqo_get_completions", courseids=list(courseids), cursor=cursor,
+                                  limitnum=limit)
+        return CompletionsPage.model_validate(answer)
+
+    def iter_completions(self, courseids: Sequence[int], cursor: str = "",
+                         limit: int = 1000) -> Iterator[CompletionsPage]:
+        """Pages until ``hasmore`` is false; commit each page with its ``nextcursor`` before asking for the next."""
+        return _follow(lambda c: self.get_completions_page(courseids, c, limit), cursor)
+
+    def get_quiz_responses_page(self, quizids: Sequence[int], cursor: str = "", limit: int = 1000) -> ResponsesPage:
+        """Responses of whole attempts after ``cursor``, as many attempts as fit into ``limit`` rows (at least one)."""
+        answer = self.client.call("local_mintqo_get_quiz_responses", quizids=list(quizids), cursor=cursor,
+                                  limitnum=limit)
+        return ResponsesPage(rows=answer.get("responses", []), nextcursor=answer.get("nextcursor", ""),
+                             hasmore=answer.get("hasmore", False))
+
+    def iter_quiz_response_pages(self, quizids: Sequence[int], cursor: str = "",
+                                 limit: int = 1000) -> Iterator[ResponsesPage]:
+        return _follow(lambda c: self.get_quiz_responses_page(quizids, c, limit), cursor)
+
+    def get_enrolments_page(self, courseids: Sequence[int], cursor: str = "", limit: int = 1000,
+                            fullcourseids: Sequence[int] = ()) -> EnrolmentsPage:
+        """Enrolments and group memberships changed after ``cursor``, every row of ``fullcourseids``, and a digest
+        per course (compare with :func:`mintqo_lms.moodle.syncpages.enrolment_digest` over the stored rows)."""
+        answer = self.client.call("local_mintqo_get_enrolments", courseids=list(courseids), cursor=cursor,
+                                  limitnum=limit, fullcourseids=list(fullcourseids))
+        return EnrolmentsPage.model_validate(answer)
+
+    def iter_enrolments(self, courseids: Sequence[int], cursor: str = "", limit: int = 1000,
+                        fullcourseids: Sequence[int] = ()) -> Iterator[EnrolmentsPage]:
+        """Pages until ``hasmore`` is false; the ``fullcourseids`` rows come with the first page only."""
+        full = list(fullcourseids)
+
+        def page(c: str) -> EnrolmentsPage:
+            nonlocal full
+            answer, full = self.get_enrolments_page(courseids, c, limit, full), []
+            return answer
+        return _follow(page, cursor)
+
+    def set_completions(self, cmid: int, entries: Sequence[Mapping[str, Any]]) -> list[CompletionResult]:
+        """Each ``{userid, completed}`` as a completion override of activity ``cmid`` by the token's user. One call
+        is all-or-nothing; a batch above the site's max_input_vars is split, and each chunk is its own call."""
+        items = [{"userid": int(e["userid"]), "completed": bool(e["completed"])} for e in entries]
+        results: list[CompletionResult] = []
+        for answer in self.client.call_batched("local_mintqo_set_completions", "entries", items, cmid=cmid):
+            results.extend(CompletionResult.model_validate(r) for r in answer["results"])
+        return results
+
+
+def _follow(fetch: Callable[[str], _Page], cursor: str) -> Iterator[_Page]:
+    """Call ``fetch`` from ``cursor`` on, yielding each page, until a page says ``hasmore`` false."""
+    while True:
+        page = fetch(cursor)
+        yield page
+        if not page.hasmore:
+            return
+        if page.nextcursor == cursor:
+            raise MoodleError(f"the site said there is more after cursor '{cursor}' but did not move it")
+        cursor = page.nextcursor

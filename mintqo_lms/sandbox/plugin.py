@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import completion, quiz
+from . import completion, plugin_sync, quiz
 from .common import cm_by_idnumber, require_capability, require_course, require_course_access
 from .core_course import add_module, add_section, question_bank_context, sections_of
 from .params import ALPHANUMEXT, INT, RAW, TEXT, M, Params, S, V
@@ -464,8 +464,9 @@ def _check_limit(limitfrom: int, limitnum: int) -> None:
 
 
 @ws("local_mintqo_get_quiz_responses", Params(quizids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),
-                                              limitnum=V(INT, 1000)))
-def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: int, limitnum: int) -> dict:
+                                              limitnum=V(INT, 1000), cursor=V(RAW, None)))
+def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: int, limitnum: int,
+                       cursor: str | None) -> dict:
     site = call.site
     _check_limit(limitfrom, limitnum)
     quizzes = {}
@@ -477,11 +478,10 @@ def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: in
         require_capability(call, "mod/quiz:viewreports", record["course"])
         quizzes[quizid] = record
     attempts = [a for a in site.tables["quiz_attempts"].values()
-                if a["quiz"] in quizzes and a["state"] == "finished" and not a["preview"]
-                and a["timemodified"] >= since]
-    attempts.sort(key=lambda a: (a["timemodified"], a["id"]))
-    rows = []
-    for attempt in attempts:
+                if a["quiz"] in quizzes and a["state"] == "finished" and not a["preview"]]
+
+    def rows_of(attempt: Record) -> list[dict]:
+        rows = []
         record = quizzes[attempt["quiz"]]
         for slot in quiz.slots_of(site, record["id"]):
             question = site.tables["question"][slot["questionid"]]
@@ -499,12 +499,14 @@ def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: in
                 "answerposition": position,
                 "fraction": None if fraction is None else round(float(fraction), 7),
             })
-    return {"responses": rows[limitfrom:limitfrom + limitnum], "total": len(rows)}
+        return rows
+    return plugin_sync.responses_answer(call, attempts, rows_of, since, limitfrom, limitnum, cursor)
 
 
 @ws("local_mintqo_get_completions", Params(courseids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),
-                                           limitnum=V(INT, 1000)))
-def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int, limitnum: int) -> dict:
+                                           limitnum=V(INT, 1000), cursor=V(RAW, None)))
+def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int, limitnum: int,
+                    cursor: str | None) -> dict:
     site = call.site
     _check_limit(limitfrom, limitnum)
     wanted = set()
@@ -516,7 +518,7 @@ def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int
     activities = []
     for row in site.tables["course_modules_completion"].values():
         cm = site.get("course_modules", row["coursemoduleid"])
-        if cm is None or cm["course"] not in wanted or row["timemodified"] < since:
+        if cm is None or cm["course"] not in wanted:
             continue
         activities.append((row["timemodified"], row["id"], {
             "courseid": cm["course"], "cmid": cm["id"], "idnumber": cm["idnumber"], "modname": cm["modname"],
@@ -524,14 +526,12 @@ def get_completions(call: Call, courseids: list[int], since: int, limitfrom: int
             "overrideby": row["overrideby"]}))
     courses = []
     for row in site.tables["course_completions"].values():
-        if row["course"] not in wanted or row["timemodified"] < since:
+        if row["course"] not in wanted:
             continue
-        courses.append((row["timemodified"], row["id"], {
+        # Moodle's course_completions has no timemodified: the plugin uses the newest of its three times.
+        modified = max(row["timeenrolled"], row["timestarted"], row["timecompleted"] or 0)
+        courses.append((modified, row["id"], {
             "courseid": row["course"], "userid": row["userid"], "timeenrolled": row["timeenrolled"],
             "timestarted": row["timestarted"], "timecompleted": row["timecompleted"],
-            "timemodified": row["timemodified"]}))
-    activities.sort(key=lambda t: (t[0], t[1]))
-    courses.sort(key=lambda t: (t[0], t[1]))
-    return {"activities": [a[2] for a in activities[limitfrom:limitfrom + limitnum]],
-            "courses": [c[2] for c in courses[limitfrom:limitfrom + limitnum]],
-            "totalactivities": len(activities), "totalcourses": len(courses)}
+            "timemodified": modified}))
+    return plugin_sync.completions_answer(call, activities, courses, since, limitfrom, limitnum, cursor)

@@ -41,6 +41,7 @@ SERVICE_FUNCTIONS = frozenset({
     "core_completion_override_activity_completion_status", "mod_quiz_get_quizzes_by_courses",
     "core_message_send_instant_messages", "local_mintqo_get_plugin_info", "core_role_assign_roles",
     "local_mintqo_configure_courses", "local_mintqo_upsert_events",
+    "local_mintqo_get_enrolments", "local_mintqo_set_completions",
 })
 ENDPOINT = "/webservice/rest/server.php"
 FAULT_KINDS = ("exception", "reset", "timeout", "http503")
