@@ -619,6 +619,159 @@ def privacy_forget(ctx: click.Context, email: str, yes: bool) -> None:
     click.echo(MOODLE_SIDE_HINT)
 
 
+# -- certificates of participation ------------------------------------------------------------------
+
+def _reading_store(config: Config, cohort_hint: str = "C") -> Store:
+    """The store for a read-only command (no lock, no migration): one that predates certificates says so."""
+    from mintqo_lms.store import StoreError
+
+    if not config.store.path.exists():
+        raise StoreError(f"no store at {config.store.path}: run 'mintqo-lms init' first, or check store.path in "
+                         f"{config.where}")
+    store = Store(config.store.path, migrate_to=None)
+    if store.version < 11:
+        store.close()
+        raise StoreError(f"the store {config.store.path} has no certificates yet (schema version {store.version}); "
+                         f"run 'mintqo-lms certificates issue --cohort {cohort_hint}', which adds them")
+    return store
+
+
+def _site_url(config: Config) -> str:
+    if not config.moodle.url:
+        raise MintqoError(f"moodle.url is not set in {config.where}: the certificate's QR code points at the "
+                          "site's local/mintqo/verify.php")
+    return check_url(str(config.moodle.url))
+
+
+@main.group()
+def certificates() -> None:
+    """Certificates of participation: issue (once per coordinator and cohort), list, verify, revoke."""
+
+
+@certificates.command("issue")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--dry-run", is_flag=True, help="Only list who would get one (and what the others still lack).")
+@click.pass_context
+def certificates_issue(ctx: click.Context, cohort: str, dry_run: bool) -> None:
+    """Issue a certificate (German PDF in certificates/ beside the store, a record, the plugin's verify page, a
+    Moodle message when certificates.messages) to every coordinator of COHORT who meets the qualification
+    template's rule and has none yet. Run sync first: eligibility is read from the store."""
+    from mintqo_lms.certificates import issue_certificates
+
+    config = _config(ctx)
+    site = _site_url(config)
+    command = f"mintqo-lms certificates issue --cohort {cohort}{' --dry-run' if dry_run else ''}"
+    with _writing_store(config, command) as store:
+        moodle = None if dry_run else Moodle(config.client())
+        root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+        result = issue_certificates(store, cohort, site_url=site, moodle=moodle, dry_run=dry_run,
+                                    notify=config.certificates.messages, templates_root=root)
+    for name in result.would_issue:
+        click.echo(f"  would issue: {name}")
+    for code, name in result.issued:
+        click.echo(f"  issued {code}: {name}")
+    for name, missing in result.incomplete.items():
+        click.echo(f"  not eligible: {name} — missing {', '.join(missing)}")
+    click.echo(result.summary())
+    if result.issued:
+        click.echo(f"PDFs in {config.store.path.resolve().parent / 'certificates'} (readable by you only).")
+    if result.publish is not None and result.publish.error:
+        click.secho(f"Not published to Moodle's verify page: {result.publish.error} — the next 'certificates issue' "
+                    "or 'certificates publish' tries again.", fg="red", err=True)
+    for name in result.without_account:
+        click.secho(f"No message: {name} has no Moodle account.", fg="yellow", err=True)
+    for name, why in result.messages_failed.items():
+        click.secho(f"Failed: message to {name}: {why} — the next run tries again.", fg="red", err=True)
+    for name in result.messages_unknown:
+        click.secho(f"Unknown: {name} may have the message already (Moodle's answer was lost); it is not sent "
+                    "again on its own.", fg="yellow", err=True)
+    if result.stopped:
+        click.secho(f"Stopped sending messages: {result.stopped}", fg="red", err=True)
+    if not result.ok and not dry_run:
+        sys.exit(1)
+
+
+@certificates.command("list")
+@click.option("--cohort", default=None, type=COHORT_KEY, help="Only this cohort.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def certificates_list(ctx: click.Context, cohort: str | None, fmt: str) -> None:
+    """The certificates issued: code, cohort, name, network, date, valid/revoked, published, message."""
+    import json
+
+    from mintqo_lms.certificates import german_date, list_certificates
+
+    store = _reading_store(_config(ctx), cohort or "C")
+    with store:
+        rows = list_certificates(store, cohort)
+    if fmt == "json":
+        keys = ("code", "cohort", "fullname", "network", "issued_at", "status", "revoked_at", "revoked_reason",
+                "pdf_path", "published_state", "message_status")
+        click.echo(json.dumps([{k: row[k] for k in keys} for row in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No certificates issued yet.")
+        return
+    for row in rows:
+        name = row["fullname"] or "(pseudonymised)"
+        state = row["status"] + (f" ({row['revoked_reason']})" if row["revoked_at"] else "")
+        click.echo(f"{row['code']}  {row['cohort']}  {german_date(row['issued_at'])}  {state}  {name}"
+                   f"{'  — ' + row['network'] if row['network'] else ''}  [verify page: "
+                   f"{(row['published_state'] or 'not published').split(':')[0]}, message: "
+                   f"{row['message_status'] or '—'}]")
+    click.echo(f"{len(rows)} certificate(s).")
+
+
+@certificates.command("verify")
+@click.argument("code")
+@click.pass_context
+def certificates_verify(ctx: click.Context, code: str) -> None:
+    """Say whether CODE is a valid, revoked or unknown certificate (exit 0, 2 or 3). Case, spaces and hyphens
+    do not matter; a typo reads as unknown."""
+    from mintqo_lms.certificates import verify_certificate
+
+    with _reading_store(_config(ctx)) as store:
+        answer = verify_certificate(store, code)
+    click.echo(answer.line())
+    sys.exit({"valid": 0, "revoked": 2}.get(answer.status, 3))
+
+
+@certificates.command("revoke")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why (kept in the store, never shown on the verify page).")
+@click.pass_context
+def certificates_revoke(ctx: click.Context, code: str, reason: str) -> None:
+    """Revoke CODE (the record stays, marked revoked) and publish the revocation to Moodle's verify page."""
+    from mintqo_lms.certificates import revoke_certificate
+
+    config = _config(ctx)
+    with _writing_store(config, f"mintqo-lms certificates revoke {code}") as store:
+        row, changed, published = revoke_certificate(store, code, reason, moodle=Moodle(config.client()))
+    click.echo(f"{'Revoked' if changed else 'Already revoked'}: {row['code']} ({row['fullname'] or 'pseudonymised'}, "
+               f"cohort {row['cohort']}).")
+    if published is not None and published.error:
+        click.secho(f"Not yet revoked on Moodle's verify page: {published.error} — run 'mintqo-lms certificates "
+                    "publish' when Moodle answers.", fg="red", err=True)
+        sys.exit(1)
+    click.echo("Moodle's verify page says revoked.")
+
+
+@certificates.command("publish")
+@click.option("--cohort", default=None, type=COHORT_KEY, help="Only this cohort.")
+@click.pass_context
+def certificates_publish(ctx: click.Context, cohort: str | None) -> None:
+    """Send Moodle's verify page every certificate record it lacks (new, revoked, pseudonymised); idempotent."""
+    from mintqo_lms.certificates import publish_certificates
+
+    config = _config(ctx)
+    with _writing_store(config, "mintqo-lms certificates publish") as store:
+        result = publish_certificates(Moodle(config.client()), store, cohort=cohort)
+    if result.error:
+        click.secho(f"Not published: {result.error}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"Published {len(result.published)} certificate record(s) ({result.calls} web-service calls).")
+
+
 main.add_command(sandbox)
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class SyncSettings(_Section):
     every_minutes: int = Field(default=60, ge=1)
     at: list[str] = Field(default_factory=list)
     page_size: int = Field(default=1000, ge=1, le=5000)
+    retry_minutes: float = Field(default=5.0, gt=0)   # serve: first retry after a failed run (doubles)
 
     @field_validator("at")
     @classmethod
@@ -62,6 +63,10 @@ class SyncSettings(_Section):
 
 class FeedbackSettings(_Section):
     messages: bool = True   # a German Moodle message to every member after a newly finished self-analysis
+
+
+class CertificateSettings(_Section):
+    messages: bool = True   # certificates issue: a German Moodle message to each new holder (code and verify link)
 
 
 class RoleSettings(_Section):
@@ -82,6 +87,7 @@ class Config(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    certificates: CertificateSettings = Field(default_factory=CertificateSettings)
     roles: RoleSettings = Field(default_factory=RoleSettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     source: Path | None = Field(default=None, exclude=True)
@@ -216,10 +222,17 @@ path = "mintqo.db"
 every_minutes = 60
 at = []
 page_size = 1000
+# mintqo-lms serve: after a failed run, retry after this many minutes (doubling, never past the next run).
+retry_minutes = 5
 
 [feedback]
 # After a newly finished self-analysis, sync sends each member of the initiative one German Moodle message
 # with the team's results (once per analysis and person). false turns it off.
+messages = true
+
+[certificates]
+# 'certificates issue' sends each new holder one German Moodle message with the verification code and link
+# (once per certificate). false turns it off.
 messages = true
 
 [roles]
