@@ -25,13 +25,16 @@
 /**
  * Upgrade the plugin from an older version: one savepoint per version bump.
  *
- * The plugin has no tables of its own. Web-service functions and the MINT-QO Sync service are re-read from
- * db/services.php by Moodle on every upgrade; the steps below only record that each version was reached.
+ * Web-service functions and the MINT-QO Sync service are re-read from db/services.php by Moodle on every
+ * upgrade. The plugin's one table (local_mintqo_certificates, see db/install.xml) arrives with 1.3.0.
  *
  * @param int $oldversion the version installed before this upgrade
  * @return bool
  */
 function xmldb_local_mintqo_upgrade($oldversion) {
+    global $DB;
+    $dbman = $DB->get_manager();
+
     if ($oldversion < 2025061100) {
         // 1.1.0: local_mintqo_get_plugin_info added to the functions and the MINT-QO Sync service;
         // import_quiz reuses questions of the course's question bank by idnumber.
@@ -48,6 +51,23 @@ function xmldb_local_mintqo_upgrade($oldversion) {
     if ($oldversion < 2025112300) {
         // 1.3.0: keyset cursors for the read functions, enrolments and batch completion overrides for the sync,
         // one bulk read of course state for provisioning, certificate records for the public verify page.
+        $table = new xmldb_table('local_mintqo_certificates');
+        $table->add_field('id', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, XMLDB_SEQUENCE, null);
+        $table->add_field('code', XMLDB_TYPE_CHAR, '20', null, XMLDB_NOTNULL, null, null);
+        $table->add_field('userid', XMLDB_TYPE_INTEGER, '10', null, null, null, null);
+        $table->add_field('fullname', XMLDB_TYPE_CHAR, '255', null, XMLDB_NOTNULL, null, '');
+        $table->add_field('cohort', XMLDB_TYPE_CHAR, '40', null, XMLDB_NOTNULL, null, null);
+        $table->add_field('timeissued', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0');
+        $table->add_field('revoked', XMLDB_TYPE_INTEGER, '1', null, XMLDB_NOTNULL, null, '0');
+        $table->add_field('timerevoked', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0');
+        $table->add_field('timecreated', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0');
+        $table->add_field('timemodified', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0');
+        $table->add_key('primary', XMLDB_KEY_PRIMARY, ['id']);
+        $table->add_key('userid', XMLDB_KEY_FOREIGN, ['userid'], 'user', ['id']);
+        $table->add_index('code', XMLDB_INDEX_UNIQUE, ['code']);
+        if (!$dbman->table_exists($table)) {
+            $dbman->create_table($table);
+        }
         upgrade_plugin_savepoint(true, 2025112300, 'local', 'mintqo');
     }
 
