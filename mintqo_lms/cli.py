@@ -772,6 +772,90 @@ def certificates_publish(ctx: click.Context, cohort: str | None) -> None:
     click.echo(f"Published {len(result.published)} certificate record(s) ({result.calls} web-service calls).")
 
 
+# -- progress and the dashboard (reports: read the store, never lock or migrate it) -------------------------
+
+def _report_store(config: Config, cohort: str) -> Store:
+    """The store opened for reading only (reports run beside a sync); a missing or old store is one line."""
+    from mintqo_lms.store import LATEST_VERSION, StoreError
+
+    if not config.store.path.exists():
+        raise StoreError(f"no store at {config.store.path}: run 'mintqo-lms init', 'roster import' and 'sync' "
+                         f"first, or check store.path in {config.where}")
+    store = Store(config.store.path, migrate_to=None)
+    if store.version < LATEST_VERSION:
+        store.close()
+        raise StoreError(f"the store {config.store.path} is at schema version {store.version}; run "
+                         f"'mintqo-lms sync --cohort {cohort}', which brings it up to date")
+    return store
+
+
+@main.command("progress")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "json"]), default="table",
+              show_default=True)
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="csv: write FILE.csv instead of stdout; xlsx (required): FILE.xlsx with one sheet per regional "
+                   "cycle; json: write FILE instead of stdout.")
+@click.pass_context
+def progress_command(ctx: click.Context, cohort: str, fmt: str, out: str | None) -> None:
+    """Per coordinator: required modules complete, in-person workshops attended (recorded by staff; self-reported
+    apart), what the certificate still needs, and the regional cycle (initiatives, workshops held, first and
+    follow-up analyses, evidence for the regional allowance)."""
+    import json
+
+    from mintqo_lms.exports import CSV_DELIMITER, CSV_ENCODING, csv_cell
+    from mintqo_lms.progress import (cohort_progress, overview_header, overview_rows, progress_json,
+                                     progress_table, write_progress_csv, write_progress_xlsx)
+
+    config = _config(ctx)
+    if fmt == "xlsx" and not out:
+        raise click.UsageError("--format xlsx needs --out FILE.xlsx")
+    if fmt == "table" and out:
+        raise click.UsageError("--out goes with --format csv, xlsx or json")
+    root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+    with _report_store(config, cohort) as store:
+        data = cohort_progress(store, cohort, templates_root=root)
+    if fmt == "table":
+        click.echo(progress_table(data))
+    elif fmt == "json":
+        text = json.dumps(progress_json(data), ensure_ascii=False, indent=2)
+        if out:
+            Path(out).write_text(text + "\n", encoding="utf-8")
+            click.echo(f"Wrote {out}.")
+        else:
+            click.echo(text)
+    elif fmt == "xlsx":
+        click.echo(f"Wrote {write_progress_xlsx(data, out or '')}.")
+    elif out:
+        click.echo("Wrote " + ", ".join(str(f) for f in write_progress_csv(data, out)) + ".")
+    else:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+        for row in [overview_header(data), *overview_rows(data)]:
+            writer.writerow([csv_cell(v) for v in row])
+        click.echo(buffer.getvalue().encode(CSV_ENCODING), nl=False)
+
+
+@main.command("report")
+@click.option("--cohort", required=True, type=COHORT_KEY, help="Cohort key, e.g. 2025.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for dashboard.html and dashboard.xlsx (created if needed).")
+@click.pass_context
+def report_command(ctx: click.Context, cohort: str, out_dir: str) -> None:
+    """The programme office's dashboard: one self-contained German HTML page (opens without network) and its
+    tables as XLSX. Across initiatives only aggregates of at least five."""
+    from mintqo_lms.reports import write_report
+
+    config = _config(ctx)
+    root = str(config.programme.templates_dir) if config.programme.templates_dir else None
+    with _report_store(config, cohort) as store:
+        result = write_report(store, cohort, out_dir, templates_root=root)
+    click.echo("Wrote " + " and ".join(str(f) for f in result.files) + ".")
+
+
 main.add_command(sandbox)
 
 if __name__ == "__main__":

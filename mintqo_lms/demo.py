@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,9 @@ OUTPUT_NAMES = frozenset({
     MARKER, "mintqo.db", "mintqo.db-wal", "mintqo.db-shm", "mintqo.db-journal", "mintqo.db.lock",
     "courses.csv", "courses.xlsx", "selbstanalyse_antworten.csv", "selbstanalyse_antworten.xlsx",
     "roster.csv", "roster.xlsx", "README.txt", "profile.json", "selbstanalyse_profil.csv", "selbstanalyse_profil.xlsx",
+    "dashboard.html", "dashboard.xlsx", "fortschritt.csv", "fortschritt.xlsx", "certificates",
 })
+OUTPUT_FOLDERS = frozenset({"certificates"})  # folders the demo writes (the certificates' PDFs)
 
 
 class DemoError(MintqoError):
@@ -63,7 +66,9 @@ def prepare_out_dir(out: Path) -> None:
             raise DemoError(f"{out} holds an earlier demo's output and files it did not write ({shown}); nothing "
                             "was changed. Move them away or choose a new folder with --out")
         for name in entries:
-            if name != MARKER and name in OUTPUT_NAMES:
+            if name in OUTPUT_FOLDERS and (out / name).is_dir():
+                shutil.rmtree(out / name)
+            elif name != MARKER and name in OUTPUT_NAMES:
                 (out / name).unlink()
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("This folder holds the output of 'mintqo-lms demo'; the next demo run with "
@@ -132,7 +137,27 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
             echo("\n" + profile_table(store, {"cohort": cohort, "initiatives": [example]}))
         echo(f"\nThe profile of every initiative (mintqo-lms selfanalysis profile --format json): "
              f"{profile_json.resolve()}")
+        files += _finish(store, cohort, out, echo)
     return DemoResult(out, provisioned, simulated, synced, files)
+
+
+def _finish(store: Store, cohort: str, out: Path, echo: Echo) -> list[Path]:
+    """The demo's ending: the progress of every coordinator (``mintqo-lms progress``: one row each, and a workbook
+    with one sheet per regional cycle to file) and the dashboard (``mintqo-lms report``)."""
+    from mintqo_lms.progress import cohort_progress, write_progress_csv, write_progress_xlsx
+    from mintqo_lms.reports import write_report
+
+    progress = cohort_progress(store, cohort)
+    files = [*write_progress_csv(progress, out / "fortschritt.csv"), write_progress_xlsx(progress, out / "fortschritt")]
+    eligible = sum(1 for c in progress.coordinators if c.eligible)
+    cycles = [c.cycle.allowance for c in progress.coordinators if c.cycle.allowance]
+    echo(f"\nProgress (mintqo-lms progress): {eligible} of {len(progress.coordinators)} coordinators meet the "
+         f"certificate's conditions; allowance evidence complete for {sum(1 for a in cycles if a.complete)} of "
+         f"{len(cycles)} regional cycles: {files[0].resolve()} and {files[1].name} (one sheet per regional cycle).")
+    report = write_report(store, cohort, out)
+    echo(f"Dashboard (mintqo-lms report), opens in any browser without network: {report.files[0].resolve()} "
+         f"(tables for Excel: {report.files[1].name}).")
+    return [*files, *report.files]
 
 
 def _example_initiative(data: dict) -> dict | None:
@@ -156,20 +181,47 @@ def simulate_participants(sandbox: Sandbox, store: Store, cohort: str, rng: rand
     coordinators = list(store.db.query(
         "SELECT p.moodle_user_id FROM memberships m JOIN people p ON p.id = m.person_id "
         "WHERE m.cohort = ? AND m.role = 'coordinator' AND m.active = 1 ORDER BY p.id", [cohort]))
+    staff = next(iter(store.db.query(
+        "SELECT p.moodle_user_id FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.cohort = ? "
+        "AND m.role = 'staff' AND p.moodle_user_id IS NOT NULL ORDER BY p.id LIMIT 1", [cohort])), {}).get(
+        "moodle_user_id")
     for index, coordinator in enumerate(coordinators):
         progress = 1.0 if index % 3 == 0 else rng.uniform(0.3, 0.9)  # every third coordinator is done
         for activity in cohort_activities:
             if activity["idnumber"].rsplit(":", 1)[-1] not in completable or rng.random() > progress:
                 continue
-            site.complete_activity(coordinator["moodle_user_id"], activity["cmid"])
-            key = "attendance records" if activity["idnumber"] in in_person else "activity completions"
-            counts[key] += 1
+            if activity["idnumber"] in in_person:
+                # the office records who was there; now and then someone ticks it themselves (does not count)
+                by = None if (index % 3 == 2 and "transfer" in activity["idnumber"]) else staff
+                _record_attendance(site, coordinator["moodle_user_id"], activity["cmid"], by)
+                counts["attendance records"] += 1
+            else:
+                site.complete_activity(coordinator["moodle_user_id"], activity["cmid"])
+                counts["activity completions"] += 1
 
     regional = load_curriculum("regional_cycle")
     quizzes = {a.key: regional.instrument(a.instrument or "") for _, a in regional.activities() if a.type == "quiz"}
     quiz_rows = {(row["network_slug"], row["idnumber"].rsplit(":", 1)[-1]): row["instance_id"] for row in store.db.query(
         "SELECT c.network_slug, a.idnumber, a.instance_id FROM activities a JOIN courses c "
         "ON c.idnumber = a.course_idnumber WHERE c.cohort = ? AND a.modname = 'quiz'", [cohort])}
+    # Each coordinator records in their regional course which initiatives came to the three workshops.
+    workshops = {(row["network_slug"], row["idnumber"].rsplit(":", 1)[-1]): row["cmid"] for row in store.db.query(
+        "SELECT c.network_slug, a.idnumber, a.cmid FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
+        "WHERE c.cohort = ? AND c.kind = 'regional'", [cohort])}
+    in_person_regional = [a.key for _, a in regional.activities() if a.in_person]
+    leaders = {row["network_slug"]: row["moodle_user_id"] for row in store.db.query(
+        "SELECT m.network_slug, p.moodle_user_id FROM memberships m JOIN people p ON p.id = m.person_id "
+        "WHERE m.cohort = ? AND m.role = 'coordinator' AND m.active = 1", [cohort])}
+    for member in list(store.db.query(
+            "SELECT m.network_slug, m.initiative_slug, p.moodle_user_id FROM memberships m "
+            "JOIN people p ON p.id = m.person_id WHERE m.cohort = ? AND m.role = 'initiative' AND m.active = 1 "
+            "ORDER BY m.network_slug, m.initiative_slug, p.id", [cohort])):
+        for number, key in enumerate(in_person_regional):
+            cmid = workshops.get((member["network_slug"], key))
+            if cmid and rng.random() < 0.9 - 0.25 * number:  # fewer come to the later workshops
+                _record_attendance(site, member["moodle_user_id"], cmid, leaders.get(member["network_slug"]))
+                counts["attendance records"] += 1
+
     initiatives = store.db.query(
         "SELECT m.network_slug, m.initiative_slug, MIN(p.moodle_user_id) AS userid FROM memberships m "
         "JOIN people p ON p.id = m.person_id WHERE m.cohort = ? AND m.role = 'initiative' AND m.active = 1 "
@@ -191,6 +243,17 @@ def simulate_participants(sandbox: Sandbox, store: Store, cohort: str, rng: rand
     return counts
 
 
+def _record_attendance(site: Sandbox | object, userid: int, cmid: int, by: int | None) -> None:
+    """As Moodle stores attendance of an in-person workshop: the activity marked complete by someone else (``by``:
+    staff or the coordinator, Moodle's ``overrideby``), or by the person themself (``by`` None: self-reported)."""
+    from mintqo_lms.sandbox import completion
+
+    with site.lock, site.transaction():  # type: ignore[attr-defined]
+        cm = site.get("course_modules", cmid)  # type: ignore[attr-defined]
+        completion.set_activity_state(site, cm, userid, 1, overrideby=by, viewed=by is None)  # type: ignore[arg-type]
+        completion.review_activity_now(site, cm, userid)  # type: ignore[arg-type]
+
+
 def _write_readme(out: Path, provisioned: ProvisionResult, synced: SyncResult) -> Path:
     path = out / "README.txt"
     applied = provisioned.summary()
@@ -208,7 +271,11 @@ def _write_readme(out: Path, provisioned: ProvisionResult, synced: SyncResult) -
         "selbstanalyse_profil.csv / .xlsx\n"
         "                              the same profile as a table (German)\n\n"
         "The CSV files are UTF-8 with BOM, separated by ';' (they open in German Excel by double-click).\n\n"
-        "Reports and certificates are built in later steps; they will appear here.\n",
+        "fortschritt.csv / .xlsx       progress per coordinator: required modules, workshops attended (recorded\n"
+        "                              by staff; self-reported apart), what the certificate still needs, regional\n"
+        "                              cycle and allowance evidence; the .xlsx has one sheet per regional cycle\n"
+        "dashboard.html / .xlsx        the programme office's dashboard (German, opens without network) and its\n"
+        "                              tables for Excel; across initiatives only aggregates of at least five\n",
         encoding="utf-8")
     return path
 

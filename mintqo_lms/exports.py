@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,60 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: list[list[Cell]], sheet
     ws.freeze_panes = "A2"
     if rows:
         ws.auto_filter.ref = ws.dimensions
+    book.save(path)
+    return path
+
+
+@dataclass
+class Sheet:
+    """One worksheet of :func:`write_workbook`: a table (bold header, filter, frozen) under optional title rows."""
+
+    name: str
+    header: Sequence[str]
+    rows: list[list[Cell]]
+    title: list[list[Cell]] = field(default_factory=list)
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    """Excel's rules: at most 31 characters, none of ``[]:*?/\\``, unique (case-insensitive)."""
+    base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("' ") or "Tabelle"
+    candidate, number = base[:31], 2
+    while candidate.lower() in taken:
+        suffix = f" ({number})"
+        candidate, number = base[:31 - len(suffix)] + suffix, number + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def write_workbook(path: str | os.PathLike[str], sheets: Sequence[Sheet]) -> Path:
+    """Several tables in one ``.xlsx``; every text cell stays text (never a formula), like :func:`write_table`."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    taken: set[str] = set()
+    for sheet in sheets:
+        ws = book.create_sheet(_sheet_name(sheet.name, taken))
+        widths: dict[int, int] = {}
+        top = len(sheet.title) + 1
+        for row_number, values in enumerate([*sheet.title, list(sheet.header), *sheet.rows], start=1):
+            for column, value in enumerate(values, start=1):
+                cell = ws.cell(row=row_number, column=column, value=value)
+                if isinstance(value, str):
+                    cell.data_type = TYPE_STRING  # never a formula, whatever it starts with
+                if row_number == top or (row_number < top and (column == 1 or row_number == 1)):
+                    cell.font = Font(bold=True)
+                if row_number >= top or column > 1:
+                    widths[column] = max(widths.get(column, 8), min(len(str(value or "")), 60))
+        for column, width in widths.items():
+            ws.column_dimensions[get_column_letter(column)].width = width + 2
+        ws.freeze_panes = f"A{top + 1}"
+        if sheet.rows:
+            ws.auto_filter.ref = f"A{top}:{get_column_letter(len(sheet.header))}{top + len(sheet.rows)}"
+    path = Path(path)
     book.save(path)
     return path
 
@@ -176,4 +231,4 @@ def read_table(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]
     return (rows[0], rows[1:]) if rows else ([], [])
 
 
-__all__ = ["CSV_DELIMITER", "CSV_ENCODING", "csv_cell", "read_table", "write_table"]
+__all__ = ["CSV_DELIMITER", "CSV_ENCODING", "Sheet", "csv_cell", "read_table", "write_table", "write_workbook"]
