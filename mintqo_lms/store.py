@@ -272,7 +272,8 @@ class Store:
             conn = sqlite3.connect(str(self.path), isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable SQLite file ({exc})") from None
+            raise (_disk_error(self.path, exc) or StoreError(f"{self.path}: not a usable SQLite file ({exc})")) \
+                from None
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.db = sqlite_utils.Database(conn)
@@ -368,14 +369,26 @@ class Store:
         if conn.in_transaction:  # nested: join the outer transaction
             yield self.db
             return
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise (_disk_error(self.path, exc) or exc) from None
         try:
             yield self.db
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may have rolled back on its own (a full disk)
+                conn.execute("ROLLBACK")
+            translated = _disk_error(self.path, exc) if isinstance(exc, sqlite3.OperationalError) else None
+            if translated is not None:
+                raise translated from None
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise (_disk_error(self.path, exc) or exc) from None
 
     # -- cursors and runs ---------------------------------------------------------------------------
 
@@ -434,6 +447,23 @@ class Store:
             log.warning("marked %d earlier run(s) as interrupted (their process is gone): %s",
                         len(dead), ", ".join(f"#{i}" for i in dead))
         return dead
+
+
+def _disk_error(path: Path, exc: BaseException) -> StoreError | None:
+    """A store that cannot be written (read-only file or folder, full disk) as one line saying so and that the
+    write was rolled back, so nothing of the store was lost; None for any other error."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the store {path} is read-only (file, folder or file system); nothing was written and "
+                          f"nothing lost — make it writable for this user (its folder too: SQLite writes "
+                          f"{path.name}-wal beside it) and run the command again")
+    if "disk is full" in text or "database or disk is full" in text or "no space" in text:
+        return StoreError(f"the disk holding the store {path} is full; this run's changes were rolled back and "
+                          f"nothing was lost — free some space and run the command again")
+    if "disk i/o error" in text:
+        return StoreError(f"the store {path} could not be written (disk I/O error); this run's changes were rolled "
+                          f"back — check the disk and run the command again")
+    return None
 
 
 def _process_alive(pid: int | None) -> bool:
