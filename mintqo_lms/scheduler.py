@@ -119,10 +119,13 @@ class Timetable:
     every_minutes: int = 60
     at: tuple[str, ...] = ()
     retry_minutes: float = 5.0
+    every_seconds: int | None = None   # a finer timetable for tests and demos; the config speaks minutes
 
     def scheduler(self, job: Callable[[], None]) -> schedule.Scheduler:
         planner = schedule.Scheduler()
-        if self.at:
+        if self.every_seconds:
+            planner.every(self.every_seconds).seconds.do(job)
+        elif self.at:
             for moment in self.at:
                 planner.every().day.at(moment).do(job)
         else:
@@ -130,7 +133,13 @@ class Timetable:
         return planner
 
     def describe(self) -> str:
+        if self.every_seconds:
+            return f"every {self.every_seconds} s"
         return f"daily at {', '.join(self.at)}" if self.at else f"every {self.every_minutes} min"
+
+    @property
+    def period_seconds(self) -> float:
+        return self.every_seconds or (86400 / len(self.at) if self.at else self.every_minutes * 60)
 
 
 class Service:
@@ -180,7 +189,7 @@ class Service:
 
     def _until_planned(self) -> float:
         idle = self._planner.idle_seconds if hasattr(self, "_planner") else None
-        return idle if idle is not None and idle > 0 else self.timetable.every_minutes * 60
+        return idle if idle is not None and idle > 0 else self.timetable.period_seconds
 
     def loop(self, *, max_runs: int | None = None) -> int:
         """Run until SIGTERM/SIGINT (or ``max_runs``, for tests); returns the number of runs."""
