@@ -187,7 +187,7 @@ def read_per_person(client: MoodleClient, cohort: str) -> dict[str, int]:
             for attempt in attempts:
                 review = client.call("mod_quiz_get_attempt_review", attemptid=attempt["id"])
                 counts["self-analysis attempts"] += 1
-                counts["answers"] += len(review.get("questions", []))
+                counts["answers"] += sum(1 for q in review.get("questions", []) if q.get("type") != "description")
     return dict(counts)
 
 
