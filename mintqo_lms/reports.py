@@ -156,7 +156,7 @@ border:1px solid var(--line);border-radius:10px;padding:12px 16px}.tile b{displa
 .tile span{color:var(--muted);font-size:13px}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;
 font-size:13.5px}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
 th{background:#eef2f7;position:sticky;top:0;cursor:pointer;user-select:none}th.rot{font-weight:600;
-font-size:12px;min-width:84px}td.c{text-align:center}.ok{background:var(--okbg);color:var(--ok);font-weight:600}
+font-size:11.5px;min-width:64px}.muted{color:var(--muted)}td.c{text-align:center}.ok{background:var(--okbg);color:var(--ok);font-weight:600}
 .no{background:var(--nobg);color:var(--no)}.self{background:var(--warnbg);color:var(--warn)}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12.5px;font-weight:600}
 .empty{padding:14px;border:1px dashed var(--line);border-radius:8px;color:var(--muted);background:#fafbfc}
@@ -324,17 +324,18 @@ def dashboard_html(progress: CohortProgress, summary: SelfAnalysisSummary) -> st
                  for key, name in columns]
         add(_hbars(ids("chart-module"), "Anteil der Koordinationen, die das Modul abgeschlossen haben", share,
                    series=["abgeschlossen"], unit=" %"))
-    add('<div class="scroll"><table class="sortable" id="matrix"><thead><tr><th>Koordination</th><th>Netzwerk</th>'
+    add('<div class="scroll"><table class="sortable" id="matrix"><thead><tr><th>Koordination, Netzwerk</th>'
         + "".join(f'<th class="rot" title="{h(name)}">{h(_short(name))}</th>' for _, name in columns)
         + "<th>Zertifikat: was noch fehlt</th></tr></thead><tbody>")
     for c in coordinators:
         cells = "".join(_cell(m.done) for m in c.modules) + "".join(_cell(w.done, w.self_reported)
                                                                   for w in c.workshops)
+        # what is missing is visible in the row's red cells; here only how much, the list as a tooltip
         missing = (f"<span class='badge ok'>Bedingungen erfüllt</span><br><small>{h(c.certificate)}</small>"
                    if c.eligible else
-                   "<ul class='missing'>" + "".join(f"<li>{h(_short(m))}</li>" for m in c.missing) + "</ul>")
-        add(f"<tr><td>{h(c.name)}</td><td>{h(c.network)}</td>{cells}"
-            f"<td class='wide' data-sort='{len(c.missing)}'>{missing}</td></tr>")
+                   f"<span title='{h('; '.join(c.missing))}'>noch {len(c.missing)} offen</span>")
+        add(f"<tr><td>{h(c.name)}<br><small class='muted'>{h(c.network)}</small></td>{cells}"
+            f"<td data-sort='{len(c.missing)}'>{missing}</td></tr>")
     add("</tbody></table></div></section>")
 
     # Regional cycles ---------------------------------------------------------------------------------------
