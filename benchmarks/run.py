@@ -254,6 +254,23 @@ def parse_scales(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
+def merge(files: list[Path], out: Path) -> dict[str, Any]:
+    """Results of separate runs (e.g. 16x in the background beside 1x and 4x) in one file, later scales winning."""
+    results: dict[str, Any] = {"scales": {}}
+    for file in files:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        scales = {**results["scales"], **data["scales"]}
+        results.update(data)
+        results["scales"] = scales
+    results["targets"] = targets(results)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    print(table(results))
+    print("\ntargets: " + json.dumps(results["targets"], ensure_ascii=False))
+    print(f"\nwritten: {out}")
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="mintqo-lms benchmarks (numbers, never assertions)")
     parser.add_argument("--scales", default="1,4,16", help="multiples of the programme, e.g. 1 or 0.1,1,4,16")
@@ -267,7 +284,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=None, help="JSON file (merged by scale); default results/latest.json")
     parser.add_argument("--fresh", action="store_true", help="replace the JSON file instead of merging by scale")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds one scenario may take")
+    parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
+                        help="run nothing: merge these result files by scale into --out and print the table")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out or RESULTS / "latest.json")
     args.scenarios = {s for s in args.scenarios.split(",") if s}
     args.per_person_scenarios = {s for s in args.per_person_scenarios.split(",") if s}
     args.per_person_scales = parse_scales(args.per_person_scales) if args.per_person_scales else None
