@@ -119,6 +119,7 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
         provisioned = runner(moodle, store, config, cohort)
         simulated = simulate_participants(sandbox, store, cohort, random.Random(seed))
         echo("Simulated: " + ", ".join(f"{n} {what}" for what, n in simulated.items()) + ".")
+        _later(sandbox, seconds=5)
         synced = sync_cohort(moodle, store, cohort)
         echo(f"Synced into the store: {synced}.")
         files = [config.store.path, *roster_files,
@@ -241,6 +242,13 @@ def simulate_participants(sandbox: Sandbox, store: Store, cohort: str, rng: rand
             counts["self-analyses"] += 1
     site.run_cron()
     return counts
+
+
+def _later(sandbox: Sandbox, *, seconds: int) -> None:
+    """Move the sandbox's clock on: a real sync comes long after people worked, and the plugin serves only rows a
+    few seconds old (a row of the current second may still have siblings being written)."""
+    earlier = sandbox.site.clock
+    sandbox.site.clock = lambda: earlier() + seconds
 
 
 def _record_attendance(site: Sandbox | object, userid: int, cmid: int, by: int | None) -> None:

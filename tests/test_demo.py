@@ -169,3 +169,45 @@ def test_an_earlier_demo_folder_is_replaced_but_a_users_file_in_it_stops_the_run
     assert refused.exit_code == 1 and "meine-notizen.txt" in refused.output
     assert (out / "meine-notizen.txt").read_text(encoding="utf-8") == "mine"
     assert (out / "mintqo.db").exists()
+
+
+def test_the_demo_ends_with_progress_and_the_dashboard(demo_out):
+    out, result = demo_out
+    lines = result.output.splitlines()
+    done = lines.index(next(line for line in lines if line.startswith("Done.")))
+    assert lines[done - 2].startswith("Dashboard (mintqo-lms report), opens in any browser without network: ")
+    assert str((out / "dashboard.html").resolve()) in lines[done - 2]
+    for name in ("fortschritt.csv", "fortschritt.xlsx", "dashboard.html", "dashboard.xlsx"):
+        assert f"  {name}" in lines[done:], name
+
+    header, rows = open_like_german_excel(out / "fortschritt.csv")
+    assert header[:4] == ["Netzwerk", "Region", "Koordination", "E-Mail"] and len(rows) == 3
+    with Store(out / "mintqo.db") as store:
+        from mintqo_lms.certificates import eligibility
+
+        eligible = {p.email: "ja" if p.eligible else "nein" for p in eligibility(store, "2025")[0]}
+    assert {row[3]: row[header.index("Zertifikat möglich")] for row in rows} == eligible
+    assert "ja" in eligible.values()  # staff recorded the workshops of the coordinator who did everything
+    assert all(int(row[header.index("Initiativen")]) >= 2 for row in rows)
+    assert any(int(row[header.index("Workshop 1: Initiativen anwesend")]) > 0 for row in rows)
+
+    book = openpyxl.load_workbook(out / "fortschritt.xlsx", read_only=True)
+    assert book.sheetnames == ["Übersicht", "MINT-Netzwerk Erzgebirge", "MINT-Region Trier",
+                               "zdi-Netzwerk Ruhr & Emscher"]
+    book.close()
+    page = (out / "dashboard.html").read_text(encoding="utf-8")
+    assert "<title>MINT-Qualitätsoffensive – Dashboard Durchgang 2025</title>" in page
+    assert 'id="chart-module-' in page and 'id="chart-scores-' in page  # seven initiatives: means are shown
+    assert openpyxl.load_workbook(out / "dashboard.xlsx").sheetnames[0] == "Abschlussmatrix"
+
+
+def test_an_earlier_demos_certificates_folder_is_replaced(tmp_path):
+    from mintqo_lms.demo import prepare_out_dir
+
+    out = tmp_path / "demo"
+    prepare_out_dir(out)
+    (out / "certificates").mkdir()
+    (out / "certificates" / "old.pdf").write_bytes(b"%PDF-old")
+    (out / "dashboard.html").write_text("old", encoding="utf-8")
+    prepare_out_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == [MARKER]
