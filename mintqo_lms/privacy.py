@@ -155,6 +155,8 @@ def export_person(store: Store, email: str) -> dict[str, Any]:
     out["attendance"] = _rows(store, "SELECT * FROM attendance WHERE person_id = ? ORDER BY cohort, activity_key",
                               [pid]) if _has(store, "attendance") else []
     out["certificates"] = _rows(store, "SELECT * FROM certificates WHERE person_id = ? ORDER BY id", [pid])
+    out["messages"]["certificates"] = _rows(store, "SELECT * FROM certificate_messages WHERE person_id = ?",
+                                            [pid]) if _has(store, "certificate_messages") else []
     stamps = [person.get("created_at"), person.get("updated_at")]
     for rows, keys in ((out["memberships"], ("updated_at",)), (out["enrolments"], ("updated_at",)),
                        (out["role_assignments"], ("updated_at",)),
@@ -195,6 +197,8 @@ class ForgetResult:
     pseudonymised: dict[str, int] = field(default_factory=dict)
     certificates: int = 0
     files_removed: int = 0
+    republished: int = 0
+    republish_error: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"Person #{self.person_id}: e-mail, name, Moodle account id and idnumber removed "
@@ -208,6 +212,11 @@ class ForgetResult:
         if self.certificates:
             out.append(f"  {self.certificates} certificate(s) kept without the name: the code still verifies "
                        f"as valid ({self.files_removed} PDF(s) with the name deleted)")
+        if self.republished:
+            out.append(f"  republished {self.republished} certificate record(s) without the name to Moodle")
+        if self.republish_error:
+            out.append(f"  the certificate record could not be republished to Moodle ({self.republish_error}); "
+                       f"'mintqo-lms certificates publish' sends it later")
         return out
 
 
@@ -251,7 +260,10 @@ def forget_person(store: Store, email: str, *, moodle: Any = None) -> ForgetResu
                                      f"WHERE person_id = ? OR userid IN ({_in(uids)})", [pid, *uids])
         p["memberships"] = _exec(store, "UPDATE memberships SET active = 0, removed_at = coalesce(removed_at, ?), "
                                         "roster_line = NULL, updated_at = ? WHERE person_id = ?", [now, now, pid])
+        codes = [r["code"] for r in _rows(store, "SELECT code FROM certificates WHERE person_id = ?", [pid])]
         result.certificates, pdfs = _pseudonymise_certificates(store, pid, moodle)
+        if _has(store, "certificate_messages"):
+            d["certificate_messages"] = _exec(store, "DELETE FROM certificate_messages WHERE person_id = ?", [pid])
         digest = str(person.get("idnumber") or "").rsplit(":", 1)[-1]
         for table, count in _scrub_text(store, names, digest, pid).items():
             p[table] = p.get(table, 0) + count
@@ -262,11 +274,17 @@ def forget_person(store: Store, email: str, *, moodle: Any = None) -> ForgetResu
         p["people"] = 1
         _log(store, "forget", email, pid, {"deleted": d, "pseudonymised": p, "certificates": result.certificates})
     for pdf in pdfs:  # after the commit: a kill before it leaves the PDF for the re-run to delete
-        try:
+        if pdf.exists():
             pdf.unlink()
-            result.files_removed += 1
-        except FileNotFoundError:
-            pass
+        result.files_removed += 1
+    if moodle is not None and codes:
+        try:
+            from mintqo_lms.certificates import publish_certificates
+
+            publish_certificates(moodle, store, codes=codes)
+            result.republished = len(codes)
+        except (ImportError, MintqoError) as exc:
+            result.republish_error = str(exc)
     return result
 
 
@@ -285,13 +303,7 @@ def _pseudonymise_certificates(store: Store, pid: int, moodle: Any) -> tuple[int
     except (ImportError, AttributeError):
         pseudonymise = None
     if pseudonymise is not None:
-        import inspect
-
-        params = inspect.signature(pseudonymise).parameters
-        if "moodle" in params:
-            pseudonymise(store, pid, moodle=moodle)
-        else:
-            pseudonymise(store, pid)
+        pseudonymise(store, pid)  # republished to the plugin after our commit (forget_person)
     columns = store.db["certificates"].columns_dict
     blank = {c: None for c in ("fullname", "pdf_path", "moodle_user_id") if c in columns}
     if blank:

@@ -67,3 +67,13 @@ def store(tmp_path):
     with Store(tmp_path / "mintqo.db") as s:
         yield s
 
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault matrices count their cases (tests/test_faults_all.py: CASES); print how many ran."""
+    import sys
+
+    module = sys.modules.get("test_faults_all")
+    cases = getattr(module, "CASES", None)
+    if cases:
+        detail = ", ".join(f"{label}: {count}" for label, count in sorted(cases.items()))
+        terminalreporter.write_line(f"fault cases run: {sum(cases.values())} ({detail})")

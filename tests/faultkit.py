@@ -43,6 +43,9 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NETWORK_FAULTS = ("reset", "timeout", "http503", "exception")
+# "lost": Moodle applies the call, then the connection is reset before the answer arrives (the client cannot
+# tell it from a reset before Moodle saw the request; a write must not be repeated blindly)
+ALL_FAULTS = (*NETWORK_FAULTS, "lost")
 TIMEOUT_SECONDS = 0.3            # a client for fault tests uses a read timeout below this …
 CLIENT_READ_TIMEOUT = 0.2        # … so an injected timeout costs about half a second per case
 IGNORED_TABLES = frozenset({"sync_runs", "schema_migrations", "privacy_log"})
@@ -64,7 +67,10 @@ def inject(sandbox: Any, calls: Sequence[str], index: int, kind: str) -> str:
     function = calls[index]
     nth = list(calls[:index + 1]).count(function)
     sandbox.faults.clear()
-    sandbox.faults.add(function, nth=nth, kind=kind, seconds=TIMEOUT_SECONDS)
+    if kind == "lost":
+        sandbox.faults.add(function, nth=nth, kind="reset", execute=True)
+    else:
+        sandbox.faults.add(function, nth=nth, kind=kind, seconds=TIMEOUT_SECONDS)
     return f"call {index} ({function} #{nth}): {kind}"
 
 

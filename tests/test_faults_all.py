@@ -1,0 +1,234 @@
+"""The fault matrix beyond sync: provisioning, publishing a new self-analysis version and feedback messages.
+
+Each fault kind (connection reset, read timeout, HTTP 503, Moodle exception, and the answer lost after Moodle
+applied the write) at each call index in turn, and a real process SIGKILLed at each commit boundary of a
+provisioning run; then a clean re-run: Moodle's state (the sandbox's) and the store equal a fault-free run, and
+no message exists twice. A small roster (one network, one initiative of two) keeps every index affordable.
+The cases run are counted and printed at the end of the session (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from faultkit import (ALL_FAULTS, Snapshot, assert_same_store, count_transactions, fault_client, inject,
+                      record_calls, run_killed, store_rows)
+from mintqo_lms.config import Config
+from mintqo_lms.feedback import send_feedback
+from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.programme import import_roster
+from mintqo_lms.provision import provision
+from mintqo_lms.publish import publish
+from mintqo_lms.sandbox import Sandbox
+from mintqo_lms.store import Store
+
+PROJECT = Path(__file__).resolve().parents[1]
+CASES: Counter = Counter()   # read by tests/conftest.py's terminal summary
+_VOLATILE = ("time", "timecreated", "timemodified", "timestart", "timeend", "timeadded", "timeenrolled",
+             "lastaccess", "timecompleted", "timeupdated", "cacherev", "added")
+
+
+def small_roster(folder: Path) -> Path:
+    lines = (PROJECT / "lms_templates" / "roster.example.csv").read_text(encoding="utf-8").splitlines()
+    keep = [lines[0]] + [line for line in lines[1:] if "mint-trier.example" in line or "forscherwerkstatt" in line]
+    path = folder / "roster.csv"
+    path.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return path
+
+
+def moodle_state(sb: Sandbox) -> dict:
+    """The sandbox's tables without wall-clock fields (a re-run happens later than the fault-free run)."""
+    with sb.site.lock:
+        dump = json.loads(json.dumps(sb.site.dump()["tables"], default=str))
+    out = {}
+    for table, rows in dump.items():
+        if table == "logstore":
+            continue
+        out[table] = sorted((json.dumps({k: v for k, v in row.items() if "time" not in k and k not in _VOLATILE
+                                         and not (isinstance(v, int) and 1_500_000_000 < v < 2_200_000_000)},
+                                        sort_keys=True) for row in rows))
+    return {t: rows for t, rows in out.items() if rows}
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults_all")
+    with Sandbox() as sb:
+        store_path = folder / "work.db"
+        with Store(store_path) as store:
+            import_roster(store, small_roster(folder), "2025")
+        empty = Snapshot.take(sb, store_path, folder, "empty")
+        yield sb, store_path, empty, folder
+
+
+def run_provision(sb: Sandbox, path: Path) -> None:
+    with Store(path) as store:
+        provision(fault_client(sb), store, Config(), "2025")
+
+
+def kinds_at(function: str, index: int, every_kind_on_reads: bool) -> tuple[str, ...]:
+    """Every fault kind at a write; at a read (nothing applied yet, whatever the kind) one kind in turn unless
+    ``every_kind_on_reads`` — the provisioning matrix would otherwise take a minute."""
+    from mintqo_lms.moodle.client import is_read_function
+
+    if every_kind_on_reads or not is_read_function(function):
+        return ALL_FAULTS
+    return (ALL_FAULTS[index % len(ALL_FAULTS)],)
+
+
+def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads: bool = True) -> None:
+    """Every call index × every fault kind: the faulty run, a clean re-run, then store and Moodle as fault-free."""
+    snap.restore()
+    calls = record_calls(sb, action)
+    expected_store, expected_moodle = store_rows(snap.store_path), moodle_state(sb)
+    assert calls, label
+    failures = []
+    for index in range(len(calls)):
+        for kind in kinds_at(calls[index], index, every_kind_on_reads):
+            snap.restore()
+            case = inject(sb, calls, index, kind)
+            try:
+                action()
+            except MintqoError:
+                pass
+            sb.faults.clear()
+            action()
+            CASES[label] += 1
+            try:
+                assert_same_store(expected_store, snap.store_path, f"{label} {case}")
+                assert moodle_state(sb) == expected_moodle, f"{label} {case}: Moodle differs from a fault-free run"
+            except AssertionError as exc:
+                failures.append(str(exc).splitlines()[0])
+    assert not failures, "\n".join(failures[:10])
+
+
+def test_provisioning_at_every_call_and_fault(bench):
+    sb, path, empty, folder = bench
+    matrix(sb, empty, lambda: run_provision(sb, path), "provision", every_kind_on_reads=False)
+
+
+def test_publishing_a_new_instrument_at_every_call_and_fault(bench):
+    sb, path, empty, folder = bench
+    empty.restore()
+    run_provision(sb, path)
+    provisioned = Snapshot.take(sb, path, folder, "provisioned")
+
+    def action() -> None:
+        with Store(path) as store:
+            publish(fault_client(sb), store, Config(), "2025", "selfanalysis/v2")
+
+    matrix(sb, provisioned, action, "selfanalysis publish")
+
+
+def analysed(path: Path) -> None:
+    """The rows sync writes for the team's analysis (mintqo_lms.profile's contract)."""
+    from mintqo_lms.templates import load_instrument
+
+    with Store(path) as store, store.transaction():
+        course = next(store.db["courses"].rows_where("kind = 'regional'"))["idnumber"]
+        cmid = next(store.db["activities"].rows_where(
+            "course_idnumber = ? AND idnumber = 'mintqo:regional_cycle:selbstanalyse-1'", [course]))["cmid"]
+        person = next(store.db.query("SELECT * FROM people WHERE email LIKE 'lea.%'"))
+        store.db["analyses"].insert({
+            "cohort": "2025", "network_slug": "mint-region-trier", "initiative_slug": "forscherwerkstatt-saarburg",
+            "quiz": "selbstanalyse-1", "attemptid": 501, "kind": "first", "instrument": "v1", "cmid": cmid,
+            "userid": person["moodle_user_id"], "person_id": person["id"], "timefinish": 1760000000,
+            "offer": "Forscher-AG", "current": 1, "answered": 33, "statements": 33, "computed_at": 1760000000})
+        for dimension in load_instrument("selfanalysis/v1").dimensions:
+            total = len(dimension.statements())
+            store.db["analysis_scores"].insert({"attemptid": 501, "level": "dimension", "key": dimension.key,
+                                                "score": 50.0, "answered": total, "total": total, "meaningful": 1})
+
+
+def without_retry_marks(state: dict) -> dict:
+    """A refused message is sent again by the next run as attempt 2 (its client message id and attempt count say
+    so) and gets the next message id. Those marks aside, the state must equal the fault-free run's."""
+    out = {}
+    for table, rows in state.items():
+        if table in ("messages", "message_conversations", "message_conversation_members"):
+            rows = sorted(json.dumps({k: v for k, v in json.loads(r).items() if k in ("useridto", "useridfrom",
+                                                                                       "fullmessage", "text")},
+                                     sort_keys=True) for r in rows)
+        elif table == "feedback_messages":
+            rows = sorted(tuple(pair for pair in row if pair[0] not in ("clientmsgid", "msgid", "attempts"))
+                          for row in rows)
+        out[table] = rows
+    return out
+
+
+def test_feedback_messages_at_every_call_and_fault_never_twice(bench):
+    """A lost answer leaves the message 'unknown' (sending) and never sends it again on its own: Moodle holds it
+    once, the store row says sending where the fault-free run says sent; everything else is equal."""
+    sb, path, empty, folder = bench
+    empty.restore()
+    run_provision(sb, path)
+    analysed(path)
+    snap = Snapshot.take(sb, path, folder, "analysed")
+
+    def action() -> None:
+        with Store(path) as store:
+            send_feedback(fault_client(sb), store, "2025")
+
+    snap.restore()
+    calls = record_calls(sb, action)
+    expected_store, expected_moodle = store_rows(path), moodle_state(sb)
+    assert calls.count("core_message_send_instant_messages") == 2
+    failures = []
+    for index in range(len(calls)):
+        for kind in ALL_FAULTS:
+            snap.restore()
+            case = inject(sb, calls, index, kind)
+            action()
+            sb.faults.clear()
+            action()
+            CASES["feedback messages"] += 1
+            texts = Counter((m["useridto"], m["text"]) for m in sb.site.tables["messages"].values())
+            if max(texts.values(), default=0) > 1:
+                failures.append(f"{case}: a message exists twice")
+            got = store_rows(path)
+            if kind in ("lost", "timeout", "reset") and calls[index] == "core_message_send_instant_messages":
+                # the answer may be lost after Moodle took it: unknown, never re-sent on its own
+                statuses = Counter(dict(row)["status"] for row in got["feedback_messages"])
+                if statuses != Counter({"sent": 1, "sending": 1}):
+                    failures.append(f"{case}: expected one sent and one unknown message, got {dict(statuses)}")
+                if len(texts) != (2 if kind == "lost" or kind == "timeout" else 1):
+                    failures.append(f"{case}: {len(texts)} messages in Moodle")
+                continue
+            if without_retry_marks(moodle_state(sb)) != without_retry_marks(expected_moodle):
+                failures.append(f"{case}: Moodle differs from a fault-free run")
+            if without_retry_marks(got) != without_retry_marks(expected_store):
+                failures.append(f"{case}: the store differs from a fault-free run")
+    assert not failures, "\n".join(failures[:10])
+
+
+def test_provisioning_killed_at_every_commit_converges(bench, tmp_path):
+    """A real `mintqo-lms provision` process is SIGKILLed inside each of its transactions in turn (after the
+    writes, before COMMIT); a clean re-run then converges to the fault-free store and Moodle."""
+    sb, path, empty, folder = bench
+    empty.restore()
+    with count_transactions() as counter:
+        run_provision(sb, path)
+    expected_store, expected_moodle = store_rows(path), moodle_state(sb)
+    token = tmp_path / "token"
+    token.write_text(sb.token, encoding="utf-8")
+    token.chmod(0o600)
+    config = tmp_path / "mintqo.toml"
+    config.write_text(f'[moodle]\nurl = "{sb.url}"\ntoken_file = "{token}"\nretries = 0\n\n'
+                      f'[store]\npath = "{path}"\n', encoding="utf-8")
+    assert counter[0] >= 2
+    failures = []
+    for kill_at in range(1, counter[0] + 1):
+        empty.restore()
+        done = run_killed(kill_at, ["--config", str(config), "provision", "--cohort", "2025"], cwd=str(tmp_path))
+        assert done.returncode == -9, done.stderr[-500:]
+        run_provision(sb, path)
+        CASES["provision SIGKILL"] += 1
+        try:
+            assert_same_store(expected_store, path, f"killed in transaction {kill_at}")
+            assert moodle_state(sb) == expected_moodle, f"killed in transaction {kill_at}: Moodle differs"
+        except AssertionError as exc:
+            failures.append(str(exc).splitlines()[0])
+    assert not failures, "\n".join(failures)
