@@ -27,6 +27,14 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int | float | None
 
 
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create (or make) ``path`` readable and writable by its owner only, before anything is written into it:
+    exports hold people's names and scores."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 def _is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_FORMULA_STARTS)
 
@@ -50,6 +58,7 @@ def write_table(path: str | os.PathLike[str], header: Sequence[str], rows: Itera
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
             raise ValueError(f"row {number} has {len(row)} cells, the header {width}")
+    private_file(csv_path)  # names of people: readable by the owner only
     with csv_path.open("w", newline="", encoding=CSV_ENCODING) as handle:
         writer = csv.writer(handle, delimiter=CSV_DELIMITER, lineterminator="\r\n")
         writer.writerow([csv_cell(h) for h in header])
@@ -87,6 +96,7 @@ def _write_xlsx(path: Path, header: Sequence[str], rows: list[list[Cell]], sheet
     ws.freeze_panes = "A2"
     if rows:
         ws.auto_filter.ref = ws.dimensions
+    private_file(path)
     book.save(path)
     return path
 
@@ -141,6 +151,7 @@ def write_workbook(path: str | os.PathLike[str], sheets: Sequence[Sheet]) -> Pat
         if sheet.rows:
             ws.auto_filter.ref = f"A{top}:{get_column_letter(len(sheet.header))}{top + len(sheet.rows)}"
     path = Path(path)
+    private_file(path)
     book.save(path)
     return path
 
