@@ -215,12 +215,17 @@ def _m10_streams_attendance(db: sqlite_utils.Database) -> None:
 def _m11_certificate_details(db: sqlite_utils.Database) -> None:
     """What a certificate says and where it went: the name and network printed on it (kept, so a later roster
     change does not alter an issued certificate), the modules it lists, its PDF, and when the record and a
-    revocation were published to the plugin's verification page and the coordinator was messaged."""
+    revocation were published to the plugin's verification page and the coordinator was messaged. The message
+    itself is recorded before it is sent (``certificate_messages``, one per code: :mod:`mintqo_lms.messaging`)."""
     table = db["certificates"]
     for column, kind in (("fullname", str), ("network", str), ("modules", str), ("pdf_path", str),
                          ("issued_by", str), ("published_at", int), ("published_state", str),
                          ("message_status", str), ("message_id", int), ("moodle_user_id", int)):
         table.add_column(column, kind)
+    db["certificate_messages"].create({
+        "code": str, "cohort": str, "person_id": int, "userid": int, "status": str, "clientmsgid": str,
+        "msgid": int, "attempts": int, "error": str, "created_at": int, "sent_at": int, "updated_at": int,
+    }, pk="code")
 
 
 def _m12_privacy_log(db: sqlite_utils.Database) -> None:
@@ -249,7 +254,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "self-analysis results: analyses, analysis_scores, analysis_changes", _m8_analyses),
     Migration(9, "feedback messages: one per analysis and recipient, recorded before sending", _m9_feedback_messages),
     Migration(10, "moodle enrolments and group members as Moodle has them; attendance", _m10_streams_attendance),
-    Migration(11, "certificates: printed details, PDF, publication, message", _m11_certificate_details),
+    Migration(11, "certificates: printed details, PDF, publication, message; certificate_messages",
+              _m11_certificate_details),
     Migration(12, "privacy log (export / forget), without e-mails", _m12_privacy_log),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

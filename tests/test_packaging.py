@@ -12,7 +12,7 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 TEMPLATE_FILES = {"roster.example.csv", "timetable.example.csv", "curriculum/qualification.yaml", "curriculum/regional_cycle.yaml",
-                  "selfanalysis/v1.yaml", "selfanalysis/v2.yaml"}
+                  "selfanalysis/v1.yaml", "selfanalysis/v2.yaml", "certificate/certificate.yaml"}
 
 
 @pytest.fixture(scope="module")

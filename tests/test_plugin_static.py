@@ -327,7 +327,10 @@ def page_files() -> list[Path]:
 @pytest.mark.parametrize("path", page_files(), ids=lambda path: path.name)
 def test_pages_check_access_and_use_the_output_api(path):
     source = path.read_text(encoding="utf-8")
-    assert "require_login(" in source and "require_capability(" in source
+    if path.name == "verify.php":  # the public certificate check: no login, the system context, no capability
+        assert "require_login(" not in source and "$PAGE->set_context(context_system::instance())" in source
+    else:
+        assert "require_login(" in source and "require_capability(" in source
     assert "$OUTPUT->header()" in source and "$OUTPUT->footer()" in source
     # HTML reaches the page only through renderers and templates, never echoed by hand.
     for line in source.splitlines():
@@ -340,8 +343,8 @@ def templates() -> list[Path]:
 
 
 def test_there_are_templates_and_pages():
-    assert [p.name for p in page_files()] == ["team.php"]
-    assert [p.name for p in templates()] == ["team_analysis.mustache"]
+    assert [p.name for p in page_files()] == ["team.php", "verify.php"]
+    assert [p.name for p in templates()] == ["team_analysis.mustache", "verification.mustache"]
 
 
 @pytest.mark.parametrize("path", templates(), ids=lambda path: path.name)

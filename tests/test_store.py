@@ -12,7 +12,7 @@ EXPECTED_TABLES = {
     "groups", "activities", "activity_completion", "course_completion", "quiz_attempts", "responses",
     "certificates", "sync_state", "sync_runs", "schema_migrations", "timetable", "invitations", "role_assignments",
     "analyses", "analysis_scores", "analysis_changes", "feedback_messages", "moodle_enrolments",
-    "moodle_group_members", "attendance", "privacy_log",
+    "moodle_group_members", "attendance", "privacy_log", "certificate_messages",
 }
 
 

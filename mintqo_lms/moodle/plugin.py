@@ -32,6 +32,7 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_upsert_events",
     "local_mintqo_get_enrolments",
     "local_mintqo_set_completions",
+    "local_mintqo_publish_certificates",
 )
 
 Status = Literal["created", "updated", "unchanged"]
@@ -273,6 +274,15 @@ class PluginAPI:
             results.extend(CompletionResult.model_validate(r) for r in answer["results"])
         return results
 
+    def publish_certificates(self, certificates: Sequence[Mapping[str, Any]]) -> list[PublishedCertificate]:
+        """Certificate records for the public verify page, idempotent by code: ``{code, userid (0: none),
+        fullname ('': not kept), cohort, timeissued, revoked (0/1), timerevoked}``; each call all or nothing."""
+        results: list[PublishedCertificate] = []
+        for answer in self.client.call_batched("local_mintqo_publish_certificates", "certificates",
+                                               list(certificates)):
+            results.extend(PublishedCertificate.model_validate(c) for c in answer["certificates"])
+        return results
+
 
 def _follow(fetch: Callable[[str], _Page], cursor: str) -> Iterator[_Page]:
     """Call ``fetch`` from ``cursor`` on, yielding each page, until a page says ``hasmore`` false."""
@@ -284,3 +294,10 @@ def _follow(fetch: Callable[[str], _Page], cursor: str) -> Iterator[_Page]:
         if page.nextcursor == cursor:
             raise MoodleError(f"the site said there is more after cursor '{cursor}' but did not move it")
         cursor = page.nextcursor
+
+
+class PublishedCertificate(MoodleModel):
+    """One answer of ``local_mintqo_publish_certificates``: the record the verify page now answers from."""
+
+    code: str
+    status: Status

@@ -128,6 +128,7 @@ CAPABILITY_NAMES = {
     "report/completion:view": "View course completion report",
     "mod/quiz:viewreports": "View quiz reports",
     "local/mintqo:provision": "Provision MINT-QO courses, activities and quizzes",
+    "local/mintqo:publishcertificates": "Publish certificates of participation for the verification page",
 }
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from . import protocol
+from . import plugin_certificates, protocol
 from .functions import REGISTRY
 from .params import Context, validate
 from .protocol import MoodleError
@@ -42,6 +42,7 @@ SERVICE_FUNCTIONS = frozenset({
     "core_message_send_instant_messages", "local_mintqo_get_plugin_info", "core_role_assign_roles",
     "local_mintqo_configure_courses", "local_mintqo_upsert_events",
     "local_mintqo_get_enrolments", "local_mintqo_set_completions",
+    "local_mintqo_publish_certificates",
 })
 ENDPOINT = "/webservice/rest/server.php"
 FAULT_KINDS = ("exception", "reset", "timeout", "http503")
@@ -201,6 +202,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, body: bytes) -> None:
         owner = self.server.owner
         parts = urlsplit(self.path)
+        if parts.path == plugin_certificates.VERIFY_PATH:  # the plugin's public page: no login, no token
+            code = (parse_qs(parts.query).get("code") or [""])[0]
+            with owner.site.lock:
+                page = plugin_certificates.verify_page(owner.site, code)
+            self._send(200, "text/html; charset=utf-8", page.encode("utf-8"))
+            return
         if parts.path != ENDPOINT:
             self._send(404, "text/plain", b"Not found")
             return

@@ -36,6 +36,15 @@ $capabilities = [
             'manager' => CAP_ALLOW,
         ],
     ],
+    // Publish certificate records for the public verify page (local/mintqo/verify.php): the sync account only.
+    'local/mintqo:publishcertificates' => [
+        'riskbitmask' => RISK_PERSONAL,
+        'captype' => 'write',
+        'contextlevel' => CONTEXT_SYSTEM,
+        'archetypes' => [
+            'manager' => CAP_ALLOW,
+        ],
+    ],
     // Read the team's self-analysis (local/mintqo/team.php): members see their own initiative (group) only,
     // holders of moodle/site:accessallgroups choose any initiative of the course.
     'local/mintqo:viewteamanalysis' => [

@@ -73,6 +73,12 @@ $functions = [
         'type' => 'write',
         'capabilities' => 'local/mintqo:provision, moodle/calendar:manageentries',
     ],
+    'local_mintqo_publish_certificates' => [
+        'classname' => 'local_mintqo\external\publish_certificates',
+        'description' => 'Certificate records (code, name, cohort, date, revoked) for the public verify page, idempotent by code.',
+        'type' => 'write',
+        'capabilities' => 'local/mintqo:publishcertificates',
+    ],
     'local_mintqo_get_completions' => [
         'classname' => 'local_mintqo\external\get_completions',
         'description' => 'Activity and course completion states of several courses, paged and filtered by modification time.',
@@ -94,6 +100,7 @@ $services = [
             'local_mintqo_get_completions',
             'local_mintqo_configure_courses',
             'local_mintqo_upsert_events',
+            'local_mintqo_publish_certificates',
             'core_webservice_get_site_info',
             'core_course_create_categories',
             'core_course_get_categories',

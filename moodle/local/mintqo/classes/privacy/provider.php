@@ -16,17 +16,25 @@
 
 namespace local_mintqo\privacy;
 
+use context;
+use context_system;
 use core_privacy\local\metadata\collection;
 use core_privacy\local\request\approved_contextlist;
 use core_privacy\local\request\approved_userlist;
 use core_privacy\local\request\contextlist;
+use core_privacy\local\request\transform;
 use core_privacy\local\request\userlist;
+use core_privacy\local\request\writer;
+use local_mintqo\local\certificates;
 
 /**
- * Privacy provider: the plugin stores nothing, but hands personal data to the mintqo-lms sync service.
+ * Privacy provider: the certificate records of the public verify page, and the data handed to the sync service.
  *
- * The request interfaces are implemented with empty answers because there is nothing to export or
- * delete inside Moodle; the data the sync service holds is declared as an external location.
+ * The plugin keeps one table, local_mintqo_certificates (system context): the certificates of participation the
+ * mintqo-lms service issued, with the holder's user id and printed name. Export writes a person's certificates;
+ * deletion keeps each record without user and name (code, cohort, dates and whether it is revoked are no
+ * personal data once the person is gone), so a certificate someone printed still answers on the verify page.
+ * Everything else the plugin's web services read is declared as the external location mintqo_sync.
  *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
@@ -37,12 +45,20 @@ class provider implements
     \core_privacy\local\request\core_userlist_provider,
     \core_privacy\local\request\plugin\provider {
     /**
-     * Describe the external location the web services feed.
+     * The certificate table and the external location the web services feed.
      *
      * @param collection $collection
      * @return collection
      */
     public static function get_metadata(collection $collection): collection {
+        $collection->add_database_table(certificates::TABLE, [
+            'userid' => 'privacy:metadata:certificates:userid',
+            'fullname' => 'privacy:metadata:certificates:fullname',
+            'code' => 'privacy:metadata:certificates:code',
+            'cohort' => 'privacy:metadata:certificates:cohort',
+            'timeissued' => 'privacy:metadata:certificates:timeissued',
+            'revoked' => 'privacy:metadata:certificates:revoked',
+        ], 'privacy:metadata:certificates');
         $collection->add_external_location_link('mintqo_sync', [
             'userid' => 'privacy:metadata:mintqo_sync:userid',
             'fullname' => 'privacy:metadata:mintqo_sync:fullname',
@@ -55,52 +71,102 @@ class provider implements
     }
 
     /**
-     * No contexts hold data of this plugin.
+     * The system context, when the user holds a certificate.
      *
      * @param int $userid
      * @return contextlist
      */
     public static function get_contexts_for_userid(int $userid): contextlist {
-        return new contextlist();
+        $contextlist = new contextlist();
+        $sql = "SELECT ctx.id
+                  FROM {context} ctx
+                 WHERE ctx.contextlevel = :contextlevel
+                   AND EXISTS (SELECT 1 FROM {" . certificates::TABLE . "} c WHERE c.userid = :userid)";
+        $contextlist->add_from_sql($sql, ['contextlevel' => CONTEXT_SYSTEM, 'userid' => $userid]);
+        return $contextlist;
     }
 
     /**
-     * No users have data of this plugin.
+     * Holders of certificates, in the system context.
      *
      * @param userlist $userlist
      */
     public static function get_users_in_context(userlist $userlist) {
+        if (!$userlist->get_context() instanceof context_system) {
+            return;
+        }
+        $userlist->add_from_sql('userid', "SELECT userid FROM {" . certificates::TABLE . "} WHERE userid IS NOT NULL", []);
     }
 
     /**
-     * Nothing to export.
+     * The user's certificates: code, name, cohort, date of issue, revoked.
      *
      * @param approved_contextlist $contextlist
      */
     public static function export_user_data(approved_contextlist $contextlist) {
+        global $DB;
+        $userid = (int)$contextlist->get_user()->id;
+        foreach ($contextlist->get_contexts() as $context) {
+            if (!$context instanceof context_system) {
+                continue;
+            }
+            $records = $DB->get_records(certificates::TABLE, ['userid' => $userid], 'timeissued ASC, id ASC');
+            if (!$records) {
+                continue;
+            }
+            $data = [];
+            foreach ($records as $record) {
+                $data[] = (object)[
+                    'code' => $record->code,
+                    'fullname' => $record->fullname,
+                    'cohort' => $record->cohort,
+                    'timeissued' => transform::date($record->timeissued),
+                    'revoked' => transform::yesno($record->revoked),
+                    'timerevoked' => $record->revoked ? transform::date($record->timerevoked) : null,
+                ];
+            }
+            writer::with_context($context)->export_data(
+                [get_string('privacy:certificates', 'local_mintqo')],
+                (object)['certificates' => $data]
+            );
+        }
     }
 
     /**
-     * Nothing to delete.
+     * Every holder in the system context: their records stay without user and name.
      *
-     * @param \context $context
+     * @param context $context
      */
-    public static function delete_data_for_all_users_in_context(\context $context) {
+    public static function delete_data_for_all_users_in_context(context $context) {
+        global $DB;
+        if (!$context instanceof context_system) {
+            return;
+        }
+        $userids = $DB->get_fieldset_select(certificates::TABLE, 'DISTINCT userid', 'userid IS NOT NULL');
+        certificates::forget_users(array_map('intval', $userids));
     }
 
     /**
-     * Nothing to delete.
+     * One user: their records stay without user and name.
      *
      * @param approved_contextlist $contextlist
      */
     public static function delete_data_for_user(approved_contextlist $contextlist) {
+        foreach ($contextlist->get_contexts() as $context) {
+            if ($context instanceof context_system) {
+                certificates::forget_users([(int)$contextlist->get_user()->id]);
+            }
+        }
     }
 
     /**
-     * Nothing to delete.
+     * Several users: their records stay without user and name.
      *
      * @param approved_userlist $userlist
      */
     public static function delete_data_for_users(approved_userlist $userlist) {
+        if ($userlist->get_context() instanceof context_system) {
+            certificates::forget_users(array_map('intval', $userlist->get_userids()));
+        }
     }
 }
