@@ -20,7 +20,7 @@ from .state import ROLES, Record, Site
 
 MAX_LIMITNUM = 5000
 SETTLE_SECONDS = 2
-COMPLETION_INCOMPLETE, COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS = 0, 1, 2
+COMPLETION_INCOMPLETE, COMPLETION_COMPLETE = 0, 1
 STUDENT_ROLE = 5  # the archetype with moodle/course:isincompletionreports: the users completion tracks
 
 Key = tuple[int, int]
@@ -202,7 +202,7 @@ def set_completions(call: Call, cmid: int, entries: list[dict]) -> dict:
     require_course_access(call, cm["course"])
     require_capability(call, "moodle/course:overridecompletion", cm["course"])
     if not cm["completion"]:
-        raise moodle_exception("completionnotenabled", f"Completion is not enabled for the activity {cm['id']}")
+        raise moodle_exception("completionnotenabled", f"Completion is not enabled for the activity {cm['id']}.")
     seen: set[int] = set()
     for entry in entries:
         if entry["userid"] in seen:
@@ -211,13 +211,13 @@ def set_completions(call: Call, cmid: int, entries: list[dict]) -> dict:
         if not _tracked(site, cm["course"], entry["userid"]):
             raise moodle_exception("usernottracked",
                                    f"User {entry['userid']} is not enrolled as a participant whose completion is "
-                                   "tracked in this course")
+                                   "tracked in this course.")
     results = []
     for entry in entries:
         record = completion.activity_completion(site, cm["id"], entry["userid"])
         state = record["completionstate"] if record else COMPLETION_INCOMPLETE
-        done = state in (COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS)
-        changed = done != entry["completed"]
+        # completion_info::update_state(): "complete" leaves any complete state (pass or fail) as it is.
+        changed = (state == COMPLETION_INCOMPLETE) == bool(entry["completed"])
         if changed:
             wanted = COMPLETION_COMPLETE if entry["completed"] else COMPLETION_INCOMPLETE
             record = completion.set_activity_state(site, cm, entry["userid"], wanted, overrideby=call.userid)

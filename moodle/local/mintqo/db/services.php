@@ -85,6 +85,18 @@ $functions = [
         'type' => 'read',
         'capabilities' => 'report/progress:view',
     ],
+    'local_mintqo_get_enrolments' => [
+        'classname' => 'local_mintqo\external\get_enrolments',
+        'description' => 'Enrolments, roles and group memberships of courses changed after a cursor, with a digest per course.',
+        'type' => 'read',
+        'capabilities' => 'moodle/course:enrolreview, moodle/site:accessallgroups',
+    ],
+    'local_mintqo_set_completions' => [
+        'classname' => 'local_mintqo\external\set_completions',
+        'description' => 'Set the completion of one activity for many users as overrides, all or nothing.',
+        'type' => 'write',
+        'capabilities' => 'moodle/course:overridecompletion',
+    ],
 ];
 
 $services = [
@@ -100,6 +112,8 @@ $services = [
             'local_mintqo_get_completions',
             'local_mintqo_configure_courses',
             'local_mintqo_upsert_events',
+            'local_mintqo_get_enrolments',
+            'local_mintqo_set_completions',
             'local_mintqo_publish_certificates',
             'core_webservice_get_site_info',
             'core_course_create_categories',

@@ -21,12 +21,15 @@ use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
 use core_external\external_single_structure;
 use core_external\external_value;
+use local_mintqo\local\cursor;
 use local_mintqo\local\helper;
 
 /**
  * Activity and course completions of many courses in one call, filtered by modification time.
  *
- * Core answers one user and one course per call, which does not scale to a cohort sync.
+ * Core answers one user and one course per call, which does not scale to a cohort sync. With a cursor (1.3.0)
+ * both lists are read as keyset pages after the cursor's positions (see \local_mintqo\local\cursor); without
+ * one the 1.2 offset paging answers as before.
  *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
@@ -42,8 +45,15 @@ class get_completions extends external_api {
         return new external_function_parameters([
             'courseids' => new external_multiple_structure(new external_value(PARAM_INT, 'Course id')),
             'since' => new external_value(PARAM_INT, 'Only rows changed at or after this time', VALUE_DEFAULT, 0),
-            'limitfrom' => new external_value(PARAM_INT, 'Rows to skip in each list', VALUE_DEFAULT, 0),
+            'limitfrom' => new external_value(PARAM_INT, 'Rows to skip in each list (not with a cursor)', VALUE_DEFAULT, 0),
             'limitnum' => new external_value(PARAM_INT, 'Rows to return per list, at most 5000', VALUE_DEFAULT, 1000),
+            'cursor' => new external_value(
+                PARAM_RAW,
+                'Keyset cursor of a previous answer, "" from the beginning (or since); absent: offset paging',
+                VALUE_DEFAULT,
+                null,
+                NULL_ALLOWED
+            ),
         ]);
     }
 
@@ -54,16 +64,30 @@ class get_completions extends external_api {
      * @param int $since
      * @param int $limitfrom
      * @param int $limitnum
+     * @param string|null $cursor
      * @return array
      */
-    public static function execute(array $courseids, int $since = 0, int $limitfrom = 0, int $limitnum = 1000): array {
+    public static function execute(
+        array $courseids,
+        int $since = 0,
+        int $limitfrom = 0,
+        int $limitnum = 1000,
+        ?string $cursor = null
+    ): array {
         global $DB;
         $params = self::validate_parameters(self::execute_parameters(), [
             'courseids' => $courseids, 'since' => $since, 'limitfrom' => $limitfrom, 'limitnum' => $limitnum,
+            'cursor' => $cursor,
         ]);
         helper::validate_paging($params['limitfrom'], $params['limitnum']);
+        $cursor = $params['cursor'];
+        if ($cursor !== null && $params['limitfrom'] > 0) {
+            throw new \invalid_parameter_exception('limitfrom cannot be combined with a cursor');
+        }
         $courseids = array_values(array_unique(array_map('intval', $params['courseids'])));
-        $empty = ['activities' => [], 'courses' => [], 'totalactivities' => 0, 'totalcourses' => 0];
+        $empty = ['activities' => [], 'courses' => [], 'totalactivities' => 0, 'totalcourses' => 0,
+            'nextcursor' => (string)$cursor, 'hasmore' => false];
+        $positions = $cursor === null ? null : cursor::decode($cursor, 'c', 2, $params['since']);
         if (!$courseids) {
             return $empty;
         }
@@ -72,65 +96,119 @@ class get_completions extends external_api {
         }
 
         [$insql, $inparams] = $DB->get_in_or_equal($courseids, SQL_PARAMS_NAMED, 'course');
-        $sqlparams = $inparams + ['since' => $params['since']];
-
-        $from = "FROM {course_modules_completion} cmc
-                 JOIN {course_modules} cm ON cm.id = cmc.coursemoduleid
-                 JOIN {modules} m ON m.id = cm.module
-                WHERE cm.course {$insql}
-                  AND cmc.timemodified >= :since";
-        $totalactivities = $DB->count_records_sql("SELECT COUNT(1) {$from}", $sqlparams);
-        $sql = "SELECT cmc.id, cm.course, cm.id AS cmid, cm.idnumber, m.name AS modname,
-                       cmc.userid, cmc.completionstate, cmc.timemodified, cmc.overrideby
-                {$from}
-              ORDER BY cmc.timemodified, cmc.id";
-        $rows = $DB->get_recordset_sql($sql, $sqlparams, $params['limitfrom'], $params['limitnum']);
-        $activities = [];
-        foreach ($rows as $row) {
-            $activities[] = [
-                'courseid' => (int)$row->course,
-                'cmid' => (int)$row->cmid,
-                'idnumber' => (string)$row->idnumber,
-                'modname' => (string)$row->modname,
-                'userid' => (int)$row->userid,
-                'state' => (int)$row->completionstate,
-                'timemodified' => (int)$row->timemodified,
-                'overrideby' => $row->overrideby === null ? null : (int)$row->overrideby,
-            ];
-        }
-        $rows->close();
-
         // Course completions have no timemodified: the newest of their three timestamps stands in for it.
         $started = "CASE WHEN cc.timestarted > cc.timeenrolled THEN cc.timestarted ELSE cc.timeenrolled END";
         $modified = "CASE WHEN COALESCE(cc.timecompleted, 0) > {$started}
                           THEN cc.timecompleted ELSE {$started} END";
-        $from = "FROM {course_completions} cc
-                WHERE cc.course {$insql}
-                  AND {$modified} >= :since";
-        $totalcourses = $DB->count_records_sql("SELECT COUNT(1) {$from}", $sqlparams);
-        $sql = "SELECT cc.id, cc.course, cc.userid, cc.timeenrolled, cc.timestarted,
-                       cc.timecompleted, {$modified} AS timemodified
-                {$from}
-              ORDER BY {$modified}, cc.id";
-        $rows = $DB->get_recordset_sql($sql, $sqlparams, $params['limitfrom'], $params['limitnum']);
-        $courses = [];
-        foreach ($rows as $row) {
-            $courses[] = [
-                'courseid' => (int)$row->course,
-                'userid' => (int)$row->userid,
-                'timeenrolled' => (int)$row->timeenrolled,
-                'timestarted' => (int)$row->timestarted,
-                'timecompleted' => $row->timecompleted === null ? null : (int)$row->timecompleted,
-                'timemodified' => (int)$row->timemodified,
-            ];
-        }
-        $rows->close();
+        $lists = [
+            'activities' => [
+                'from' => "FROM {course_modules_completion} cmc
+                           JOIN {course_modules} cm ON cm.id = cmc.coursemoduleid
+                           JOIN {modules} m ON m.id = cm.module
+                          WHERE cm.course {$insql}",
+                'time' => 'cmc.timemodified',
+                'id' => 'cmc.id',
+                'select' => "SELECT cmc.id, cm.course, cm.id AS cmid, cm.idnumber, m.name AS modname,
+                                    cmc.userid, cmc.completionstate, cmc.timemodified, cmc.overrideby",
+                'row' => [self::class, 'activity_row'],
+            ],
+            'courses' => [
+                'from' => "FROM {course_completions} cc
+                          WHERE cc.course {$insql}",
+                'time' => $modified,
+                'id' => 'cc.id',
+                'select' => "SELECT cc.id, cc.course, cc.userid, cc.timeenrolled, cc.timestarted,
+                                    cc.timecompleted, {$modified} AS timemodified",
+                'row' => [self::class, 'course_row'],
+            ],
+        ];
 
+        $answer = ['nextcursor' => '', 'hasmore' => false];
+        $next = [];
+        $index = 0;
+        foreach ($lists as $name => $list) {
+            $total = 'total' . $name;
+            if ($positions === null) {
+                $where = "{$list['time']} >= :since";
+                $sqlparams = $inparams + ['since' => $params['since']];
+                $answer[$total] = (int)$DB->count_records_sql("SELECT COUNT(1) {$list['from']} AND {$where}", $sqlparams);
+                $rows = $DB->get_recordset_sql(
+                    "{$list['select']} {$list['from']} AND {$where} ORDER BY {$list['time']}, {$list['id']}",
+                    $sqlparams,
+                    $params['limitfrom'],
+                    $params['limitnum']
+                );
+                $answer[$name] = [];
+                foreach ($rows as $row) {
+                    $answer[$name][] = call_user_func($list['row'], $row);
+                }
+                $rows->close();
+                $answer['hasmore'] = $answer['hasmore'] || $params['limitfrom'] + $params['limitnum'] < $answer[$total];
+                continue;
+            }
+            [$where, $keyparams] = cursor::after_sql($list['time'], $list['id'], $positions[$index], 'k');
+            $sqlparams = $inparams + $keyparams;
+            $answer[$total] = (int)$DB->count_records_sql("SELECT COUNT(1) {$list['from']} AND {$where}", $sqlparams);
+            $rows = $DB->get_recordset_sql(
+                "{$list['select']} {$list['from']} AND {$where} ORDER BY {$list['time']}, {$list['id']}",
+                $sqlparams,
+                0,
+                $params['limitnum'] + 1
+            );
+            $answer[$name] = [];
+            $position = $positions[$index];
+            foreach ($rows as $row) {
+                if (count($answer[$name]) === $params['limitnum']) {
+                    $answer['hasmore'] = true;
+                    break;
+                }
+                $answer[$name][] = call_user_func($list['row'], $row);
+                $position = [(int)$row->timemodified, (int)$row->id];
+            }
+            $rows->close();
+            $next[] = $position;
+            $index++;
+        }
+        if ($positions !== null) {
+            $moved = $answer['activities'] || $answer['courses'];
+            $answer['nextcursor'] = $moved ? cursor::encode('c', $next) : $cursor;
+        }
+        return $answer;
+    }
+
+    /**
+     * One activity completion as the answer has it.
+     *
+     * @param \stdClass $row
+     * @return array
+     */
+    protected static function activity_row(\stdClass $row): array {
         return [
-            'activities' => $activities,
-            'courses' => $courses,
-            'totalactivities' => (int)$totalactivities,
-            'totalcourses' => (int)$totalcourses,
+            'courseid' => (int)$row->course,
+            'cmid' => (int)$row->cmid,
+            'idnumber' => (string)$row->idnumber,
+            'modname' => (string)$row->modname,
+            'userid' => (int)$row->userid,
+            'state' => (int)$row->completionstate,
+            'timemodified' => (int)$row->timemodified,
+            'overrideby' => $row->overrideby === null ? null : (int)$row->overrideby,
+        ];
+    }
+
+    /**
+     * One course completion as the answer has it.
+     *
+     * @param \stdClass $row
+     * @return array
+     */
+    protected static function course_row(\stdClass $row): array {
+        return [
+            'courseid' => (int)$row->course,
+            'userid' => (int)$row->userid,
+            'timeenrolled' => (int)$row->timeenrolled,
+            'timestarted' => (int)$row->timestarted,
+            'timecompleted' => $row->timecompleted === null ? null : (int)$row->timecompleted,
+            'timemodified' => (int)$row->timemodified,
         ];
     }
 
@@ -173,6 +251,8 @@ class get_completions extends external_api {
             ])),
             'totalactivities' => new external_value(PARAM_INT, 'Number of matching activity rows'),
             'totalcourses' => new external_value(PARAM_INT, 'Number of matching course rows'),
+            'nextcursor' => new external_value(PARAM_RAW, 'Cursor for the next call ("" without a cursor)'),
+            'hasmore' => new external_value(PARAM_BOOL, 'Whether another call would return more rows'),
         ]);
     }
 }

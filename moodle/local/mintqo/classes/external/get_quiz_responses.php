@@ -22,12 +22,15 @@ use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
 use core_external\external_single_structure;
 use core_external\external_value;
+use local_mintqo\local\cursor;
 use local_mintqo\local\helper;
 
 /**
  * Per-question answers of finished quiz attempts, one row per question attempt.
  *
- * Core's attempt review only has the chosen answer inside HTML; the statistics need the answer position.
+ * Core's attempt review only has the chosen answer inside HTML; the statistics need the answer position. With a
+ * cursor (1.3.0) pages hold whole attempts after the cursor's (timemodified, id) position, so an attempt finished
+ * again or regraded later (a new timemodified) comes again; without one the 1.2 offset paging answers as before.
  *
  * @package    local_mintqo
  * @copyright  2025 MINT-Qualitätsoffensive
@@ -45,6 +48,13 @@ class get_quiz_responses extends external_api {
             'since' => new external_value(PARAM_INT, 'Only attempts with timemodified >= since', VALUE_DEFAULT, 0),
             'limitfrom' => new external_value(PARAM_INT, 'Rows to skip', VALUE_DEFAULT, 0),
             'limitnum' => new external_value(PARAM_INT, 'Rows to return, at most 5000', VALUE_DEFAULT, 1000),
+            'cursor' => new external_value(
+                PARAM_RAW,
+                'Keyset cursor of a previous answer, "" from the beginning (or since); absent: offset paging',
+                VALUE_DEFAULT,
+                null,
+                NULL_ALLOWED
+            ),
         ]);
     }
 
@@ -55,19 +65,32 @@ class get_quiz_responses extends external_api {
      * @param int $since
      * @param int $limitfrom
      * @param int $limitnum
+     * @param string|null $cursor
      * @return array
      */
-    public static function execute(array $quizids, int $since = 0, int $limitfrom = 0, int $limitnum = 1000): array {
+    public static function execute(
+        array $quizids,
+        int $since = 0,
+        int $limitfrom = 0,
+        int $limitnum = 1000,
+        ?string $cursor = null
+    ): array {
         global $CFG, $DB;
         require_once($CFG->libdir . '/questionlib.php');
 
         $params = self::validate_parameters(self::execute_parameters(), [
             'quizids' => $quizids, 'since' => $since, 'limitfrom' => $limitfrom, 'limitnum' => $limitnum,
+            'cursor' => $cursor,
         ]);
         helper::validate_paging($params['limitfrom'], $params['limitnum']);
+        $cursor = $params['cursor'];
+        if ($cursor !== null && $params['limitfrom'] > 0) {
+            throw new \invalid_parameter_exception('limitfrom cannot be combined with a cursor');
+        }
+        $position = $cursor === null ? null : cursor::decode($cursor, 'q', 1, $params['since'])[0];
         $quizids = array_values(array_unique(array_map('intval', $params['quizids'])));
         if (!$quizids) {
-            return ['responses' => [], 'total' => 0];
+            return ['responses' => [], 'total' => 0, 'nextcursor' => (string)$cursor, 'hasmore' => false];
         }
 
         $cmids = [];
@@ -81,28 +104,108 @@ class get_quiz_responses extends external_api {
         }
 
         [$insql, $inparams] = $DB->get_in_or_equal($quizids, SQL_PARAMS_NAMED, 'quiz');
-        // Description items (criterion titles) have no answer: they are not responses.
-        $from = "FROM {quiz_attempts} qa
-                 JOIN {question_attempts} qat ON qat.questionusageid = qa.uniqueid
-                 JOIN {question} q ON q.id = qat.questionid
-                WHERE qa.quiz {$insql}
-                  AND q.qtype <> 'description'
-                  AND qa.state = :finished
-                  AND qa.preview = 0
-                  AND qa.timemodified >= :since";
-        $sqlparams = $inparams + ['finished' => 'finished', 'since' => $params['since']];
+        $attempts = "qa.quiz {$insql} AND qa.state = :finished AND qa.preview = 0";
+        $attemptparams = $inparams + ['finished' => 'finished'];
+        if ($position === null) {
+            $where = "{$attempts} AND qa.timemodified >= :since";
+            $sqlparams = $attemptparams + ['since' => $params['since']];
+            $total = self::count_rows($where, $sqlparams);
+            $responses = self::rows($where, $sqlparams, $cmids, $params['limitfrom'], $params['limitnum']);
+            return ['responses' => $responses, 'total' => $total, 'nextcursor' => '',
+                'hasmore' => $params['limitfrom'] + $params['limitnum'] < $total];
+        }
 
-        $total = $DB->count_records_sql("SELECT COUNT(1) {$from}", $sqlparams);
-        $sql = "SELECT qa.id AS attemptid, qa.quiz AS quizid, qa.userid, qa.attempt, qa.timestart, qa.timefinish,
-                       qa.timemodified, qa.uniqueid, qat.slot, qat.questionid,
+        // Keyset: whole attempts after the position, as many as fit into limitnum rows (at least one). An attempt's
+        // time is its timemodified or, when later, its last regrade (a regrade leaves timemodified as it is).
+        $regraded = "COALESCE((SELECT MAX(qor.timemodified) FROM {quiz_overview_regrades} qor
+                                WHERE qor.questionusageid = qa.uniqueid AND qor.regraded = 1), 0)";
+        $changed = "CASE WHEN {$regraded} > qa.timemodified THEN {$regraded} ELSE qa.timemodified END";
+        [$after, $keyparams] = cursor::after_sql($changed, 'qa.id', $position, 'k');
+        $where = "{$attempts} AND {$after}";
+        $sqlparams = $attemptparams + $keyparams;
+        $total = self::count_rows($where, $sqlparams);
+        $candidates = $DB->get_records_sql(
+            "SELECT qa.id, {$changed} AS timemodified
+               FROM {quiz_attempts} qa
+              WHERE {$where}
+           ORDER BY {$changed}, qa.id",
+            $sqlparams,
+            0,
+            $params['limitnum'] + 1
+        );
+        $byattempt = [];
+        if ($candidates) {
+            [$idsql, $idparams] = $DB->get_in_or_equal(array_keys($candidates), SQL_PARAMS_NAMED, 'attempt');
+            foreach (self::rows("qa.id {$idsql}", $idparams, $cmids, 0, 0) as $row) {
+                $byattempt[$row['attemptid']][] = $row;
+            }
+        }
+        $responses = [];
+        $taken = 0;
+        foreach ($candidates as $attempt) {
+            $rows = $byattempt[$attempt->id] ?? [];
+            if ($taken && count($responses) + count($rows) > $params['limitnum']) {
+                break;
+            }
+            array_push($responses, ...$rows);
+            $taken++;
+            $position = [(int)$attempt->timemodified, (int)$attempt->id];
+        }
+        return [
+            'responses' => $responses,
+            'total' => $total,
+            'nextcursor' => $taken ? cursor::encode('q', [$position]) : $cursor,
+            'hasmore' => $taken < count($candidates),
+        ];
+    }
+
+    /**
+     * The FROM part: answered questions of the attempts $where selects (description items have no answer).
+     *
+     * @param string $where condition on qa (quiz_attempts)
+     * @return string
+     */
+    protected static function from(string $where): string {
+        return "FROM {quiz_attempts} qa
+                JOIN {question_attempts} qat ON qat.questionusageid = qa.uniqueid
+                JOIN {question} q ON q.id = qat.questionid
+               WHERE q.qtype <> 'description'
+                 AND {$where}";
+    }
+
+    /**
+     * Number of response rows of the attempts $where selects.
+     *
+     * @param string $where
+     * @param array $sqlparams
+     * @return int
+     */
+    protected static function count_rows(string $where, array $sqlparams): int {
+        global $DB;
+        return (int)$DB->count_records_sql("SELECT COUNT(1) " . self::from($where), $sqlparams);
+    }
+
+    /**
+     * Response rows of the attempts $where selects, in (timemodified, attempt id, slot) order.
+     *
+     * @param string $where
+     * @param array $sqlparams
+     * @param array $cmids quiz id => course module id
+     * @param int $limitfrom
+     * @param int $limitnum 0 = all
+     * @return array
+     */
+    protected static function rows(string $where, array $sqlparams, array $cmids, int $limitfrom, int $limitnum): array {
+        global $DB;
+        $sql = "SELECT qat.id, qa.id AS attemptid, qa.quiz AS quizid, qa.userid, qa.attempt, qa.timestart,
+                       qa.timefinish, qa.timemodified, qa.uniqueid, qat.slot, qat.questionid,
                        (SELECT qbe.idnumber
                           FROM {question_versions} qv
                           JOIN {question_bank_entries} qbe ON qbe.id = qv.questionbankentryid
                          WHERE qv.questionid = qat.questionid) AS questionidnumber
-                {$from}
+                " . self::from($where) . "
              ORDER BY qa.timemodified, qa.id, qat.slot";
-        $rows = $DB->get_recordset_sql($sql, $sqlparams, $params['limitfrom'], $params['limitnum']);
-
+        $rows = $DB->get_recordset_sql($sql, $sqlparams, $limitfrom, $limitnum);
         $responses = [];
         $usages = [];
         foreach ($rows as $row) {
@@ -128,7 +231,7 @@ class get_quiz_responses extends external_api {
             ];
         }
         $rows->close();
-        return ['responses' => $responses, 'total' => (int)$total];
+        return $responses;
     }
 
     /**
@@ -190,6 +293,8 @@ class get_quiz_responses extends external_api {
                 ),
             ])),
             'total' => new external_value(PARAM_INT, 'Number of matching rows'),
+            'nextcursor' => new external_value(PARAM_RAW, 'Cursor for the next call ("" without a cursor)'),
+            'hasmore' => new external_value(PARAM_BOOL, 'Whether another call would return more rows'),
         ]);
     }
 }

@@ -25,6 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $string['activitytypemismatch'] = 'Die ID-Nummer „{$a->idnumber}“ gehört zu einer Aktivität vom Typ {$a->existing}, nicht {$a->requested}.';
+$string['completionnotenabled'] = 'Für die Aktivität {$a} ist der Abschluss nicht aktiviert.';
 $string['duplicatequestionidnumber'] = 'Die Fragen-ID-Nummer „{$a}“ kommt mehrfach vor.';
 $string['invalidcompletioncriteria'] = 'Abschlusskriterium „{$a}“ ist keine Aktivität dieses Kurses mit aktivierter Abschlussverfolgung.';
 $string['invalidsection'] = 'Ungültiger Abschnitt: {$a}.';
@@ -66,6 +67,7 @@ $string['teamanalysis_submitted'] = 'Abgeschickt von {$a->name} am {$a->date}.';
 $string['teamanalysis_toquiz'] = 'Zur Selbstanalyse';
 $string['unknownquestionidnumber'] = 'Unbekannte oder keinem Abschnitt zugeordnete Fragen-ID-Nummer: {$a}';
 $string['unsupportedmodule'] = 'Aktivitätstyp „{$a}“ wird nicht unterstützt (page, url, label, assign).';
+$string['usernottracked'] = 'Nutzer/in {$a} ist in diesem Kurs nicht als Teilnehmer/in eingeschrieben, deren Abschluss verfolgt wird.';
 $string['verify_code'] = 'Prüfcode';
 $string['verify_cohort'] = 'Durchgang';
 $string['verify_date'] = 'Ausgestellt am';

@@ -25,6 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $string['activitytypemismatch'] = 'The idnumber "{$a->idnumber}" belongs to a {$a->existing} activity, not to a {$a->requested}.';
+$string['completionnotenabled'] = 'Completion is not enabled for the activity {$a}.';
 $string['duplicatequestionidnumber'] = 'The question idnumber "{$a}" appears more than once.';
 $string['invalidcompletioncriteria'] = 'Completion criterion "{$a}" is not an activity of this course with completion enabled.';
 $string['invalidsection'] = 'Invalid section: {$a}.';
@@ -66,6 +67,7 @@ $string['teamanalysis_submitted'] = 'Submitted by {$a->name} on {$a->date}.';
 $string['teamanalysis_toquiz'] = 'Open the self-analysis';
 $string['unknownquestionidnumber'] = 'Unknown or unassigned question idnumber: {$a}';
 $string['unsupportedmodule'] = 'Activity type "{$a}" is not supported (page, url, label, assign).';
+$string['usernottracked'] = 'User {$a} is not enrolled as a participant whose completion is tracked in this course.';
 $string['verify_code'] = 'Verification code';
 $string['verify_cohort'] = 'Cohort';
 $string['verify_date'] = 'Issued on';

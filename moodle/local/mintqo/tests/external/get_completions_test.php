@@ -60,10 +60,17 @@ final class get_completions_test extends \advanced_testcase {
      * @param int $since
      * @param int $limitfrom
      * @param int $limitnum
+     * @param string|null $cursor
      * @return array
      */
-    protected function completions(array $courseids, int $since = 0, int $limitfrom = 0, int $limitnum = 1000): array {
-        $result = get_completions::execute($courseids, $since, $limitfrom, $limitnum);
+    protected function completions(
+        array $courseids,
+        int $since = 0,
+        int $limitfrom = 0,
+        int $limitnum = 1000,
+        ?string $cursor = null
+    ): array {
+        $result = get_completions::execute($courseids, $since, $limitfrom, $limitnum, $cursor);
         return external_api::clean_returnvalue(get_completions::execute_returns(), $result);
     }
 
@@ -118,7 +125,8 @@ final class get_completions_test extends \advanced_testcase {
         $this->assertSame(0, $later['totalactivities']);
         $this->assertSame(0, $later['totalcourses']);
         $this->assertSame(
-            ['activities' => [], 'courses' => [], 'totalactivities' => 0, 'totalcourses' => 0],
+            ['activities' => [], 'courses' => [], 'totalactivities' => 0, 'totalcourses' => 0, 'nextcursor' => '',
+                'hasmore' => false],
             $this->completions([])
         );
     }
@@ -159,5 +167,99 @@ final class get_completions_test extends \advanced_testcase {
 
         $this->expectException(\dml_missing_record_exception::class);
         $this->completions([987654]);
+    }
+
+    /**
+     * Three students complete a page in the same second: pages of two by (time, id), each row exactly once.
+     *
+     * @return array [course, cm, students]
+     */
+    protected function same_second_course(): array {
+        global $CFG, $DB;
+        require_once($CFG->libdir . '/completionlib.php');
+        $generator = $this->getDataGenerator();
+        $course = $generator->create_course(['enablecompletion' => 1]);
+        $page = $generator->create_module('page', ['course' => $course->id, 'completion' => COMPLETION_TRACKING_MANUAL]);
+        $cm = get_coursemodule_from_id('page', $page->cmid, $course->id, false, MUST_EXIST);
+        $students = [];
+        for ($i = 0; $i < 3; $i++) {
+            $students[] = $generator->create_and_enrol($course, 'student');
+            (new \completion_info($course))->update_state($cm, COMPLETION_COMPLETE, end($students)->id);
+        }
+        $DB->set_field('course_modules_completion', 'timemodified', time() - 100, ['coursemoduleid' => $cm->id]);
+        $DB->set_field('course_completions', 'timeenrolled', time() - 100, ['course' => $course->id]);
+        return [$course, $cm, $students];
+    }
+
+    /**
+     * Keyset pages: same-second rows are split by id, nothing is read twice, and the cursor stays when nothing is new.
+     */
+    public function test_cursor_pages_same_second_rows_once(): void {
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        [$course, , $students] = $this->same_second_course();
+
+        $first = $this->completions([$course->id], 0, 0, 2, '');
+        $this->assertCount(2, $first['activities']);
+        $this->assertTrue($first['hasmore']);
+        $this->assertSame(3, $first['totalactivities']);
+        $second = $this->completions([$course->id], 0, 0, 2, $first['nextcursor']);
+        $this->assertCount(1, $second['activities']);
+        $this->assertFalse($second['hasmore']);
+        $userids = array_column(array_merge($first['activities'], $second['activities']), 'userid');
+        $this->assertSame(array_map(fn($s) => (int)$s->id, $students), $userids);
+        $third = $this->completions([$course->id], 0, 0, 2, $second['nextcursor']);
+        $this->assertSame([], $third['activities']);
+        $this->assertSame([], $third['courses']);
+        $this->assertSame($second['nextcursor'], $third['nextcursor']);
+        $this->assertFalse($third['hasmore']);
+    }
+
+    /**
+     * A row changed after the cursor passed it comes again; a row younger than the settle time waits.
+     */
+    public function test_cursor_rereads_changed_rows_and_waits_for_young_ones(): void {
+        global $DB;
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        [$course, $cm, $students] = $this->same_second_course();
+        $all = $this->completions([$course->id], 0, 0, 100, '');
+        $this->assertCount(3, $all['activities']);
+
+        (new \completion_info($course))->update_state($cm, COMPLETION_INCOMPLETE, $students[0]->id, true);
+        $young = $this->completions([$course->id], 0, 0, 100, $all['nextcursor']);
+        $this->assertSame([], $young['activities'], 'a row of this second is not served yet');
+        $this->assertSame($all['nextcursor'], $young['nextcursor']);
+        $legacy = array_filter($this->completions([$course->id])['activities'], fn($a) => $a['state'] === 0);
+        $this->assertCount(1, $legacy, 'without a cursor the current second is served');
+
+        $DB->set_field(
+            'course_modules_completion',
+            'timemodified',
+            time() - 10,
+            ['coursemoduleid' => $cm->id, 'userid' => $students[0]->id]
+        );
+        $again = $this->completions([$course->id], 0, 0, 100, $all['nextcursor']);
+        $this->assertCount(1, $again['activities']);
+        $this->assertSame((int)$students[0]->id, $again['activities'][0]['userid']);
+        $this->assertSame(COMPLETION_INCOMPLETE, $again['activities'][0]['state']);
+        $this->assertSame((int)get_admin()->id, $again['activities'][0]['overrideby']);
+    }
+
+    /**
+     * A cursor of another function, a malformed one and limitfrom with a cursor are invalid parameters.
+     */
+    public function test_bad_cursors(): void {
+        $this->resetAfterTest();
+        $this->setAdminUser();
+        $course = $this->getDataGenerator()->create_course(['enablecompletion' => 1]);
+        foreach ([['q1:1:2', 0], ['c1:x:1:2:3', 0], ['', 1]] as [$cursor, $limitfrom]) {
+            try {
+                $this->completions([$course->id], 0, $limitfrom, 10, $cursor);
+                $this->fail("cursor '{$cursor}' with limitfrom {$limitfrom} accepted");
+            } catch (\invalid_parameter_exception $e) {
+                $this->assertSame('invalidparameter', $e->errorcode);
+            }
+        }
     }
 }

@@ -74,10 +74,17 @@ final class get_quiz_responses_test extends \advanced_testcase {
      * @param int $since
      * @param int $limitfrom
      * @param int $limitnum
+     * @param string|null $cursor
      * @return array
      */
-    protected function responses(array $quizids, int $since = 0, int $limitfrom = 0, int $limitnum = 1000): array {
-        $result = get_quiz_responses::execute($quizids, $since, $limitfrom, $limitnum);
+    protected function responses(
+        array $quizids,
+        int $since = 0,
+        int $limitfrom = 0,
+        int $limitnum = 1000,
+        ?string $cursor = null
+    ): array {
+        $result = get_quiz_responses::execute($quizids, $since, $limitfrom, $limitnum, $cursor);
         return external_api::clean_returnvalue(get_quiz_responses::execute_returns(), $result);
     }
 
@@ -127,8 +134,9 @@ final class get_quiz_responses_test extends \advanced_testcase {
         $this->assertSame($page, $this->responses([$quiz['quizid']], 0, 1, 1));
 
         $this->assertSame(3, $this->responses([$quiz['quizid']], $time)['total'], 'since is inclusive');
-        $this->assertSame(['responses' => [], 'total' => 0], $this->responses([$quiz['quizid']], $time + 1));
-        $this->assertSame(['responses' => [], 'total' => 0], $this->responses([]));
+        $none = ['responses' => [], 'total' => 0, 'nextcursor' => '', 'hasmore' => false];
+        $this->assertSame($none, $this->responses([$quiz['quizid']], $time + 1));
+        $this->assertSame($none, $this->responses([]));
     }
 
     /**
@@ -165,5 +173,42 @@ final class get_quiz_responses_test extends \advanced_testcase {
 
         $this->expectException(\dml_missing_record_exception::class);
         $this->responses([987654]);
+    }
+
+    /**
+     * Keyset pages hold whole attempts (three rows each; four rows per page = one attempt), in (time, id) order;
+     * an attempt finished again later comes again, a young one waits for the settle time.
+     */
+    public function test_cursor_pages_whole_attempts(): void {
+        global $DB;
+        $this->resetAfterTest();
+        [$course, $quiz, $student] = $this->setup_quiz();
+        $time = time() - 100;
+        $attempts = [$this->attempt($quiz['quizid'], $student, [1 => 'trifft voll zu'], $time)];
+        foreach ([1, 2] as $i) {
+            $other = $this->getDataGenerator()->create_and_enrol($course, 'student');
+            $attempts[] = $this->attempt($quiz['quizid'], $other, [1 => 'trifft nicht zu'], $time);
+        }
+
+        $pages = [];
+        $cursor = '';
+        do {
+            $page = $this->responses([$quiz['quizid']], 0, 0, 4, $cursor);
+            $pages[] = array_values(array_unique(array_column($page['responses'], 'attemptid')));
+            $this->assertCount(3, $page['responses']);
+            $cursor = $page['nextcursor'];
+        } while ($page['hasmore']);
+        $this->assertSame([[$attempts[0]], [$attempts[1]], [$attempts[2]]], $pages);
+        $this->assertCount(6, $this->responses([$quiz['quizid']], 0, 0, 7, '')['responses']);
+
+        $DB->set_field('quiz_attempts', 'timemodified', time(), ['id' => $attempts[1]]);
+        $young = $this->responses([$quiz['quizid']], 0, 0, 100, $cursor);
+        $this->assertSame([], $young['responses']);
+        $this->assertSame($cursor, $young['nextcursor']);
+        $DB->set_field('quiz_attempts', 'timemodified', time() - 10, ['id' => $attempts[1]]);
+        $again = $this->responses([$quiz['quizid']], 0, 0, 100, $cursor);
+        $this->assertSame([$attempts[1]], array_values(array_unique(array_column($again['responses'], 'attemptid'))));
+        $this->assertCount(3, $again['responses']);
+        $this->assertFalse($again['hasmore']);
     }
 }
