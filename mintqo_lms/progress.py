@@ -297,12 +297,12 @@ def _regional_cycles(store: Store, cohort: str, regional_course: dict[str, str],
 def allowance_status(rule: AllowanceRule, cycle: RegionalCycle) -> AllowanceStatus:
     """The regional allowance's evidence for one cycle, check by check in German."""
     need = rule.min_initiatives_present
-    checks = [(f"{cycle.workshops.get(key, key).removeprefix('Teilnahme an ')}: {cycle.present.get(key, 0)} "
-               f"Initiativen anwesend eingetragen (nötig: {need})",
+    checks = [(f"{cycle.workshops.get(key, key).removeprefix('Teilnahme an ')}: {cycle.present.get(key, 0)} von "
+               f"mindestens {need} Initiativen als anwesend eingetragen",
                cycle.present.get(key, 0) >= need) for key in rule.workshops]
     if rule.min_first_analyses:
-        checks.append((f"Erste Selbstanalyse: {cycle.first_analyses} Initiativen (nötig: {rule.min_first_analyses})",
-                       cycle.first_analyses >= rule.min_first_analyses))
+        checks.append((f"Erste Selbstanalyse: {cycle.first_analyses} von mindestens {rule.min_first_analyses} "
+                       "Initiativen abgeschlossen", cycle.first_analyses >= rule.min_first_analyses))
     return AllowanceStatus(rule.name, rule.amount_eur, all(ok for _, ok in checks), checks)
 
 
