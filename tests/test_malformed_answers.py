@@ -121,19 +121,22 @@ def test_doctor_prints_one_line_and_leaves_the_store_untouched(sandbox, tmp_path
     assert digest(tmp_path / "mintqo.db") == before
 
 
-@pytest.mark.parametrize("kind", ["html-page", "php-warning", "missing-keys"])
+@pytest.mark.parametrize("kind", ["html-page", "php-warning", "truncated-json", "xml"])
 def test_provision_stops_with_one_line_and_records_nothing_but_the_failed_run(world, tmp_path, answer_badly, kind):
     """An unchanged provisioning whose reads come back malformed: no data row changes, the run is recorded as
     failed with the one-line reason, and the token is nowhere."""
     sb, store, moodle = world
     config = write_config(tmp_path, sb, store.path)
+    mark = len(sb.calls)
+    assert CliRunner().invoke(main, ["--config", str(config), "provision", "--cohort", "2025"]).exit_code == 0
+    first = sb.calls[mark]  # the first read of an unchanged provisioning, whichever it is
     tables = [t for t in store.db.table_names() if t not in ("sync_runs",)]
     before = {t: list(store.db.query(f'SELECT * FROM "{t}"')) for t in tables}
-    answer_badly("core_course_get_categories", kind, as_list=True)
+    answer_badly(first, kind, as_list=True)
     result = CliRunner().invoke(main, ["--config", str(config), "provision", "--cohort", "2025"])
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "core_course_get_categories: unexpected answer from Moodle" in errors[0]
+    assert len(errors) == 1 and f"{first}: unexpected answer from Moodle" in errors[0]
     assert "Traceback" not in result.output
     after = {t: list(store.db.query(f'SELECT * FROM "{t}"')) for t in tables}
     assert after == before
