@@ -22,17 +22,41 @@ from mintqo_lms.store import Store
 from mintqo_lms.sync import sync_cohort
 
 
+@pytest.fixture(scope="module")
+def analysed_snapshot(tmp_path_factory):
+    """Built once: the provisioned example cohort after participants worked, a sync, feedback messages and
+    invitations; each test gets it back fresh (sandbox state and a copy of the store)."""
+    from faultkit import Snapshot
+
+    from mintqo_lms.config import Config
+    from mintqo_lms.moodle import Moodle, MoodleClient
+    from mintqo_lms.programme import import_roster
+    from mintqo_lms.provision import provision
+    from mintqo_lms.sandbox import Sandbox
+
+    folder = tmp_path_factory.mktemp("privacy")
+    with Sandbox() as sb:
+        with Store(folder / "built.db") as store:
+            import_roster(store, Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv", "2025")
+            moodle = Moodle(MoodleClient(sb.url, sb.token, retries=0))
+            provision(moodle, store, Config(), "2025")
+            simulate_participants(sb, store, "2025", random.Random(7))
+            earlier = sb.site.clock  # the plugin serves rows once they are a few seconds old: a sync comes later
+            sb.site.clock = lambda: earlier() + 60
+            sync_cohort(moodle, store, "2025")
+            send_feedback(moodle, store, "2025")
+            invite(moodle, store, "2025", site_url=sb.url)
+        yield sb, Snapshot.take(sb, folder / "built.db", folder, "analysed")
+
+
 @pytest.fixture
-def analysed(world):
-    """The provisioned example cohort after participants worked, a sync, feedback messages and invitations."""
-    sb, store, moodle = world
-    simulate_participants(sb, store, "2025", random.Random(7))
-    earlier = sb.site.clock  # the plugin serves rows once they are a few seconds old: a sync comes later
-    sb.site.clock = lambda: earlier() + 60
-    sync_cohort(moodle, store, "2025")
-    send_feedback(moodle, store, "2025")
-    invite(moodle, store, "2025", site_url=sb.url)
-    return sb, store, moodle
+def analysed(analysed_snapshot, tmp_path):
+    from mintqo_lms.moodle import Moodle, MoodleClient
+
+    sb, snapshot = analysed_snapshot
+    snapshot.restore(tmp_path / "mintqo.db")
+    with Store(tmp_path / "mintqo.db") as store:
+        yield sb, store, Moodle(MoodleClient(sb.url, sb.token, retries=0))
 
 
 def submitter(store: Store) -> dict:
