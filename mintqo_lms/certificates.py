@@ -11,8 +11,8 @@ The record is committed before its PDF is moved into place; a run that died in b
 file and draws it again from the record (same code, name and date), so nothing is issued twice or lost.
 
 Codes (``K7QM-2XVD-93HC``): 11 random symbols of Crockford's base 32 (55 bits from :mod:`secrets`) and a Luhn
-mod 32 check symbol, which catches every single mistyped symbol and every swap of two neighbours, so a typo
-reads as *unknown*, never as someone else's certificate. Input is forgiving the usual way: case, spaces and
+mod 32 check symbol, which catches every single mistyped symbol and every swap of two neighbours but 0↔Z, so a
+typo reads as *unknown*, never as someone else's certificate. Input is forgiving the usual way: case, spaces and
 hyphens do not matter, O reads as 0 and I/L as 1.
 
 Verification on the Moodle site: the QR code points at ``local/mintqo/verify.php?code=…``, which answers from
