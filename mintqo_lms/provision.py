@@ -35,6 +35,7 @@ from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
+from mintqo_lms.moodle.plugin import StateCategoryRole, StateCourse, StateUser
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
@@ -52,6 +53,7 @@ _USERNAME_UNSAFE = re.compile(r"[^a-z0-9._@-]")
 SHORTNAME_MAX = 255                 # course.shortname (varchar 255)
 NEWS_FORUM_NAME = "Ankündigungen"   # Moodle's own announcements forum, in German
 NEWS_FORUM_INTRO = "<p>Neuigkeiten und Ankündigungen zu diesem Kurs.</p>"
+STATE_PAGE_SIZE = 200              # courses per local_mintqo_get_course_state page (the plugin's maximum)
 WELCOME_KEY = "willkommen"          # the label in section 0 that shows the course summary on the course page
 
 
@@ -377,69 +379,88 @@ class Provisioner:
     # -- read pass: the plan ------------------------------------------------------------------------
 
     def plan(self, cohort: str) -> Plan:
+        """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
+        courses): its category with the parents, every course in it with sections, activities, groups and
+        enrolments, the users in them and the category's role holders. Core reads follow only for what that
+        answer lacks: the root category on the first run, courses moved out of the category by hand, people
+        who are in no course yet."""
         roster, courses, enrolments, groups, category_roles = self._desired(cohort)
         plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
                     category_roles=category_roles)
         core = self.moodle.core
         prog = self.config.programme
 
-        root = core.get_categories_by_idnumber(prog.root_category_idnumber)
-        plan.root_category_id = root[0].id if root else None
-        plan.add("category", "unchanged" if root else "create", prog.root_category_idnumber, prog.root_category_name)
-        cohort_cat = core.get_categories_by_idnumber(cohort_category_idnumber(cohort)) if root else []
-        plan.cohort_category_id = cohort_cat[0].id if cohort_cat else None
+        state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
+                                                    page_size=STATE_PAGE_SIZE)
+        cohort_cat = state.categories[0] if state.categories else None
+        root_id = next((c.id for c in state.categories if c.idnumber == prog.root_category_idnumber), None)
+        if root_id is None:
+            root = core.get_categories_by_idnumber(prog.root_category_idnumber)
+            root_id = root[0].id if root else None
+        plan.root_category_id = root_id
+        plan.add("category", "unchanged" if root_id else "create", prog.root_category_idnumber,
+                 prog.root_category_name)
+        plan.cohort_category_id = cohort_cat.id if cohort_cat else None
         plan.add("category", "unchanged" if cohort_cat else "create", cohort_category_idnumber(cohort))
 
-        self._plan_courses(plan)
-        self._plan_users(plan)
-        self._plan_enrolments_and_groups(plan)
-        self._plan_category_roles(plan)
-        self._plan_content(plan)
+        found = {c.idnumber: c for c in state.courses if c.idnumber}
+        users = {u.id: u for u in state.users}
+        # A course moved to another category by hand is still ours: look up the rest by idnumber.
+        missing = [c.idnumber for c in plan.courses if c.idnumber not in found]
+        if missing and plan.root_category_id:
+            moved = self.moodle.plugin.get_course_state(courseidnumbers=missing, page_size=STATE_PAGE_SIZE)
+            found.update((c.idnumber, c) for c in moved.courses)
+            users.update((u.id, u) for u in moved.users)
+
+        self._plan_courses(plan, found)
+        self._plan_users(plan, list(users.values()))
+        self._plan_enrolments_and_groups(plan, found)
+        self._plan_category_roles(plan, state.categoryroles if cohort_cat else [])
+        self._plan_content(plan, found)
         return plan
 
-    def _plan_courses(self, plan: Plan) -> None:
-        core = self.moodle.core
-        existing = {}
-        if plan.cohort_category_id:
-            existing = {c.idnumber: c for c in core.get_courses_by_field("category", plan.cohort_category_id)}
-        # A course moved to another category by hand is still ours: look up the rest by idnumber.
-        missing = [c.idnumber for c in plan.courses if c.idnumber not in existing]
-        if missing and plan.root_category_id:
-            existing.update(core.get_courses_by_idnumbers(missing))
+    def _plan_courses(self, plan: Plan, found: dict[str, StateCourse]) -> None:
         for course in plan.courses:
-            found = existing.get(course.idnumber)
-            if not found:
+            existing = found.get(course.idnumber)
+            if not existing:
                 plan.add("course", "create", course.idnumber, course.fullname)
                 continue
-            course.moodle_id = found.id
-            # The models already undid Moodle's escaping of names, so this compares text with text.
-            if found.fullname != course.fullname:
+            course.moodle_id = existing.id
+            # The state answer carries names raw, as Moodle stores them: text compared with text.
+            if existing.fullname != course.fullname:
                 course.changed_fields["fullname"] = course.fullname
-            if found.shortname != course.shortname:
+            if existing.shortname != course.shortname:
                 course.changed_fields["shortname"] = course.shortname
-            if _visible_text(found.summary) != _visible_text(course.summary):
+            if _visible_text(existing.summary) != _visible_text(course.summary):
                 course.changed_fields["summary"] = course.summary
             if course.dates_from_timetable:  # without a timetable, dates set by hand in Moodle are left alone
                 for name in ("startdate", "enddate"):
                     wanted = getattr(course, name)
-                    if wanted and getattr(found, name) != wanted:
+                    if wanted and getattr(existing, name) != wanted:
                         course.changed_fields[name] = wanted
             action = "update" if course.changed_fields else "unchanged"
             plan.add("course", action, course.idnumber, ", ".join(sorted(course.changed_fields)) or course.fullname)
 
-    def _plan_users(self, plan: Plan) -> None:
+    def _plan_users(self, plan: Plan, known: list[StateUser]) -> None:
+        """People are matched by idnumber among the users the state answer named (everyone enrolled in a
+        course of the cohort, and the category's role holders); only the rest are looked up, by idnumber,
+        e-mail and username, so an unchanged cohort needs no user call at all."""
         core = self.moodle.core
         people = list(plan.people.values())
         if not people:
             return
-        by_idnumber = {u.idnumber: u for u in core.get_users_by_field("idnumber", [p.idnumber for p in people])}
-        if any(not u.email for u in by_idnumber.values()):
-            # Moodle leaves the e-mail out when the token's user lacks the capability; matching accounts
-            # by e-mail would then silently fail and the next create would collide.
-            raise ProvisionError(
-                "Moodle hides e-mail addresses from the service user: its role lacks the capability "
-                "moodle/site:viewuseridentity (see the role in moodle/local/mintqo/README.md)")
+        by_idnumber: dict[str, Any] = {u.idnumber: u for u in known if u.idnumber}
         rest = [p for p in people if p.idnumber not in by_idnumber]
+        if rest:
+            looked_up = core.get_users_by_field("idnumber", [p.idnumber for p in rest])
+            if any(not u.email for u in looked_up):
+                # Moodle leaves the e-mail out when the token's user lacks the capability; matching accounts
+                # by e-mail would then silently fail and the next create would collide.
+                raise ProvisionError(
+                    "Moodle hides e-mail addresses from the service user: its role lacks the capability "
+                    "moodle/site:viewuseridentity (see the role in moodle/local/mintqo/README.md)")
+            by_idnumber.update((u.idnumber, u) for u in looked_up)
+            rest = [p for p in rest if p.idnumber not in by_idnumber]
         by_email = {u.email.lower(): u for u in core.get_users_by_field("email", [p.email for p in rest])} if rest else {}
         rest = [p for p in rest if p.email not in by_email]
         by_username = ({u.username: u for u in core.get_users_by_field("username",
@@ -473,18 +494,19 @@ class Provisioner:
             f"'{languages.defaultlang}' (install the pack under Site administration → Language packs)")
         return languages.defaultlang
 
-    def _plan_enrolments_and_groups(self, plan: Plan) -> None:
-        core = self.moodle.core
+    def _plan_enrolments_and_groups(self, plan: Plan, found: dict[str, StateCourse]) -> None:
         for course in plan.courses:
-            if course.moodle_id is None:
+            existing = found.get(course.idnumber)
+            if course.moodle_id is None or existing is None:
                 continue
-            for user in core.get_enrolled_users(course.moodle_id, userfields=("id", "roles", "groups")):
-                course.enrolled[user.id] = {r.roleid for r in user.roles}
-                course.user_groups[user.id] = {g.id for g in user.groups}
-            for group in core.get_course_groups(course.moodle_id):
+            for enrolment in existing.enrolments:
+                course.enrolled[enrolment.userid] = {r.roleid for r in enrolment.roles}
+            for group in existing.groups:
                 if group.idnumber:
                     course.groups[group.idnumber] = group.id
                 course.group_names[group.name] = group.id
+                for userid in group.members:
+                    course.user_groups.setdefault(userid, set()).add(group.id)
         courses = {c.idnumber: c for c in plan.courses}
         for course_idnumber, person_id, role in plan.enrolments:
             course = courses[course_idnumber]
@@ -504,31 +526,33 @@ class Provisioner:
                 plan.add("membership", "unchanged" if done else "create",
                          f"{group.idnumber} {plan.people[person_id].email}")
 
-    def _plan_category_roles(self, plan: Plan) -> None:
-        """Moodle has no web service that lists role assignments in a category, so the store remembers what
-        was assigned (at which category id); assigning again would be harmless but is a write call."""
+    def _plan_category_roles(self, plan: Plan, held: list[StateCategoryRole]) -> None:
+        """Who holds which role in the cohort's category, as Moodle says (the state answer lists them)."""
         contextkey = cohort_category_idnumber(plan.cohort)
-        done = {(row["person_id"], row["role"]) for row in self.store.db["role_assignments"].rows_where(
-            "contextkey = ? AND instanceid = ?", [contextkey, plan.cohort_category_id or -1])}
+        done = {(r.userid, r.roleid) for r in held}
         for person_id, role in plan.category_roles:
             userid = plan.user_ids.get(person_id)
-            known = userid is not None and (person_id, role) in done
+            known = userid is not None and (userid, getattr(self.roles, role)) in done
             if known:
                 plan.category_roles_done.add((person_id, role))
             plan.add("role", "unchanged" if known else "create",
                      f"{contextkey} {plan.people[person_id].email}", role)
 
-    def _plan_content(self, plan: Plan) -> None:
+    def _plan_content(self, plan: Plan, found: dict[str, StateCourse]) -> None:
+        """A course's content is re-sent when its template fingerprint changed since the last complete upload
+        (kept in the store), or when Moodle lost a section or an activity of it (deleted by hand)."""
         stored = {row["idnumber"]: row for row in self.store.db["courses"].rows}
         for course in plan.courses:
             previous = stored.get(course.idnumber)
             known = previous is not None and previous["moodle_id"] == course.moodle_id and course.moodle_id
             course.content_known = bool(known)
-            if known and previous["content_hash"] == course.content_hash:
+            lost = _lost_content(course.content, found.get(course.idnumber))
+            if known and previous["content_hash"] == course.content_hash and not lost:
                 course.content_stale = False
                 plan.add("content", "unchanged", course.idnumber)
             else:
-                plan.add("content", "update" if known else "create", course.idnumber)
+                plan.add("content", "update" if known else "create", course.idnumber,
+                         f"missing in Moodle: {', '.join(lost[:3])}" if known and lost else "")
 
     # -- write pass ---------------------------------------------------------------------------------
 
@@ -799,6 +823,17 @@ def _visible_text(html_text: str) -> str:
     """What a reader sees of a summary: Moodle formats summaries on the way out (filters, HTML cleaning),
     so markup may come back rearranged; a changed wording in the template is what must be pushed."""
     return " ".join(html.unescape(_TAG.sub(" ", html_text or "")).split())
+
+
+def _lost_content(content: dict[str, Any], state: StateCourse | None) -> list[str]:
+    """The sections (by number) and activities (by idnumber) of ``content`` that Moodle does not hold."""
+    if state is None:
+        return []
+    sections = {s.section for s in state.sections}
+    idnumbers = {a.idnumber for a in state.activities if a.idnumber}
+    lost = [f"section {s['section']}" for s in content["sections"] if s["section"] not in sections]
+    lost += [a["idnumber"] for a in [*content["activities"], *content["quizzes"]] if a["idnumber"] not in idnumbers]
+    return lost
 
 
 def _fingerprint(content: dict[str, Any]) -> str:

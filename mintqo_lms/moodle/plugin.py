@@ -32,6 +32,7 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_upsert_events",
     "local_mintqo_get_enrolments",
     "local_mintqo_set_completions",
+    "local_mintqo_get_course_state",
     "local_mintqo_publish_certificates",
 )
 
@@ -122,6 +123,111 @@ class EventResult(MoodleModel):
     status: Status
 
 
+# -- local_mintqo_get_course_state: names raw, as Moodle stores them (no external_format_string) -------------
+
+
+class StateCategory(MoodleModel):
+    id: int
+    idnumber: str = ""
+    name: str = ""
+    parent: int = 0
+    visible: int = 1
+
+
+class StateRole(MoodleModel):
+    roleid: int
+    shortname: str = ""
+
+
+class StateCategoryRole(StateRole):
+    userid: int
+
+
+class StateSection(MoodleModel):
+    id: int
+    section: int
+    name: str = ""        # "" = the course format's default name
+    summary: str = ""
+    visible: int = 1
+
+
+class StateActivity(MoodleModel):
+    cmid: int
+    instance: int
+    idnumber: str = ""
+    modname: str
+    name: str = ""
+    section: int = 0      # the section's number, not its id
+    visible: int = 1
+    completion: int = 0
+    completionview: int = 0
+    completionexpected: int = 0
+    completionsubmit: int = 0
+    selfcompletion: int = 1   # 0: participants cannot mark it done themselves (attendance)
+
+
+class StateQuiz(MoodleModel):
+    cmid: int
+    quizid: int
+    idnumber: str = ""
+    name: str = ""
+    attempts: int = 0
+    grademethod: int = 1
+    timeopen: int = 0
+    timeclose: int = 0
+    questions: list[str] = Field(default_factory=list)   # question idnumbers in slot order
+
+
+class StateGroup(MoodleModel):
+    id: int
+    idnumber: str = ""
+    name: str = ""
+    members: list[int] = Field(default_factory=list)
+
+
+class StateEnrolment(MoodleModel):
+    userid: int
+    status: int = 0
+    roles: list[StateRole] = Field(default_factory=list)
+
+
+class StateUser(MoodleModel):
+    id: int
+    username: str = ""
+    idnumber: str = ""
+    email: str = ""       # empty when the caller may not see identity fields
+    suspended: int = 0
+
+
+class StateCourse(MoodleModel):
+    id: int
+    idnumber: str = ""
+    shortname: str = ""
+    fullname: str = ""
+    summary: str = ""
+    summaryformat: int = 1
+    visible: int = 1
+    startdate: int = 0
+    enddate: int = 0
+    format: str = ""
+    category: int = 0
+    sections: list[StateSection] = Field(default_factory=list)
+    activities: list[StateActivity] = Field(default_factory=list)
+    quizzes: list[StateQuiz] = Field(default_factory=list)
+    groups: list[StateGroup] = Field(default_factory=list)
+    enrolments: list[StateEnrolment] = Field(default_factory=list)
+
+
+class CourseState(MoodleModel):
+    """All pages of one ``local_mintqo_get_course_state`` selection, merged."""
+
+    categories: list[StateCategory] = Field(default_factory=list)   # the selected category, then its parents
+    categoryroles: list[StateCategoryRole] = Field(default_factory=list)
+    courses: list[StateCourse] = Field(default_factory=list)
+    users: list[StateUser] = Field(default_factory=list)
+    total: int = 0
+
+
 class PluginAPI:
     """The plugin's functions, typed. Write batches are chunked like core ones."""
 
@@ -189,6 +295,25 @@ class PluginAPI:
                                                courseid=courseid):
             results.extend(EventResult.model_validate(e) for e in answer["events"])
         return results
+
+    def get_course_state(self, *, categoryidnumber: str = "", courseids: Sequence[int] = (),
+                         courseidnumbers: Sequence[str] = (), page_size: int = 200) -> CourseState:
+        """Courses of a category (direct children), by id and by idnumber, with sections, activities, quizzes,
+        groups, enrolments and the users in them; all pages (``total`` counts the selected courses)."""
+        merged = CourseState()
+        users: dict[int, StateUser] = {}
+        limitfrom = 0
+        while True:
+            answer = CourseState.model_validate(self.client.call(
+                "local_mintqo_get_course_state", categoryidnumber=categoryidnumber, courseids=list(courseids),
+                courseidnumbers=list(courseidnumbers), limitfrom=limitfrom, limitnum=page_size))
+            merged.categories, merged.categoryroles, merged.total = answer.categories, answer.categoryroles, answer.total
+            merged.courses.extend(answer.courses)
+            users.update((u.id, u) for u in answer.users)
+            limitfrom += len(answer.courses)
+            if not answer.courses or limitfrom >= answer.total:
+                merged.users = sorted(users.values(), key=lambda u: u.id)
+                return merged
 
     def iter_quiz_responses(self, quizids: Sequence[int], since: int = 0, page_size: int = 1000,
                             cursor: str | None = None) -> Iterator[Any]:

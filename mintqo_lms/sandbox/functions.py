@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import core_course, core_misc, core_role, core_user, plugin  # noqa: F401 - imported for registration
 from . import plugin_sync  # noqa: F401 - imported for registration
+from . import plugin_state  # noqa: F401 - imported for registration
 from . import plugin_certificates  # noqa: F401 - imported for registration
 from .registry import Function, all_functions
 

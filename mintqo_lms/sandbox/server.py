@@ -42,6 +42,7 @@ SERVICE_FUNCTIONS = frozenset({
     "core_message_send_instant_messages", "local_mintqo_get_plugin_info", "core_role_assign_roles",
     "local_mintqo_configure_courses", "local_mintqo_upsert_events",
     "local_mintqo_get_enrolments", "local_mintqo_set_completions",
+    "local_mintqo_get_course_state",
     "local_mintqo_publish_certificates",
 })
 ENDPOINT = "/webservice/rest/server.php"

@@ -79,6 +79,14 @@ $functions = [
         'type' => 'write',
         'capabilities' => 'local/mintqo:publishcertificates',
     ],
+    'local_mintqo_get_course_state' => [
+        'classname' => 'local_mintqo\external\get_course_state',
+        'description' => 'What provisioning compares, for many courses in one call: sections, activities, quizzes, '
+            . 'groups, enrolments and users, raw and paged.',
+        'type' => 'read',
+        'capabilities' => 'moodle/course:update, moodle/course:viewparticipants, moodle/course:managegroups, '
+            . 'moodle/role:assign',
+    ],
     'local_mintqo_get_completions' => [
         'classname' => 'local_mintqo\external\get_completions',
         'description' => 'Activity and course completion states of several courses, paged and filtered by modification time.',
@@ -110,6 +118,7 @@ $services = [
             'local_mintqo_import_quiz',
             'local_mintqo_get_quiz_responses',
             'local_mintqo_get_completions',
+            'local_mintqo_get_course_state',
             'local_mintqo_configure_courses',
             'local_mintqo_upsert_events',
             'local_mintqo_get_enrolments',
