@@ -142,12 +142,36 @@ def run_scale(scale: float, args: argparse.Namespace, real: dict[str, str] | Non
 def _simulate(site: Site, store_path: Path, cohort: str) -> dict[str, Any]:
     """Participants work (qualification activities, attendance, self-analyses) so that sync has rows to read."""
     if site.sandbox is None:
-        return {"status": "not simulated", "reason": "a real site: only what its users did is there to read"}
+        return _simulate_real(store_path, cohort)
     counts = site.sandbox.simulate(str(store_path), cohort, 1)
     # The plugin serves only rows at least 2 s old (SETTLE_SECONDS: a row of the current second may still have
     # siblings being written). A real sync comes long after the work; here the run waits for them to settle.
     time.sleep(3)
     return counts
+
+
+def _simulate_real(store_path: Path, cohort: str) -> dict[str, Any]:
+    """On a real *test* site (``MOODLE_DIR`` = its code): one member of each initiative finishes the first
+    self-analysis, through Moodle's own quiz code (``real_attempts.php``, PHP CLI). Without ``MOODLE_DIR``
+    nothing is simulated and full sync reads only enrolments."""
+    moodle_dir = os.environ.get("MOODLE_DIR")
+    if not moodle_dir:
+        return {"status": "not simulated", "reason": "MOODLE_DIR not set: only enrolments are there to read"}
+    with Store(store_path) as store:
+        pairs = [[row["instance_id"], row["userid"]] for row in store.db.query(
+            "SELECT a.instance_id, MIN(p.moodle_user_id) AS userid FROM memberships m "
+            "JOIN people p ON p.id = m.person_id JOIN courses c ON c.cohort = m.cohort AND c.network_slug = m.network_slug "
+            "JOIN activities a ON a.course_idnumber = c.idnumber AND a.idnumber = 'mintqo:regional_cycle:selbstanalyse-1' "
+            "WHERE m.cohort = ? AND m.role = 'initiative' AND m.active = 1 GROUP BY m.network_slug, m.initiative_slug",
+            [cohort])]
+    job = store_path.with_name("attempts.json")
+    job.write_text(json.dumps(pairs), encoding="utf-8")
+    done = subprocess.run(["php", str(Path(__file__).with_name("real_attempts.php")), str(job)], capture_output=True,
+                          text=True, timeout=3600, env={**os.environ})
+    if done.returncode:
+        return {"status": "failed", "reason": (done.stdout + done.stderr)[-300:]}
+    time.sleep(3)
+    return {"self-analyses": json.loads(done.stdout.strip().splitlines()[-1])["attempts"]}
 
 
 def _same_people(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
