@@ -410,9 +410,18 @@ def _read_yaml(file: Path, shown: str) -> tuple[Any, dict[str, int]]:
     except UnicodeDecodeError as exc:
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
         raise TemplateError(shown, "", "file is not UTF-8 encoded", line) from None
-    loader = _StrictLoader(text, shown)
+    try:
+        loader = _StrictLoader(text, shown)
+    except yaml.reader.ReaderError as exc:  # a control character YAML does not allow (found by tests/test_fuzz.py)
+        line = text[: exc.position].count("\n") + 1
+        raise TemplateError(shown, "", f"a character YAML does not allow ({exc.character!r}); remove it", line) \
+            from None
     try:
         data = loader.load_checked()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise TemplateError(shown, "", f"a character YAML does not allow ({exc.character!r}); remove it", line) \
+            from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "unreadable"
