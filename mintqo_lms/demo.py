@@ -138,8 +138,20 @@ def run_demo(out_dir: str | Path, *, cohort: str = "2025", full_size: bool = Fal
             echo("\n" + profile_table(store, {"cohort": cohort, "initiatives": [example]}))
         echo(f"\nThe profile of every initiative (mintqo-lms selfanalysis profile --format json): "
              f"{profile_json.resolve()}")
+        files += _certificates(moodle, store, cohort, sandbox.url, echo)
         files += _finish(store, cohort, out, echo)
     return DemoResult(out, provisioned, simulated, synced, files)
+
+
+def _certificates(moodle: Moodle, store: Store, cohort: str, site_url: str, echo: Echo) -> list[Path]:
+    """``mintqo-lms certificates issue``: a certificate for each coordinator who meets the rule (PDFs in
+    ``certificates/`` beside the store; the record published to the sandbox's verify page, a message sent)."""
+    from mintqo_lms.certificates import certificates_dir, issue_certificates
+
+    result = issue_certificates(store, cohort, site_url=site_url, moodle=moodle)
+    folder = certificates_dir(store)
+    echo(f"\nCertificates (mintqo-lms certificates issue): {result.summary()} PDFs in {folder.resolve()}")
+    return [folder]
 
 
 def _finish(store: Store, cohort: str, out: Path, echo: Echo) -> list[Path]:
@@ -282,6 +294,7 @@ def _write_readme(out: Path, provisioned: ProvisionResult, synced: SyncResult) -
         "fortschritt.csv / .xlsx       progress per coordinator: required modules, workshops attended (recorded\n"
         "                              by staff; self-reported apart), what the certificate still needs, regional\n"
         "                              cycle and allowance evidence; the .xlsx has one sheet per regional cycle\n"
+        "certificates/                 the certificates of participation issued (PDF, one per eligible coordinator)\n"
         "dashboard.html / .xlsx        the programme office's dashboard (German, opens without network) and its\n"
         "                              tables for Excel; across initiatives only aggregates of at least five\n",
         encoding="utf-8")

@@ -56,7 +56,7 @@ def test_demo_provisions_simulates_syncs_and_writes_its_files(demo_out):
         assert attempts >= 7  # one per initiative, some with a second analysis
         assert store.db["responses"].count == attempts * 33
         assert [(r["kind"], r["dry_run"], r["status"]) for r in store.db["sync_runs"].rows] == [
-            ("provision", 0, "ok"), ("sync", 0, "ok")]
+            ("provision", 0, "ok"), ("sync", 0, "ok"), ("certificates", 0, "ok")]
 
 
 def test_demo_prints_one_initiatives_profile_and_writes_every_profile_as_json(demo_out):
@@ -163,7 +163,7 @@ def test_an_earlier_demo_folder_is_replaced_but_a_users_file_in_it_stops_the_run
     assert again.exit_code == 0, again.output
     with Store(out / "mintqo.db") as store:
         assert store.db["quiz_attempts"].count == attempts
-        assert store.db["sync_runs"].count == 2  # a fresh store, not the old one continued
+        assert store.db["sync_runs"].count == 3  # a fresh store (provision, sync, certificates), not the old one continued
     (out / "meine-notizen.txt").write_text("mine", encoding="utf-8")
     refused = demo("--out", str(out))
     assert refused.exit_code == 1 and "meine-notizen.txt" in refused.output
@@ -177,7 +177,7 @@ def test_the_demo_ends_with_progress_and_the_dashboard(demo_out):
     done = lines.index(next(line for line in lines if line.startswith("Done.")))
     assert lines[done - 2].startswith("Dashboard (mintqo-lms report), opens in any browser without network: ")
     assert str((out / "dashboard.html").resolve()) in lines[done - 2]
-    for name in ("fortschritt.csv", "fortschritt.xlsx", "dashboard.html", "dashboard.xlsx"):
+    for name in ("certificates", "fortschritt.csv", "fortschritt.xlsx", "dashboard.html", "dashboard.xlsx"):
         assert f"  {name}" in lines[done:], name
 
     header, rows = open_like_german_excel(out / "fortschritt.csv")
@@ -188,6 +188,11 @@ def test_the_demo_ends_with_progress_and_the_dashboard(demo_out):
         eligible = {p.email: "ja" if p.eligible else "nein" for p in eligibility(store, "2025")[0]}
     assert {row[3]: row[header.index("Zertifikat möglich")] for row in rows} == eligible
     assert "ja" in eligible.values()  # staff recorded the workshops of the coordinator who did everything
+    # the demo issued their certificates before writing the progress: one PDF each, shown as issued
+    assert len(list((out / "certificates").glob("*.pdf"))) == list(eligible.values()).count("ja")
+    assert "Certificates (mintqo-lms certificates issue): Issued " in result.output
+    assert all(row[header.index("Zertifikat")].startswith("ausgestellt am ")
+               for row in rows if row[header.index("Zertifikat möglich")] == "ja")
     assert all(int(row[header.index("Initiativen")]) >= 2 for row in rows)
     assert any(int(row[header.index("Workshop 1: Initiativen anwesend")]) > 0 for row in rows)
 
