@@ -20,6 +20,7 @@ A participant's own tick on an in-person activity (a completion without ``overri
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -40,7 +41,7 @@ from mintqo_lms.roster import (
     split_header,
 )
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Curriculum, load_curriculum
+from mintqo_lms.templates import Curriculum, load_curriculum, templates_dir
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -111,6 +112,22 @@ class AttendanceResult:
                 f"Moodle completion set for {self.moodle_changed} ({self.calls} web-service call(s))")
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_curriculum(name: str, root: str | None, stamp: int) -> Curriculum:
+    return load_curriculum(name, root)
+
+
+def curriculum(name: str, templates_root: str | os.PathLike[str] | None = None) -> Curriculum:
+    """The curriculum, parsed once per file version: every sync asks which activities are in person, and
+    parsing the YAML costs more than the sync of an unchanged cohort."""
+    root = str(templates_root) if templates_root else None
+    try:
+        stamp = (templates_dir(root) / "curriculum" / f"{name}.yaml").stat().st_mtime_ns
+    except OSError:
+        return load_curriculum(name, root)  # let the loader say what is wrong
+    return _cached_curriculum(name, root, stamp)
+
+
 def in_person_keys(curriculum: Curriculum) -> list[str]:
     return [a.key for _, a in curriculum.activities() if a.in_person]
 
@@ -119,8 +136,8 @@ def in_person_idnumbers(templates_root: str | os.PathLike[str] | None = None) ->
     """Activity idnumbers (``mintqo:regional_cycle:ws1-teilnahme``) of every in-person activity."""
     out = set()
     for name in (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE):
-        curriculum = load_curriculum(name, templates_root)
-        out.update(f"mintqo:{curriculum.key}:{key}" for key in in_person_keys(curriculum))
+        loaded = curriculum(name, templates_root)
+        out.update(f"mintqo:{loaded.key}:{key}" for key in in_person_keys(loaded))
     return out
 
 
@@ -128,17 +145,17 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
                    templates_root: str | os.PathLike[str] | None = None) -> Target:
     """The provisioned course module ``activity_key`` names in ``cohort`` (see the module doc for the rule)."""
     require_cohort(store, cohort)
-    qualification = load_curriculum(QUALIFICATION_TEMPLATE, templates_root)
-    regional = load_curriculum(REGIONAL_TEMPLATE, templates_root)
+    qualification = curriculum(QUALIFICATION_TEMPLATE, templates_root)
+    regional = curriculum(REGIONAL_TEMPLATE, templates_root)
     if activity_key in in_person_keys(qualification):
-        curriculum = qualification
+        chosen = qualification
         if network:
             raise AttendanceTargetError(f"--activity {activity_key} is an activity of the cohort course; "
                                         "leave out --network")
         course = next(iter(store.db["courses"].rows_where("cohort = ? AND kind = 'cohort'", [cohort])), None)
         label = f"{activity_key} (cohort course {cohort})"
     elif activity_key in in_person_keys(regional):
-        curriculum = regional
+        chosen = regional
         if not network:
             raise AttendanceTargetError(f"--activity {activity_key} is held in every regional course; name the "
                                         "network with --network (slug or full name)")
@@ -158,7 +175,7 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
     if course is None:
         raise AttendanceTargetError(f"the course of {label} is not in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
-    idnumber = f"mintqo:{curriculum.key}:{activity_key}"
+    idnumber = f"mintqo:{chosen.key}:{activity_key}"
     activity = store.db["activities"].get((course["idnumber"], idnumber)) if store.db["activities"].count_where(
         "course_idnumber = ? AND idnumber = ?", [course["idnumber"], idnumber]) else None
     if activity is None or not activity["cmid"]:

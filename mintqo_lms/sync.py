@@ -35,7 +35,7 @@ from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.moodle.syncpages import ActivityCompletion, CourseCompletion, QuizResponse, enrolment_digest
-from mintqo_lms.profile import update_analyses
+from mintqo_lms.profile import backfill_stream, update_analyses
 from mintqo_lms.store import Store
 
 COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
@@ -334,6 +334,12 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
         rows: list[QuizResponse] = list(page.rows)
         with store.transaction():
             attempts = {r.attemptid: r for r in rows}
+            # Score what is new or changed (a re-read of unchanged attempts — a full sync, a re-run after a
+            # crash — leaves their scores as they are); a store that never scored gets its backfill.
+            changed = [a for a in attempts.values()
+                       if _attempt_changed(store, a, [r for r in rows if r.attemptid == a.attemptid])]
+            if store.get_cursor(backfill_stream(cohort), "") != "1" and attempts:
+                changed = list(attempts.values())
             store.db["quiz_attempts"].upsert_all(({
                 "attemptid": r.attemptid, "quizid": r.quizid, "cmid": r.cmid, "userid": r.userid,
                 "attempt": r.attempt, "timestart": r.timestart, "timefinish": r.timefinish,
@@ -343,7 +349,8 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
                 "attemptid": r.attemptid, "slot": r.slot, "question_idnumber": r.questionidnumber,
                 "answer_position": r.answerposition, "answer_text": r.answertext, "fraction": r.fraction,
             } for r in rows), pk=("attemptid", "slot"))
-            scored = update_analyses(store, cohort, attempts, templates_root=templates_root)
+            scored = update_analyses(store, cohort, [a.attemptid for a in changed],
+                                     templates_root=templates_root) if changed else []
             _save_cursor(store, stream, quizids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
@@ -368,6 +375,17 @@ def sync_and_feedback(moodle: Moodle, store: Store, cohort: str, config, *, full
         feedback = send_feedback(moodle, store, cohort, templates_root=str(root) if root else None,
                                  resend_unknown=resend_unknown)
     return result, feedback
+
+
+def _attempt_changed(store: Store, attempt: QuizResponse, rows: list[QuizResponse]) -> bool:
+    """New, re-finished, or with other answers than stored (a regrade)."""
+    stored = next(iter(store.db.query("SELECT timemodified, timefinish FROM quiz_attempts WHERE attemptid = ?",
+                                      [attempt.attemptid])), None)
+    if stored is None or (stored["timemodified"], stored["timefinish"]) != (attempt.timemodified, attempt.timefinish):
+        return True
+    answers = {(r["slot"], r["answer_position"], r["fraction"]) for r in store.db.query(
+        "SELECT slot, answer_position, fraction FROM responses WHERE attemptid = ?", [attempt.attemptid])}
+    return answers != {(r.slot, r.answerposition, r.fraction) for r in rows}
 
 
 __all__ = ["COMPLETE_STATES", "SyncError", "SyncResult", "active_cohorts", "check_syncable", "completions_stream",
