@@ -50,8 +50,12 @@ class publish_certificates extends external_api {
             'certificates' => new external_multiple_structure(new external_single_structure([
                 'code' => new external_value(PARAM_ALPHANUMEXT, 'Verification code, XXXX-XXXX-XXXX'),
                 'userid' => new external_value(PARAM_INT, 'The holder\'s user id, 0 when none', VALUE_DEFAULT, 0),
-                'fullname' => new external_value(PARAM_TEXT, 'Name printed on the certificate, empty when pseudonymised',
-                    VALUE_DEFAULT, ''),
+                'fullname' => new external_value(
+                    PARAM_TEXT,
+                    'Name printed on the certificate, empty when pseudonymised',
+                    VALUE_DEFAULT,
+                    ''
+                ),
                 'cohort' => new external_value(PARAM_ALPHANUMEXT, 'Cohort key, e.g. 2025'),
                 'timeissued' => new external_value(PARAM_INT, 'Date of issue, unix time'),
                 'revoked' => new external_value(PARAM_INT, '1 when revoked', VALUE_DEFAULT, 0),

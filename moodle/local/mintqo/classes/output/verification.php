@@ -106,8 +106,11 @@ class verification implements named_templatable, renderable {
             $name = trim((string)$this->record->fullname);
             $data['fields'][0]['value'] = $name === '' ? get_string('verify_namenotkept', 'local_mintqo')
                 : format_string($name, true, ['context' => \context_system::instance(), 'escape' => false]);
-            $data['fields'][1]['value'] = format_string((string)$this->record->cohort, true,
-                ['context' => \context_system::instance(), 'escape' => false]);
+            $data['fields'][1]['value'] = format_string(
+                (string)$this->record->cohort,
+                true,
+                ['context' => \context_system::instance(), 'escape' => false]
+            );
             $data['fields'][2]['value'] = userdate((int)$this->record->timeissued, get_string('strftimedate', 'langconfig'));
         }
         return $data;

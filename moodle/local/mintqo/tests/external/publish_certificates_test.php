@@ -65,8 +65,10 @@ final class publish_certificates_test extends \advanced_testcase {
         $user = $this->getDataGenerator()->create_user();
 
         $batch = [self::record('K7QM-2XVD-93HC', (int)$user->id), self::record('B021-Q3H3-ZQGP', 0, ['fullname' => ''])];
-        $this->assertSame(['K7QM-2XVD-93HC' => helper::STATUS_CREATED, 'B021-Q3H3-ZQGP' => helper::STATUS_CREATED],
-            $this->publish($batch));
+        $this->assertSame(
+            ['K7QM-2XVD-93HC' => helper::STATUS_CREATED, 'B021-Q3H3-ZQGP' => helper::STATUS_CREATED],
+            $this->publish($batch)
+        );
         $this->assertSame(2, $DB->count_records(certificates::TABLE));
         $record = $DB->get_record(certificates::TABLE, ['code' => 'K7QM-2XVD-93HC'], '*', MUST_EXIST);
         $this->assertEquals($user->id, $record->userid);
@@ -75,12 +77,16 @@ final class publish_certificates_test extends \advanced_testcase {
         $this->assertEquals(0, $record->revoked);
         $this->assertNull($DB->get_field(certificates::TABLE, 'userid', ['code' => 'B021-Q3H3-ZQGP']));
 
-        $this->assertSame(['K7QM-2XVD-93HC' => helper::STATUS_UNCHANGED, 'B021-Q3H3-ZQGP' => helper::STATUS_UNCHANGED],
-            $this->publish($batch));
+        $this->assertSame(
+            ['K7QM-2XVD-93HC' => helper::STATUS_UNCHANGED, 'B021-Q3H3-ZQGP' => helper::STATUS_UNCHANGED],
+            $this->publish($batch)
+        );
 
         $batch[0] = self::record('K7QM-2XVD-93HC', (int)$user->id, ['revoked' => 1, 'timerevoked' => 1763990000]);
-        $this->assertSame(['K7QM-2XVD-93HC' => helper::STATUS_UPDATED, 'B021-Q3H3-ZQGP' => helper::STATUS_UNCHANGED],
-            $this->publish($batch));
+        $this->assertSame(
+            ['K7QM-2XVD-93HC' => helper::STATUS_UPDATED, 'B021-Q3H3-ZQGP' => helper::STATUS_UNCHANGED],
+            $this->publish($batch)
+        );
         $record = $DB->get_record(certificates::TABLE, ['code' => 'K7QM-2XVD-93HC'], '*', MUST_EXIST);
         $this->assertEquals(1, $record->revoked);
         $this->assertEquals(1763990000, $record->timerevoked);
@@ -97,8 +103,10 @@ final class publish_certificates_test extends \advanced_testcase {
         $user = $this->getDataGenerator()->create_user();
         $this->publish([self::record('K7QM-2XVD-93HC', (int)$user->id)]);
 
-        $this->assertSame(['K7QM-2XVD-93HC' => helper::STATUS_UPDATED],
-            $this->publish([self::record('K7QM-2XVD-93HC', 0, ['fullname' => ''])]));
+        $this->assertSame(
+            ['K7QM-2XVD-93HC' => helper::STATUS_UPDATED],
+            $this->publish([self::record('K7QM-2XVD-93HC', 0, ['fullname' => ''])])
+        );
         $record = $DB->get_record(certificates::TABLE, ['code' => 'K7QM-2XVD-93HC'], '*', MUST_EXIST);
         $this->assertNull($record->userid);
         $this->assertSame('', $record->fullname);

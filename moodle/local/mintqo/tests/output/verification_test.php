@@ -86,8 +86,10 @@ final class verification_test extends \advanced_testcase {
         $this->assertTrue($data['revoked']);
         $this->assertFalse($data['valid']);
         $this->assertSame(['Ada Öztürk', '2025-herbst'], array_slice(array_column($data['fields'], 'value'), 0, 2));
-        $this->assertStringNotContainsString((string)userdate(1763990000, get_string('strftimedate', 'langconfig')),
-            json_encode($data, JSON_UNESCAPED_UNICODE));
+        $this->assertStringNotContainsString(
+            (string)userdate(1763990000, get_string('strftimedate', 'langconfig')),
+            json_encode($data, JSON_UNESCAPED_UNICODE)
+        );
     }
 
     /**

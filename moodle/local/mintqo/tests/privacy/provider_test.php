@@ -98,12 +98,16 @@ final class provider_test extends provider_testcase {
         [$table, $location] = array_values($items);
         $this->assertInstanceOf(database_table::class, $table);
         $this->assertSame(certificates::TABLE, $table->get_name());
-        $this->assertSame(['userid', 'fullname', 'code', 'cohort', 'timeissued', 'revoked'],
-            array_keys($table->get_privacy_fields()));
+        $this->assertSame(
+            ['userid', 'fullname', 'code', 'cohort', 'timeissued', 'revoked'],
+            array_keys($table->get_privacy_fields())
+        );
         $this->assertInstanceOf(external_location::class, $location);
         $this->assertSame('mintqo_sync', $location->get_name());
-        $this->assertSame(['userid', 'fullname', 'email', 'enrolments', 'completion', 'quizresponses'],
-            array_keys($location->get_privacy_fields()));
+        $this->assertSame(
+            ['userid', 'fullname', 'email', 'enrolments', 'completion', 'quizresponses'],
+            array_keys($location->get_privacy_fields())
+        );
         $strings = get_string_manager();
         foreach ($items as $item) {
             foreach (array_merge(array_values($item->get_privacy_fields()), [$item->get_summary()]) as $identifier) {
@@ -187,8 +191,11 @@ final class provider_test extends provider_testcase {
         [$users, $course] = $this->setup_data();
         $system = \context_system::instance();
 
-        provider::delete_data_for_users(new approved_userlist(\context_course::instance($course->id), 'local_mintqo',
-            [$users['ben']->id]));
+        provider::delete_data_for_users(new approved_userlist(
+            \context_course::instance($course->id),
+            'local_mintqo',
+            [$users['ben']->id]
+        ));
         $this->assertSame([(int)$users['ben']->id, 'Ben Groß'], $this->records()['BBBB-BBBB-BBB1']);
 
         provider::delete_data_for_users(new approved_userlist($system, 'local_mintqo', [$users['ben']->id, $users['cem']->id]));
