@@ -297,13 +297,17 @@ def _regional_cycles(store: Store, cohort: str, regional_course: dict[str, str],
 def allowance_status(rule: AllowanceRule, cycle: RegionalCycle) -> AllowanceStatus:
     """The regional allowance's evidence for one cycle, check by check in German."""
     need = rule.min_initiatives_present
-    checks = [(f"{cycle.workshops.get(key, key).removeprefix('Teilnahme an ')}: {cycle.present.get(key, 0)} von "
-               f"mindestens {need} Initiativen als anwesend eingetragen",
+    checks = [(f"{cycle.workshops.get(key, key).removeprefix('Teilnahme an ')}: "
+               f"{_initiatives(cycle.present.get(key, 0))} als anwesend eingetragen (nötig: mindestens {need})",
                cycle.present.get(key, 0) >= need) for key in rule.workshops]
     if rule.min_first_analyses:
-        checks.append((f"Erste Selbstanalyse: {cycle.first_analyses} von mindestens {rule.min_first_analyses} "
-                       "Initiativen abgeschlossen", cycle.first_analyses >= rule.min_first_analyses))
+        checks.append((f"Erste Selbstanalyse von {_initiatives(cycle.first_analyses)} abgeschlossen (nötig: "
+                       f"mindestens {rule.min_first_analyses})", cycle.first_analyses >= rule.min_first_analyses))
     return AllowanceStatus(rule.name, rule.amount_eur, all(ok for _, ok in checks), checks)
+
+
+def _initiatives(count: int) -> str:
+    return f"{count} Initiative" if count == 1 else f"{count} Initiativen"
 
 
 # -- output -----------------------------------------------------------------------------------------------
@@ -342,7 +346,8 @@ def overview_rows(progress: CohortProgress) -> list[list[Any]]:
     return rows
 
 
-def region_sheet(progress: CohortProgress, c: CoordinatorProgress) -> tuple[list[list[Any]], list[str], list[list[Any]]]:
+def region_sheet(progress: CohortProgress, c: CoordinatorProgress
+                 ) -> tuple[list[list[Any]], list[str], list[list[Any]]]:
     """The sheet staff file for one regional cycle: a title block, then one row per initiative."""
     cycle = c.cycle
     title: list[list[Any]] = [

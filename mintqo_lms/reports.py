@@ -136,7 +136,8 @@ def selfanalysis_summary(store: Store, cohort: str, *, templates_root: Any = Non
     if min_group([1.0] * base) is not None:
         counts = Counter(k for row in latest_per_initiative.values() for k in set(potentials[row["attemptid"]]))
         order = {s: i for i, s in enumerate(texts)}
-        named = [(k, texts.get(k, k), n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))][:10]
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))[:10]
+        named = [(k, texts.get(k, k), n) for k, n in ranked]
     return SelfAnalysisSummary(dimensions, initiatives, scores, change, len(compared), named, base)
 
 
@@ -200,7 +201,9 @@ _SCRIPT = """
   var charts = document.querySelectorAll('svg.chart'), failed = [];
   charts.forEach(function (svg) {
     var marks = svg.querySelectorAll('.mark'), box = svg.getBBox();
-    var drawn = Array.prototype.some.call(marks, function (m) { var b = m.getBBox(); return b.width > 0 && b.height > 0; });
+    var drawn = Array.prototype.some.call(marks, function (m) {
+      var b = m.getBBox(); return b.width > 0 && b.height > 0;
+    });
     if (!marks.length || !drawn || !(box.width > 0 && box.height > 0)) failed.push(svg.id);
   });
   var root = document.documentElement;

@@ -105,7 +105,7 @@ def test_regional_cycle_counts_and_the_allowance_rule_from_the_template(world):
     assert third.self_reported["ws3-teilnahme"] and not third.workshops["ws3-teilnahme"]
     allowance = cycle.allowance
     assert allowance.amount_eur == 2500 and not allowance.complete
-    assert allowance.missing == ["Workshop 3: 1 von mindestens 2 Initiativen als anwesend eingetragen"]
+    assert allowance.missing == ["Workshop 3: 1 Initiative als anwesend eingetragen (nötig: mindestens 2)"]
 
     # the office changes the rule in the template: the same evidence is now complete
     regional = load_curriculum("regional_cycle")
