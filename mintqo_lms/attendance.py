@@ -30,7 +30,7 @@ from pathlib import Path
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.errors import MintqoError
+from mintqo_lms.moodle.errors import MintqoError, MoodleRemoteError
 from mintqo_lms.roster import (
     RosterError,
     RosterProblem,
@@ -299,8 +299,16 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
     try:
         # Moodle first, then the store: set_completions is idempotent, so a run that dies in between sends the
         # same entries again next time (Moodle answers "unchanged") and records them then.
-        answers = moodle.plugin.set_completions(target.cmid, [{"userid": r.userid, "completed": r.present}
-                                                              for r in todo])
+        try:
+            answers = moodle.plugin.set_completions(target.cmid, [{"userid": r.userid, "completed": r.present}
+                                                                  for r in todo])
+        except MoodleRemoteError as exc:
+            named = [r.email for r in todo if re.search(rf"\b{r.userid}\b", exc.moodle_message)]
+            if not named:
+                raise
+            raise AttendanceTargetError(
+                f"Moodle refused the attendance of {', '.join(named)} ({exc.errorcode}: {exc.moodle_message}); "
+                "are they still enrolled in the course? Nothing of this sheet was recorded") from exc
         states = {a.userid: a for a in answers}
         result.moodle_changed = sum(1 for a in answers if a.changed)
         now = int(time.time())

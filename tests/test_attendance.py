@@ -189,3 +189,19 @@ def test_cli_attendance_import(world, tmp_path):
     failed = runner.invoke(main, [*args[:4], str(bad), *args[5:]], env=env)
     assert failed.exit_code == 1 and "bad.csv line 2, E-Mail" in failed.output
     assert "Nothing was recorded" in failed.output
+
+
+def test_someone_unenrolled_by_hand_is_named_when_moodle_refuses(world, tmp_path):
+    from mintqo_lms.sandbox.core_user import unenrol_user
+
+    sb, store, moodle = world
+    trier = next(store.db.query("SELECT moodle_id FROM courses WHERE network_slug = 'mint-region-trier'"))["moodle_id"]
+    with sb.site.lock, sb.site.transaction():
+        unenrol_user(sb.site, trier, uid(store, TRIER[1]))
+    with pytest.raises(AttendanceTargetError, match=f"refused the attendance of {TRIER[1]}.*still enrolled"):
+        import_attendance(moodle, store, sheet(tmp_path, [(TRIER[0], "ja"), (TRIER[1], "ja")]), "2025",
+                          "ws1-teilnahme", network="mint-region-trier")
+    assert store.db["attendance"].count == 0                           # all or nothing, in Moodle too
+    assert moodle_state(sb, next(store.db.query(
+        "SELECT cmid FROM activities WHERE idnumber = 'mintqo:regional_cycle:ws1-teilnahme' AND course_idnumber = "
+        "'mintqo:region:2025:mint-region-trier'"))["cmid"], uid(store, TRIER[0])) is None
