@@ -73,7 +73,8 @@ def measure(scenario: Scenario, side: str, site: Site, job: dict[str, Any], time
     return out
 
 
-def run_scale(scale: float, args: argparse.Namespace, real: dict[str, str] | None) -> dict[str, Any]:
+def run_scale(scale: float, args: argparse.Namespace, real: dict[str, str] | None,
+              save: Any = lambda record: None) -> dict[str, Any]:
     stamp = dt.datetime.now().strftime("%H%M%S")
     tag = f"b{stamp}" if real else ""
     cohort = f"2031-bench{stamp}" if real else "2025"
@@ -129,6 +130,7 @@ def run_scale(scale: float, args: argparse.Namespace, real: dict[str, str] | Non
                 entry["per_person"]["note"] = scenario.note
             entry["ratio"] = _ratio(entry)
             record["scenarios"][scenario.name] = entry
+            save(record)  # a run stopped half-way keeps what it measured
             print(f"  {scale:g}x {scenario.name:<22} {_line(entry)}  ({time.perf_counter() - started:.0f} s)",
                   flush=True)
         if not real and len(sandboxes) == 2 and "provision_first" in record["scenarios"]:
@@ -332,12 +334,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     })
     print(f"mintqo-lms benchmarks: {mode}; scales {args.scales}", flush=True)
     for scale in parse_scales(args.scales):
-        record = run_scale(scale, args, real)
-        record["mode"] = mode
-        results["scales"][f"{scale:g}"] = record
-        results["targets"] = targets(results)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        def save(record: dict[str, Any], scale: float = scale) -> None:
+            record["mode"] = mode
+            results["scales"][f"{scale:g}"] = record
+            results["targets"] = targets(results)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+        save(run_scale(scale, args, real, save))
     print("\n" + table(results))
     print("\ntargets: " + json.dumps(results.get("targets", {}), ensure_ascii=False))
     print(f"\nwritten: {out}")
