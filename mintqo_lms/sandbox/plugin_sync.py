@@ -14,8 +14,9 @@ from typing import Any, Callable
 from . import completion
 from .common import require_capability, require_course, require_course_access
 from .params import BOOL, INT, RAW, M, Params, S, V
-from .protocol import invalid_parameter, missing_record, moodle_exception
+from .protocol import MoodleError, invalid_parameter, moodle_exception
 from .registry import Call, ws
+from .releases import MISSING_RECORD_UNKNOWN
 from .state import ROLES, Record, Site
 
 MAX_LIMITNUM = 5000
@@ -197,8 +198,8 @@ def set_completions(call: Call, cmid: int, entries: list[dict]) -> dict:
     in the wanted state is not written again (no new time, no new overrideby)."""
     site = call.site
     cm = site.get("course_modules", cmid)
-    if cm is None:
-        raise missing_record("course_modules")
+    if cm is None:  # get_course_and_cm_from_cmid(): a joined query, so no table in the message
+        raise MoodleError("dml_missing_record_exception", "invalidrecordunknown", MISSING_RECORD_UNKNOWN)
     require_course_access(call, cm["course"])
     require_capability(call, "moodle/course:overridecompletion", cm["course"])
     if not cm["completion"]:
