@@ -64,9 +64,17 @@ def bench(tmp_path_factory):
         yield sb, store_path, empty, folder
 
 
-def run_provision(sb: Sandbox, path: Path) -> None:
+def calm_client(sb: Sandbox):
+    """For the fault-free and the clean re-runs: no injected fault, and a read timeout a busy machine cannot hit
+    (the fault client's short one is only for the run that gets the fault)."""
+    from mintqo_lms.moodle import Moodle, MoodleClient
+
+    return Moodle(MoodleClient(sb.url, sb.token, retries=0, timeout=(5.0, 60.0)))
+
+
+def run_provision(sb: Sandbox, path: Path, moodle=None) -> None:
     with Store(path) as store:
-        provision(fault_client(sb), store, Config(), "2025")
+        provision(moodle or calm_client(sb), store, Config(), "2025")
 
 
 def kinds_at(function: str, index: int, every_kind_on_reads: bool) -> tuple[str, ...]:
@@ -82,7 +90,7 @@ def kinds_at(function: str, index: int, every_kind_on_reads: bool) -> tuple[str,
 def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads: bool = True) -> None:
     """Every call index × every fault kind: the faulty run, a clean re-run, then store and Moodle as fault-free."""
     snap.restore()
-    calls = record_calls(sb, action)
+    calls = record_calls(sb, lambda: action(calm_client(sb)))
     expected_store, expected_moodle = store_rows(snap.store_path), moodle_state(sb)
     assert calls, label
     failures = []
@@ -91,11 +99,11 @@ def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads:
             snap.restore()
             case = inject(sb, calls, index, kind)
             try:
-                action()
+                action(fault_client(sb))
             except MintqoError:
                 pass
             sb.faults.clear()
-            action()
+            action(calm_client(sb))
             CASES[label] += 1
             try:
                 assert_same_store(expected_store, snap.store_path, f"{label} {case}")
@@ -107,7 +115,7 @@ def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads:
 
 def test_provisioning_at_every_call_and_fault(bench):
     sb, path, empty, folder = bench
-    matrix(sb, empty, lambda: run_provision(sb, path), "provision", every_kind_on_reads=False)
+    matrix(sb, empty, lambda moodle: run_provision(sb, path, moodle), "provision", every_kind_on_reads=False)
 
 
 def test_publishing_a_new_instrument_at_every_call_and_fault(bench):
@@ -116,9 +124,9 @@ def test_publishing_a_new_instrument_at_every_call_and_fault(bench):
     run_provision(sb, path)
     provisioned = Snapshot.take(sb, path, folder, "provisioned")
 
-    def action() -> None:
+    def action(moodle) -> None:
         with Store(path) as store:
-            publish(fault_client(sb), store, Config(), "2025", "selfanalysis/v2")
+            publish(moodle, store, Config(), "2025", "selfanalysis/v2")
 
     matrix(sb, provisioned, action, "selfanalysis publish")
 
@@ -168,12 +176,12 @@ def test_feedback_messages_at_every_call_and_fault_never_twice(bench):
     analysed(path)
     snap = Snapshot.take(sb, path, folder, "analysed")
 
-    def action() -> None:
+    def action(moodle) -> None:
         with Store(path) as store:
-            send_feedback(fault_client(sb), store, "2025")
+            send_feedback(moodle, store, "2025")
 
     snap.restore()
-    calls = record_calls(sb, action)
+    calls = record_calls(sb, lambda: action(calm_client(sb)))
     expected_store, expected_moodle = store_rows(path), moodle_state(sb)
     assert calls.count("core_message_send_instant_messages") == 2
     failures = []
@@ -181,9 +189,9 @@ def test_feedback_messages_at_every_call_and_fault_never_twice(bench):
         for kind in ALL_FAULTS:
             snap.restore()
             case = inject(sb, calls, index, kind)
-            action()
+            action(fault_client(sb))
             sb.faults.clear()
-            action()
+            action(calm_client(sb))
             CASES["feedback messages"] += 1
             texts = Counter((m["useridto"], m["text"]) for m in sb.site.tables["messages"].values())
             if max(texts.values(), default=0) > 1:
@@ -204,9 +212,31 @@ def test_feedback_messages_at_every_call_and_fault_never_twice(bench):
     assert not failures, "\n".join(failures[:10])
 
 
+def killed_child(kill_at: int, work) -> int:
+    """Run ``work`` in a forked child process that receives SIGKILL inside its ``kill_at``-th store transaction
+    (after the writes, before COMMIT) — a real process killed for real, without a new interpreter's start-up.
+    Returns the signal that ended it (0 when it finished first)."""
+    import os
+
+    import faultkit
+
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            faultkit._install_kill(kill_at)
+            work()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+
+
 def test_provisioning_killed_at_every_commit_converges(bench, tmp_path):
-    """A real `mintqo-lms provision` process is SIGKILLed inside each of its transactions in turn (after the
-    writes, before COMMIT); a clean re-run then converges to the fault-free store and Moodle."""
+    """A provisioning process is SIGKILLed inside each of its transactions in turn (after the writes, before
+    COMMIT); a clean re-run then converges to the fault-free store and Moodle. The first and the last kill point
+    also with the real command line (`mintqo-lms provision` in a new interpreter)."""
+    import signal
+
     sb, path, empty, folder = bench
     empty.restore()
     with count_transactions() as counter:
@@ -220,15 +250,194 @@ def test_provisioning_killed_at_every_commit_converges(bench, tmp_path):
                       f'[store]\npath = "{path}"\n', encoding="utf-8")
     assert counter[0] >= 2
     failures = []
-    for kill_at in range(1, counter[0] + 1):
+    points = [(k, "fork") for k in range(1, counter[0] + 1)] + [(1, "cli"), (counter[0], "cli")]
+    for kill_at, how in points:
         empty.restore()
-        done = run_killed(kill_at, ["--config", str(config), "provision", "--cohort", "2025"], cwd=str(tmp_path))
-        assert done.returncode == -9, done.stderr[-500:]
+        if how == "cli":
+            done = run_killed(kill_at, ["--config", str(config), "provision", "--cohort", "2025"], cwd=str(tmp_path))
+            assert done.returncode == -signal.SIGKILL, done.stderr[-500:]
+        else:
+            assert killed_child(kill_at, lambda: run_provision(sb, path)) == signal.SIGKILL
         run_provision(sb, path)
         CASES["provision SIGKILL"] += 1
         try:
-            assert_same_store(expected_store, path, f"killed in transaction {kill_at}")
-            assert moodle_state(sb) == expected_moodle, f"killed in transaction {kill_at}: Moodle differs"
+            assert_same_store(expected_store, path, f"killed in transaction {kill_at} ({how})")
+            assert moodle_state(sb) == expected_moodle, f"killed in transaction {kill_at} ({how}): Moodle differs"
         except AssertionError as exc:
             failures.append(str(exc).splitlines()[0])
+    assert not failures, "\n".join(failures)
+
+
+def certificate_state(sb: Sandbox, path: Path) -> dict:
+    """What a certificate run leaves: the store's rows with the (random) code, PDF digest and paths masked, the
+    codes, the plugin's published records, the PDFs on disk and the messages in Moodle."""
+    from mintqo_lms.sandbox.plugin_certificates import TABLE
+
+    rows = store_rows(path)
+    masked = {}
+    for table in ("certificates", "certificate_messages"):
+        masked[table] = sorted(tuple((k, "*" if k in ("code", "pdf_sha256", "pdf_path", "clientmsgid", "msgid",
+                                                      "message_id", "attempts", "id") else v) for k, v in row)
+                               for row in rows.get(table, []))
+    codes = sorted(dict(row)["code"] for row in rows.get("certificates", []))
+    with sb.site.lock:
+        published = sorted(r["code"] for r in sb.site.tables[TABLE].values())
+        sent = Counter((m["useridto"], m["text"]) for m in sb.site.tables["messages"].values())
+    pdfs = sorted(p.name for p in (path.parent / "certificates").glob("Teilnahmebescheinigung-*.pdf"))
+    state = {"rows": masked, "codes": codes, "published": published, "messages": sent, "pdfs": pdfs}
+    # a code is drawn at random: the same structure under a different code is the same outcome
+    text = repr(state)
+    for number, code in enumerate(codes):
+        text = text.replace(code, f"<code {number}>")
+    return {**state, "shape": text}
+
+
+def test_certificate_issuing_at_every_call_and_fault_never_twice(bench):
+    """One eligible coordinator: issuing publishes the record to the plugin and messages the holder. Whatever
+    fails, after a clean re-run there is one certificate, published once under its code, one PDF, and at most
+    one message (exactly one unless the answer to the message was lost: then it is unknown, never re-sent)."""
+    import shutil
+
+    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
+
+    from mintqo_lms.certificates import issue_certificates
+
+    sb, path, empty, folder = bench
+    empty.restore()
+    run_provision(sb, path)
+    with Store(path) as store, store.transaction():
+        for key in CERTIFICATE_MODULES:
+            complete(store, "j.weissmueller@mint-trier.example", key)
+        for key in CERTIFICATE_WORKSHOPS:
+            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+    snap = Snapshot.take(sb, path, folder, "eligible")
+
+    def restore() -> None:
+        shutil.rmtree(path.parent / "certificates", ignore_errors=True)
+        snap.restore()
+
+    def action(moodle) -> None:
+        with Store(path) as store:
+            issue_certificates(store, "2025", site_url=sb.url, moodle=moodle)
+
+    restore()
+    calls = record_calls(sb, lambda: action(calm_client(sb)))
+    expected = certificate_state(sb, path)
+    assert len(expected["codes"]) == 1 and expected["published"] == expected["codes"]
+    assert len(expected["pdfs"]) == 1 and sum(expected["messages"].values()) == 1
+    failures = []
+    for index in range(len(calls)):
+        for kind in ALL_FAULTS:
+            restore()
+            case = inject(sb, calls, index, kind)
+            try:
+                action(fault_client(sb))
+            except MintqoError:
+                pass
+            sb.faults.clear()
+            action(calm_client(sb))
+            CASES["certificates issue"] += 1
+            got = certificate_state(sb, path)
+            if max(got["messages"].values(), default=0) > 1 or len(got["codes"]) != 1:
+                failures.append(f"{case}: {len(got['codes'])} certificates, messages {dict(got['messages'])}")
+                continue
+            lost = kind in ("lost", "timeout", "reset") and calls[index] == "core_message_send_instant_messages"
+            if got["published"] != got["codes"] or len(got["pdfs"]) != 1 or got["codes"][0] not in got["pdfs"][0]:
+                failures.append(f"{case}: published {got['published']}, PDFs {got['pdfs']}, codes {got['codes']}")
+            if lost:  # unknown whether the message arrived: never re-sent on its own
+                if sum(got["messages"].values()) > 1:
+                    failures.append(f"{case}: the message was sent again")
+                continue
+            if got["shape"] != expected["shape"]:
+                failures.append(f"{case}: differs from a fault-free run")
+    assert not failures, "\n".join(failures[:10])
+
+
+def kill_points(work) -> int:
+    with count_transactions() as counter:
+        work()
+    return counter[0]
+
+
+def test_publish_feedback_and_certificates_killed_at_every_commit(bench):
+    """The same for publishing a new instrument, sending feedback messages and issuing a certificate: a process
+    SIGKILLed inside each commit in turn, then a clean re-run. Publishing converges to the fault-free store and
+    Moodle; a message or certificate never exists twice (a message whose outcome was never recorded stays
+    unknown and is not re-sent on its own)."""
+    import shutil
+    import signal
+
+    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
+
+    from mintqo_lms.certificates import issue_certificates
+
+    sb, path, empty, folder = bench
+    empty.restore()
+    run_provision(sb, path)
+    provisioned = Snapshot.take(sb, path, folder, "provisioned-kill")
+
+    def publish_v2() -> None:
+        with Store(path) as store:
+            publish(calm_client(sb), store, Config(), "2025", "selfanalysis/v2")
+
+    points = kill_points(publish_v2)
+    expected_store, expected_moodle = store_rows(path), moodle_state(sb)
+    failures = []
+    for kill_at in range(1, points + 1):
+        provisioned.restore()
+        assert killed_child(kill_at, publish_v2) == signal.SIGKILL
+        publish_v2()
+        CASES["selfanalysis publish SIGKILL"] += 1
+        if store_rows(path) != expected_store or moodle_state(sb) != expected_moodle:
+            failures.append(f"publish killed in transaction {kill_at}: differs from a fault-free run")
+
+    provisioned.restore()
+    analysed(path)
+    analysed_snap = Snapshot.take(sb, path, folder, "analysed-kill")
+
+    def feedback() -> None:
+        with Store(path) as store:
+            send_feedback(calm_client(sb), store, "2025")
+
+    points = kill_points(feedback)
+    for kill_at in range(1, points + 1):
+        analysed_snap.restore()
+        assert killed_child(kill_at, feedback) == signal.SIGKILL
+        feedback()
+        CASES["feedback messages SIGKILL"] += 1
+        sent = Counter(m["useridto"] for m in sb.site.tables["messages"].values())
+        rows = [dict(row) for row in store_rows(path)["feedback_messages"]]
+        # every member has a record; one recorded sent has the message; none has it twice (a record left
+        # "sending" is a message whose outcome the killed process never recorded: unknown, not re-sent)
+        if max(sent.values(), default=0) > 1 or len(rows) != 2 or \
+                any(r["status"] == "sent" and sent[r["userid"]] != 1 for r in rows) or \
+                any(r["status"] not in ("sent", "sending") for r in rows):
+            failures.append(f"feedback killed in transaction {kill_at}: messages {dict(sent)}, "
+                            f"records {[(r['userid'], r['status']) for r in rows]}")
+
+    provisioned.restore()
+    with Store(path) as store, store.transaction():
+        for key in CERTIFICATE_MODULES:
+            complete(store, "j.weissmueller@mint-trier.example", key)
+        for key in CERTIFICATE_WORKSHOPS:
+            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+    eligible = Snapshot.take(sb, path, folder, "eligible-kill")
+
+    def issue() -> None:
+        with Store(path) as store:
+            issue_certificates(store, "2025", site_url=sb.url, moodle=calm_client(sb))
+
+    shutil.rmtree(path.parent / "certificates", ignore_errors=True)
+    points = kill_points(issue)
+    for kill_at in range(1, points + 1):
+        shutil.rmtree(path.parent / "certificates", ignore_errors=True)
+        eligible.restore()
+        assert killed_child(kill_at, issue) == signal.SIGKILL
+        issue()
+        CASES["certificates issue SIGKILL"] += 1
+        got = certificate_state(sb, path)
+        if len(got["codes"]) != 1 or got["published"] != got["codes"] or len(got["pdfs"]) != 1 \
+                or sum(got["messages"].values()) > 1:
+            failures.append(f"certificates killed in transaction {kill_at}: codes {got['codes']}, published "
+                            f"{got['published']}, PDFs {got['pdfs']}, messages {sum(got['messages'].values())}")
     assert not failures, "\n".join(failures)
