@@ -257,8 +257,13 @@ class get_course_state extends external_api {
         }
         [$insql, $params] = $DB->get_in_or_equal(array_keys($courses), SQL_PARAMS_NAMED, 'course');
 
-        $sections = $DB->get_records_select('course_sections', "course {$insql}", $params, 'course, section',
-            'id, course, section, name, summary, visible');
+        $sections = $DB->get_records_select(
+            'course_sections',
+            "course {$insql}",
+            $params,
+            'course, section',
+            'id, course, section, name, summary, visible'
+        );
         foreach ($sections as $section) {
             $courses[(int)$section->course]['sections'][] = [
                 'id' => (int)$section->id,

@@ -114,13 +114,15 @@ final class get_course_state_test extends \advanced_testcase {
 
         $state = $result['courses'][0];
         $this->assertSame((int)$course->id, $state['id']);
-        $this->assertSame('Ruhr & Emscher – Workshop-Zyklus', $state['fullname']);   // raw, not &amp;
+        // Raw, not &amp;.
+        $this->assertSame('Ruhr & Emscher – Workshop-Zyklus', $state['fullname']);
         $this->assertSame('MINT-QO Ruhr & Emscher', $state['shortname']);
         $this->assertSame('<p>Willkommen & „Hallo“</p>', $state['summary']);
         $this->assertSame((int)$category->id, $state['category']);
         $sections = array_column($state['sections'], null, 'section');
         $this->assertSame('Workshop 1 & Start', $sections[1]['name']);
-        $this->assertSame('', $sections[2]['name']);                                  // the format's default name
+        // The format's default name.
+        $this->assertSame('', $sections[2]['name']);
 
         $activities = array_column($state['activities'], null, 'idnumber');
         $this->assertSame('Worum es geht & warum', $activities['mintqo:t:page']['name']);
@@ -128,7 +130,8 @@ final class get_course_state_test extends \advanced_testcase {
         $this->assertSame(1, $activities['mintqo:t:page']['section']);
         $this->assertSame([2, 1, 1], [$activities['mintqo:t:page']['completion'],
             $activities['mintqo:t:page']['completionview'], $activities['mintqo:t:page']['selfcompletion']]);
-        $this->assertSame(0, $activities['mintqo:t:teilnahme']['selfcompletion']);     // attendance: staff only
+        // Attendance: staff only.
+        $this->assertSame(0, $activities['mintqo:t:teilnahme']['selfcompletion']);
         $this->assertSame(1, $activities['mintqo:t:plan']['completionsubmit']);
         $this->assertSame(2, $activities['mintqo:t:plan']['section']);
         $this->assertSame((int)$quiz['cmid'], $activities['mintqo:t:sa']['cmid']);
@@ -155,8 +158,8 @@ final class get_course_state_test extends \advanced_testcase {
 
         // Reading twice gives the same answer; an unknown category selects nothing.
         $this->assertSame($result, $this->state('mintqo:t:2025'));
-        $this->assertSame(['categories' => [], 'categoryroles' => [], 'courses' => [], 'users' => [], 'total' => 0],
-            $this->state('mintqo:t:none'));
+        $empty = ['categories' => [], 'categoryroles' => [], 'courses' => [], 'users' => [], 'total' => 0];
+        $this->assertSame($empty, $this->state('mintqo:t:none'));
     }
 
     /**
@@ -232,8 +235,8 @@ final class get_course_state_test extends \advanced_testcase {
         $this->assertNotSame('', array_column($answer['users'], 'email', 'id')[$student->id]);
 
         $role = $DB->get_field('role', 'id', ['shortname' => 'editingteacher'], MUST_EXIST);
-        assign_capability('moodle/site:viewuseridentity', CAP_PROHIBIT, $role, \context_course::instance($course->id)->id,
-            true);
+        $context = \context_course::instance($course->id);
+        assign_capability('moodle/site:viewuseridentity', CAP_PROHIBIT, $role, $context->id, true);
         accesslib_clear_all_caches_for_unit_testing();
         $answer = $this->state('', [$course->id]);
         $this->assertSame('', array_column($answer['users'], 'email', 'id')[$student->id]);

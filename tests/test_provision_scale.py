@@ -1,0 +1,117 @@
+"""Provisioning calls at the programme's size and at 16 times the demo cohort: an unchanged run reads the whole
+cohort with local_mintqo_get_course_state (at most 5 calls, no write); a changed run writes only what changed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+import mintqo_lms.provision as provision_module
+from mintqo_lms.config import Config
+from mintqo_lms.programme import import_roster
+from mintqo_lms.provision import provision
+from mintqo_lms.samples import write_synthetic_roster
+from mintqo_lms.sandbox import Sandbox
+from mintqo_lms.store import Store
+
+from test_provision import WRITE_FUNCTIONS, site, snapshot, writes
+
+# The demo cohort (lms_templates/roster.example.csv): 3 networks, 5 initiatives of 3, 1 buddy, 1 staff member.
+DEMO = {"coordinators": 3, "initiatives": 5, "members_per_initiative": 3, "buddies": 1, "staff": 1}
+# The programme office's yearly cohort (benchmarks' 1x): 20 networks, 150 initiatives, 477 people.
+PROGRAMME = {"coordinators": 20, "initiatives": 150, "members_per_initiative": 3, "buddies": 5, "staff": 2}
+UNCHANGED_BUDGET = 5
+
+
+def times(sizes: dict[str, int], n: int) -> dict[str, int]:
+    return {k: (v if k == "members_per_initiative" else v * n) for k, v in sizes.items()}
+
+
+@pytest.fixture(scope="module")
+def demo16(tmp_path_factory):
+    """A cohort of 16 times the demo (48 regional courses + the cohort course, 320 people), provisioned once."""
+    tmp = tmp_path_factory.mktemp("demo16")
+    roster = write_synthetic_roster(tmp / "roster.csv", **times(DEMO, 16))
+    with Sandbox() as sb, Store(tmp / "s.db") as store:
+        import_roster(store, roster, "2025")
+        first = provision(site(sb), store, Config(), "2025")
+        yield sb, store, first
+
+
+def calls_since(sb: Sandbox, mark: int) -> Counter:
+    return Counter(list(sb.calls)[mark:])
+
+
+def test_sixteen_times_the_demo_unchanged_costs_at_most_five_calls_and_no_write(demo16, monkeypatch):
+    sb, store, first = demo16
+    assert first.applied["course created"] == 49 and first.applied["user created"] == 320
+    assert first.calls > 49   # the first run stays proportional to the courses (content is per course)
+    mark = len(sb.calls)
+    second = provision(site(sb), store, Config(), "2025")
+    assert not second.plan.has_work
+    assert second.calls <= UNCHANGED_BUDGET
+    assert calls_since(sb, mark) == Counter({"local_mintqo_get_course_state": 1})
+    assert writes(sb, mark) == Counter()
+
+    # Pages of 20 courses: three state pages, still within the budget and still nothing to write.
+    monkeypatch.setattr(provision_module, "STATE_PAGE_SIZE", 20)
+    mark = len(sb.calls)
+    paged = provision(site(sb), store, Config(), "2025")
+    assert not paged.plan.has_work and paged.calls == 3
+    assert calls_since(sb, mark) == Counter({"local_mintqo_get_course_state": 3})
+
+
+def test_the_programme_unchanged_costs_one_call(sandbox, store, tmp_path):
+    roster = write_synthetic_roster(tmp_path / "roster.csv", **PROGRAMME)
+    import_roster(store, roster, "2025")
+    provision(site(sandbox), store, Config(), "2025")
+    mark = len(sandbox.calls)
+    second = provision(site(sandbox), store, Config(), "2025")
+    assert not second.plan.has_work and second.calls == 1
+    assert writes(sandbox, mark) == Counter()
+
+
+def test_a_changed_cohort_writes_only_what_changed(tmp_path):
+    roster = write_synthetic_roster(tmp_path / "roster.csv", **times(DEMO, 4))
+    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
+        import_roster(store, roster, "2025")
+        provision(site(sb), store, Config(), "2025")
+        admin = site(sb, admin=True)
+        courses = sorted(store.db["courses"].rows_where("cohort = ?", ["2025"]), key=lambda r: r["moodle_id"])
+        renamed, emptied = courses[5], courses[7]
+        # By hand in Moodle: a course renamed, an activity deleted in another course.
+        admin.core.update_courses([{"id": renamed["moodle_id"], "fullname": "Umbenannt & verschoben"}])
+        page = next(cm for cm in sb.site.tables["course_modules"].values()
+                    if cm["course"] == emptied["moodle_id"] and cm["modname"] == "page")
+        sb.site.delete("course_modules", page["id"])
+        # In the roster: one more person in an existing initiative.
+        lines = roster.read_text(encoding="utf-8-sig").splitlines()
+        member = next(line for line in lines if line.startswith("Initiative;"))
+        fields = member.split(";")
+        fields[1], fields[3] = "Neu", "neu.mitglied@example.org"
+        grown = tmp_path / "grown.csv"
+        grown.write_text("\n".join([*lines, ";".join(fields)]) + "\n", encoding="utf-8")
+        import_roster(store, grown, "2025")
+        before = snapshot(sb, store)
+
+        mark = len(sb.calls)
+        result = provision(site(sb), store, Config(), "2025")
+        changed = writes(sb, mark)
+        assert changed["core_course_update_courses"] == 1
+        assert changed["core_user_create_users"] == changed["enrol_manual_enrol_users"] == 1
+        assert changed["core_group_add_group_members"] == 1
+        assert result.applied == Counter({"course updated": 1, "user created": 1, "enrolment created": 1,
+                                          "membership created": 1, "content updated": 1})
+        # Only the course that lost an activity gets its content again (settings, sections, activities, quizzes).
+        assert changed["local_mintqo_configure_courses"] == 1
+        assert changed["local_mintqo_upsert_sections"] == 1
+        assert set(changed) <= WRITE_FUNCTIONS
+        assert result.content_items["activities created"] == 1
+        after = snapshot(sb, store)
+        assert after["users"] == before["users"] + 1 and after["memberships"] == before["memberships"] + 1
+        assert admin.core.get_courses_by_field("id", renamed["moodle_id"])[0].fullname == renamed["fullname"]
+
+        mark = len(sb.calls)
+        again = provision(site(sb), store, Config(), "2025")
+        assert not again.plan.has_work and again.calls == 1 and writes(sb, mark) == Counter()
