@@ -8,8 +8,10 @@ per call:
 2. the answer decides the status:
 
    * Moodle confirms it (a message id) -> ``sent``;
-   * Moodle refuses it (an error, ``msgid`` -1 with a reason, HTTP 5xx or an HTML page), or the request
-     provably never reached Moodle -> ``failed``: safe to try again on the next run;
+   * Moodle refuses it (an error, ``msgid`` -1 with a reason, HTTP 5xx), or the request provably never reached
+     Moodle -> ``failed``: safe to try again on the next run;
+   * Moodle answers something unreadable (PHP output before the JSON, an HTML page, cut-off JSON) -> stays
+     ``sending`` like a lost answer: the site may have sent it before the answer was spoiled;
    * the answer was lost after the request may have reached Moodle (connection reset, timeout) -> stays
      ``sending``: the person may have it, so it is never re-sent on its own (the caller reports it as
      unknown and only an explicit request sends it again).
@@ -26,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.errors import MoodleConnectionError, MoodleRemoteError, MoodleTransportError
+from mintqo_lms.moodle.client import redact_secrets
+from mintqo_lms.moodle.errors import MoodleConnectionError, MoodleProtocolError, MoodleRemoteError, MoodleTransportError
 from mintqo_lms.store import Store
 
 __all__ = ["Outcome", "send_recorded"]
@@ -61,9 +64,12 @@ def send_recorded(moodle: Moodle, store: Store, table: str, pk: tuple[str, ...],
             outcome.error = str(exc)
         outcome.stop = str(exc)
     except MoodleRemoteError as exc:
-        outcome.error = str(exc)
-    except MoodleTransportError as exc:   # HTTP 5xx, an HTML page: Moodle did not take the message
-        outcome.error = str(exc)
+        outcome.error = redact_secrets(str(exc))
+    except MoodleProtocolError as exc:    # Moodle answered, but not JSON (PHP output before it …): it may have
+        outcome.status = "sending"        # sent the message, so it is unknown and never re-sent on its own
+        outcome.error = outcome.stop = redact_secrets(f"answer unreadable: {exc}")
+    except MoodleTransportError as exc:   # HTTP 5xx: Moodle (or its proxy) did not take the message
+        outcome.error = redact_secrets(str(exc))
         outcome.stop = str(exc)
     else:
         if answer.msgid and answer.msgid > 0:

@@ -420,11 +420,14 @@ class Store:
 
     def finish_run(self, run_id: int, *, status: str, summary: dict[str, Any] | None = None,
                    calls: dict[str, Any] | None = None, error: str | None = None) -> None:
+        from mintqo_lms.moodle.client import redact_secrets  # an error may quote Moodle, which may echo the token
+
         with self.transaction():
             self.db["sync_runs"].update(run_id, {
                 "finished_at": _now(), "status": status,
-                "summary": json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
-                "calls": json.dumps(calls or {}, sort_keys=True), "error": error,
+                "summary": redact_secrets(json.dumps(summary or {}, ensure_ascii=False, sort_keys=True)),
+                "calls": json.dumps(calls or {}, sort_keys=True),
+                "error": redact_secrets(error) if error is not None else None,
             })
 
     def run_number(self, run_id: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,61 @@ def test_store_and_exports_are_private_and_cells_stay_text(world, tmp_path):
     sheet = load_workbook(files[1]).active
     assert [sheet.cell(row=r, column=1).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
     assert "'=HYPERLINK" in files[0].read_text(encoding="utf-8-sig").splitlines()[1]
+
+
+def _everything_written(folder: Path) -> bytes:
+    return b"\n".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "mintqo.token")
+
+
+def test_the_token_is_in_no_output_run_row_message_report_pdf_or_export(world, tmp_path, caplog):
+    """Every command of a working day through the command line, with Moodle echoing the token in its error
+    messages (as a misconfigured proxy or debug output might): the token is in no line printed, no log record,
+    no store row (sync_runs included), no message, no report, no PDF and no export."""
+    from click.testing import CliRunner
+    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
+
+    from mintqo_lms.cli import main
+
+    sb, store, moodle = world
+    caplog.set_level(logging.DEBUG)
+    token = tmp_path / "mintqo.token"
+    token.write_text(sb.token, encoding="utf-8")
+    token.chmod(0o600)
+    config = tmp_path / "mintqo.toml"
+    config.write_text(f'[moodle]\nurl = "{sb.url}"\ntoken_file = "{token}"\nretries = 0\n\n'
+                      f'[store]\npath = "{store.path}"\n', encoding="utf-8")
+    with store.transaction():
+        for key in CERTIFICATE_MODULES:
+            complete(store, "j.weissmueller@mint-trier.example", key)
+        for key in CERTIFICATE_WORKSHOPS:
+            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+    echo = f"Invalid token {sb.token} (debug)"
+    runner = CliRunner()
+    outputs = []
+
+    def run(*args: str) -> None:
+        result = runner.invoke(main, ["--config", str(config), *args])
+        outputs.append(result.output)
+
+    first = sb.calls[0]
+    sb.faults.add(first, kind="exception", message=echo)           # provisioning fails on Moodle's echo
+    run("provision", "--cohort", "2025")
+    sb.faults.add("core_message_send_instant_messages", kind="exception", message=echo, times=3)
+    run("invite", "--cohort", "2025")                               # refused messages: their error is stored
+    sb.faults.clear()
+    run("-vv", "provision", "--cohort", "2025")
+    run("sync", "--cohort", "2025")
+    run("certificates", "issue", "--cohort", "2025")
+    run("invite", "--cohort", "2025")
+    run("report", "--cohort", "2025", "--out", str(tmp_path / "bericht"))
+    run("selfanalysis", "profile", "--cohort", "2025", "--format", "csv", "-o", str(tmp_path / "profil"))
+    run("privacy", "export", "--email", "j.weissmueller@mint-trier.example", "-o", str(tmp_path / "auskunft.json"))
+    assert "Error:" in outputs[0] and "***" in outputs[0]            # the echo was printed, redacted
+    assert store.db["invitations"].count_where("error IS NOT NULL") or store.db["invitations"].count
+    printed = "\n".join(outputs)
+    assert sb.token not in printed and sb.token not in caplog.text
+    assert sb.token not in "\n".join(store.db.conn.iterdump())
+    assert sb.token.encode() not in _everything_written(tmp_path)
+    assert list((tmp_path / "certificates").glob("*.pdf")) and (tmp_path / "bericht").exists()
+    texts = [m["text"] for m in sb.site.tables["messages"].values()]
+    assert texts and not [t for t in texts if sb.token in t]
