@@ -142,3 +142,20 @@ def test_provision_stops_with_one_line_and_records_nothing_but_the_failed_run(wo
     assert after == before
     run = list(store.db.query("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1"))[0]
     assert run["status"] != "ok" and sb.token not in json.dumps(run)
+
+
+def test_an_unreadable_answer_to_a_message_leaves_it_unknown_and_never_sends_it_twice(world, answer_badly,
+                                                                                      monkeypatch):
+    """PHP printed a warning before the JSON of a message send: Moodle may well have sent it, so the invitation
+    is 'uncertain' (not failed, which the next run would send again)."""
+    from mintqo_lms.invite import invite
+
+    sb, store, moodle = world
+    answer_badly("core_message_send_instant_messages", "php-warning", as_list=True)
+    first = invite(moodle, store, "2025", site_url=sb.url)
+    assert first.uncertain and not first.failed
+    monkeypatch.undo()
+    again = invite(moodle, store, "2025", site_url=sb.url)
+    delivered = [m["useridto"] for m in sb.site.tables["messages"].values()]
+    assert len(delivered) == len(set(delivered))      # nobody has it twice
+    assert not again.failed and len(delivered) == store.db["invitations"].count  # the rest went out once

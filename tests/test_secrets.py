@@ -98,3 +98,42 @@ def test_the_token_is_in_no_output_run_row_message_report_pdf_or_export(world, t
     assert list((tmp_path / "certificates").glob("*.pdf")) and (tmp_path / "bericht").exists()
     texts = [m["text"] for m in sb.site.tables["messages"].values()]
     assert texts and not [t for t in texts if sb.token in t]
+
+
+HOSTILE = "<script>alert('x')</script> & \"Anführung\" =SUM(A1) Ümlaut ß"
+
+
+def test_user_text_is_escaped_in_moodle_xml_html_and_pdf(tmp_path):
+    """A statement, a name and an offer containing markup, quotes and a formula: Moodle XML carries it as escaped
+    HTML (it shows as the same text), the feedback message shows it as text (no tag), the certificate PDF prints it literally."""
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from mintqo_lms.certificates import load_certificate_template, render_pdf
+    from mintqo_lms.feedback import feedback_text
+    from mintqo_lms.instrument import to_moodle_xml
+    from mintqo_lms.templates import load_instrument
+
+    instrument = load_instrument("selfanalysis/v1")
+    statement = instrument.dimensions[0].criteria[0].statements[0]
+    object.__setattr__(statement, "text", HOSTILE)
+    root = ET.fromstring(to_moodle_xml(instrument))
+    texts = ["".join(q.find("questiontext/text").itertext()) for q in root.iter("question")
+             if q.find("questiontext/text") is not None]
+    import html as html_module
+    import re
+
+    assert not [t for t in texts if "<script>" in t]  # HTML-format question text: the statement is escaped HTML
+    assert any(HOSTILE in html_module.unescape(re.sub(r"</?p>", "", t)) for t in texts)
+
+    html = feedback_text(first_name=HOSTILE, last_name="B", initiative=HOSTILE, offer=HOSTILE, quiz="Q",
+                         finished=1760000000, dimensions=[("Bereich", 50.0, 3, 3)], potentials=[HOSTILE], averages={})
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(render_pdf(load_certificate_template(), name=HOSTILE[:60], network="Netz & <b>", cohort="2025",
+                               modules=["Modul <i>1</i>"], issued_at=1760000000, code="ABCD-EFGH-JKMN",
+                               url="http://127.0.0.1/local/mintqo/verify.php?code=ABCD-EFGH-JKMN"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "<script>alert('x')</script>" in flat and "Netz & <b>" in flat and "Modul <i>1</i>" in flat
