@@ -8,10 +8,14 @@ How it stays safe to run again and again:
   pass then writes phase by phase (categories → courses → users → enrolments → groups → content),
   each phase in batches that Moodle applies all-or-nothing. A run cut off anywhere leaves only complete
   batches behind, and the next run's read pass simply finds them.
-* Calls grow with the number of courses, not of people: users, enrolments, groups and memberships travel
-  in chunked batches across all courses; per course we read enrolments and groups once and write the
-  content in a few plugin calls. A course's content is re-sent only when its template fingerprint
-  changed (stored after a complete upload), so an unchanged second run makes no write call at all.
+* The read pass is one ``local_mintqo_get_course_state`` call for the whole cohort (a page per 200 courses:
+  category and parents, courses, sections, activities, quiz questions, groups, enrolments, users, category
+  roles), so an unchanged run costs one call at any size; core reads follow only for what it cannot know
+  (the root category on the first run, courses moved out by hand, people in no course yet).
+* Writes grow with the number of courses, not of people: users, enrolments, groups and memberships travel
+  in chunked batches across all courses; each course's content takes a few plugin calls. A course's
+  content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
+  lost a section or activity of it, so an unchanged second run makes no write call at all.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
 """
 

@@ -200,6 +200,8 @@ def test_second_run_has_no_work_and_writes_nothing(cohort_run):
     assert not set(calls) & WRITE_FUNCTIONS
     assert all(is_read_function(name) for name in calls), calls
     assert second.calls == sum(calls.values()) > 0
+    # The whole cohort in one bulk read (issue 12): at most 5 calls, whatever the number of courses.
+    assert second.calls <= 5 and set(calls) == {"local_mintqo_get_course_state"}, calls
 
 
 def test_dry_run_reads_only(cohort_run, tmp_path):
