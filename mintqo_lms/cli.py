@@ -7,6 +7,7 @@ non-zero exit (no tracebacks for expected failures), and never prints the token.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -45,6 +46,9 @@ class MintqoGroup(click.Group):
     its type and message with a hint to use -vv, which also prints the traceback. Never the token."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        # Everything a command writes (store, exports, reports, PDFs, JSON) holds personal data: readable by the
+        # owner only, whichever module writes the file (restored afterwards: the CLI may run inside a test).
+        umask = os.umask(0o077)
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -60,6 +64,8 @@ class MintqoGroup(click.Group):
             if _verbosity(ctx) < 2:
                 click.echo(f"This is a bug in mintqo-lms or an unusual situation; {VERBOSE_HINT}.", err=True)
             sys.exit(1)
+        finally:
+            os.umask(umask)
 
 
 def _verbosity(ctx: click.Context) -> int:

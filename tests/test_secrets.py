@@ -98,6 +98,12 @@ def test_the_token_is_in_no_output_run_row_message_report_pdf_or_export(world, t
     assert list((tmp_path / "certificates").glob("*.pdf")) and (tmp_path / "bericht").exists()
     texts = [m["text"] for m in sb.site.tables["messages"].values()]
     assert texts and not [t for t in texts if sb.token in t]
+    # and everything those commands wrote is readable by its owner only
+    written = [*(tmp_path / "bericht").iterdir(), *tmp_path.glob("profil.*"), tmp_path / "auskunft.json",
+               *(tmp_path / "certificates").glob("*.pdf"), store.path]
+    assert len(written) >= 6
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written if stat.S_IMODE(p.stat().st_mode) & 0o077} \
+        == {}
 
 
 HOSTILE = "<script>alert('x')</script> & \"Anführung\" =SUM(A1) Ümlaut ß"
