@@ -75,7 +75,9 @@ def certificate_for(store: Store, person: dict, tmp_path: Path) -> tuple[str, Pa
     pdf = tmp_path / "certificates" / "zertifikat.pdf"
     pdf.parent.mkdir(exist_ok=True)
     pdf.write_bytes(b"%PDF-1.4 " + f"{person['first_name']} {person['last_name']}".encode())
-    code = "MQ7K-2P9X-4HT3-Q"
+    from mintqo_lms.certificates import new_code
+
+    code = new_code()
     with store.transaction():
         store.db["certificates"].insert({
             "cohort": "2025", "person_id": person["id"], "code": code, "issued_at": 1760000000,
@@ -154,7 +156,13 @@ def test_forget_leaves_nothing_about_the_person_but_keeps_the_teams_analysis(ana
     answers = store.db["responses"].count_where(f"attemptid IN ({','.join(map(str, attempts))})")
     assert attempts and answers
 
-    result = forget_person(store, person["email"])
+    from mintqo_lms.certificates import publish_certificates, verify_certificate
+    from mintqo_lms.sandbox.plugin_certificates import TABLE
+
+    publish_certificates(moodle, store, codes=[code])
+    assert person["last_name"] in json.dumps(list(sb.site.tables[TABLE].values()), ensure_ascii=False)
+
+    result = forget_person(store, person["email"], moodle=moodle)
 
     text = dump(store)
     fullname = f"{person['first_name']} {person['last_name']}"
@@ -174,6 +182,11 @@ def test_forget_leaves_nothing_about_the_person_but_keeps_the_teams_analysis(ana
     # the certificate keeps its code and validity, without the name; the PDF with the name is gone
     cert = next(store.db.query("SELECT * FROM certificates WHERE code = ?", [code]))
     assert cert["revoked_at"] is None and cert["fullname"] in (None, "") and not pdf.exists()
+    verified = verify_certificate(store, code)
+    assert (verified.status, verified.fullname) == ("valid", None)
+    published = [r for r in sb.site.tables[TABLE].values() if r.get("code") == code]
+    assert published and person["last_name"] not in json.dumps(published, ensure_ascii=False)
+    assert result.republished == 1
     # the membership stays pseudonymous and inactive: provisioning and feedback skip it
     left = next(store.db.query("SELECT * FROM memberships WHERE person_id = ?", [person["id"]]))
     assert (left["active"], left["initiative_slug"]) == (0, membership["initiative_slug"])
