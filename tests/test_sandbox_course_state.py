@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import pytest
 
+from mintqo_lms.moodle import Moodle, MoodleClient
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MissingRecordError
 from mintqo_lms.provision import cohort_category_idnumber, cohort_course_idnumber
+from mintqo_lms.sandbox import Sandbox
+from mintqo_lms.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "realmoodle"))
+from record_course_state import provision_example  # noqa: E402 - the recorder's own scenario
 
 CATEGORY = cohort_category_idnumber("2025")
 
@@ -125,3 +135,53 @@ def test_capabilities_like_the_core_reads_it_replaces(world):
     sb.deny_capability("moodle/role:assign")
     with pytest.raises(AccessDeniedError, match="nopermissions"):
         moodle.plugin.get_course_state(categoryidnumber=CATEGORY)
+
+
+# -- what real sites answered (recordings/…/11_course_state.json, tests/realmoodle/record_course_state.py) ----------
+
+RECORDINGS = Path(__file__).resolve().parent / "data" / "moodle" / "recordings"
+RECORDED = {release: folder / "11_course_state.json" for release, folder in
+            {"4.4": RECORDINGS, "5.0": RECORDINGS / "5.0", "5.1": RECORDINGS / "5.1"}.items()}
+
+
+def comparable(answer: dict) -> dict:
+    """The answer without the ids a site hands out: users by idnumber, activities and groups by idnumber."""
+    users = {u["id"]: u["idnumber"] for u in answer["users"]}
+    categories = {c["id"]: c["idnumber"] for c in answer["categories"]}
+
+    def course(c: dict) -> dict:
+        return {
+            **{k: c[k] for k in ("idnumber", "shortname", "fullname", "summary", "summaryformat", "visible",
+                                 "startdate", "enddate", "format")},
+            "category": categories.get(c["category"]),
+            "sections": [{k: s[k] for k in ("section", "name", "summary", "visible")} for s in c["sections"]],
+            "activities": sorted(({k: v for k, v in a.items() if k not in ("cmid", "instance")}
+                                  for a in c["activities"]), key=lambda a: (a["idnumber"], a["modname"])),
+            "quizzes": sorted(({k: v for k, v in q.items() if k not in ("cmid", "quizid")} for q in c["quizzes"]),
+                              key=lambda q: q["idnumber"]),
+            "groups": sorted(({"idnumber": g["idnumber"], "name": g["name"],
+                               "members": sorted(users[m] for m in g["members"])} for g in c["groups"]),
+                             key=lambda g: g["name"]),
+            "enrolments": sorted((users[e["userid"]], e["status"], sorted(r["shortname"] for r in e["roles"]))
+                                 for e in c["enrolments"]),
+        }
+
+    return {
+        "categories": [{k: c[k] for k in ("idnumber", "name", "visible")} for c in answer["categories"]],
+        "categoryroles": sorted((users[r["userid"]], r["shortname"]) for r in answer["categoryroles"]),
+        "courses": sorted((course(c) for c in answer["courses"]), key=lambda c: c["idnumber"]),
+        "users": sorted((u["idnumber"], u["username"], u["email"], u["suspended"]) for u in answer["users"]),
+        "total": answer["total"],
+    }
+
+
+@pytest.mark.parametrize("release", sorted(RECORDED))
+def test_the_sandbox_answers_what_the_real_site_answered(release, tmp_path):
+    if not RECORDED[release].exists():
+        pytest.fail(f"no recording {RECORDED[release]} (tests/realmoodle/record_course_state.py makes it)")
+    recorded = json.loads(RECORDED[release].read_text(encoding="utf-8"))
+    with Sandbox(release=release) as sb, Store(tmp_path / "s.db") as store:
+        moodle = Moodle(MoodleClient(sb.url, sb.admin_token))
+        provision_example(moodle, store, recorded["cohort"], recorded["domain"], tmp_path)
+        answer = moodle.client.call("local_mintqo_get_course_state", **recorded["request"])
+    assert comparable(answer) == comparable(recorded["answer"])
