@@ -201,9 +201,8 @@ def test_staff_sheet_wins_and_self_reported_attendance_never_counts(world):
 
 def test_a_cohort_that_was_never_provisioned_is_refused(store):
     from mintqo_lms.programme import import_roster
-    from conftest import PROJECT_ROOT
 
-    import_roster(store, PROJECT_ROOT / "lms_templates" / "roster.example.csv", COHORT)
+    import_roster(store, Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv", COHORT)
     with pytest.raises(CertificateError, match="no qualification course in Moodle yet"):
         issue_certificates(store, COHORT, site_url="http://127.0.0.1")
 
