@@ -99,8 +99,9 @@ def test_version_declares_component_and_moodle_44():
 
 def test_services_declares_the_nine_readme_functions():
     assert sorted(services_functions()) == sorted(readme_plugin_functions())
-    assert len(readme_plugin_functions()) == 9
+    assert len(readme_plugin_functions()) == 13
     assert "local_mintqo_get_plugin_info" in readme_plugin_functions()
+    assert "local_mintqo_get_course_state" in readme_plugin_functions()
     assert {"local_mintqo_configure_courses", "local_mintqo_upsert_events"} <= set(readme_plugin_functions())
 
 
