@@ -338,7 +338,8 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
             # crash — leaves their scores as they are); a store that never scored gets its backfill.
             changed = [a for a in attempts.values()
                        if _attempt_changed(store, a, [r for r in rows if r.attemptid == a.attemptid])]
-            if store.get_cursor(backfill_stream(cohort), "") != "1" and attempts:
+            backfill = store.get_cursor(backfill_stream(cohort), "") != "1"
+            if backfill:
                 changed = list(attempts.values())
             store.db["quiz_attempts"].upsert_all(({
                 "attemptid": r.attemptid, "quizid": r.quizid, "cmid": r.cmid, "userid": r.userid,
@@ -350,7 +351,7 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
                 "answer_position": r.answerposition, "answer_text": r.answertext, "fraction": r.fraction,
             } for r in rows), pk=("attemptid", "slot"))
             scored = update_analyses(store, cohort, [a.attemptid for a in changed],
-                                     templates_root=templates_root) if changed else []
+                                     templates_root=templates_root) if changed or backfill else []
             _save_cursor(store, stream, quizids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
