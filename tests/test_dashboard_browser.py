@@ -117,3 +117,10 @@ def test_the_check_fails_on_a_script_error_and_on_a_chart_without_marks(full_das
     attributes = root_attributes(dumped(empty, tmp_path))
     assert attributes.get("data-charts-failed", "").startswith("chart-module-"), attributes
     assert "data-rendered" not in attributes
+
+
+def test_a_machine_without_chromium_fails_with_the_install_command(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception) as caught:
+        chromium()
+    assert "apt-get install chromium" in str(caught.value)
