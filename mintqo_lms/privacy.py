@@ -273,10 +273,12 @@ def forget_person(store: Store, email: str, *, moodle: Any = None) -> ForgetResu
             [f"person-{pid}@{FORGOTTEN_DOMAIN}", f"mintqo:forgotten:{pid}", now, pid])
         p["people"] = 1
         _log(store, "forget", email, pid, {"deleted": d, "pseudonymised": p, "certificates": result.certificates})
-    for pdf in pdfs:  # after the commit: a kill before it leaves the PDF for the re-run to delete
-        if pdf.exists():
-            pdf.unlink()
-        result.files_removed += 1
+        # Before the commit: were it to fail, the record still names the person and the certificates module draws
+        # the PDF again; after it, a PDF with the name could outlive a record that no longer says whose it is.
+        for pdf in pdfs:
+            if pdf.exists():
+                pdf.unlink()
+            result.files_removed += 1
     if moodle is not None and codes:
         try:
             from mintqo_lms.certificates import publish_certificates

@@ -69,11 +69,13 @@ def store(tmp_path):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The fault matrices count their cases (tests/test_faults_all.py: CASES); print how many ran."""
+    """The fault matrices count their cases (CASES in test_faults_all and test_sync_faults); print how many ran."""
     import sys
 
-    module = sys.modules.get("test_faults_all")
-    cases = getattr(module, "CASES", None)
+    cases: dict[str, int] = {}
+    for name in ("test_faults_all", "test_sync_faults"):
+        for label, count in getattr(sys.modules.get(name), "CASES", {}).items():
+            cases[label] = cases.get(label, 0) + count
     if cases:
         detail = ", ".join(f"{label}: {count}" for label, count in sorted(cases.items()))
         terminalreporter.write_line(f"fault cases run: {sum(cases.values())} ({detail})")

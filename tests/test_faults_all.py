@@ -441,3 +441,33 @@ def test_publish_feedback_and_certificates_killed_at_every_commit(bench):
             failures.append(f"certificates killed in transaction {kill_at}: codes {got['codes']}, published "
                             f"{got['published']}, PDFs {got['pdfs']}, messages {sum(got['messages'].values())}")
     assert not failures, "\n".join(failures)
+
+
+from test_sync_faults import attendance, full_sync, matrix  # noqa: E402,F401 - the sync engineer's snapshot
+
+
+def test_sync_and_attendance_answer_lost_after_moodle_applied_it(matrix):
+    """The sync matrix (tests/test_sync_faults.py) covers reset, timeout, 503 and exception; this adds the fifth
+    kind at every call of a full sync and of an attendance import: Moodle applies the call (the attendance
+    override is written), the answer never arrives. A clean re-run converges to the fault-free store."""
+    sb, snap, sheet, config = matrix
+    failures = []
+    for name, action in (("sync --full", full_sync), ("attendance import", attendance(sheet))):
+        snap.restore()
+        calls = record_calls(sb, lambda: action(sb, snap.store_path))
+        expected_store, expected_moodle = store_rows(snap.store_path), moodle_state(sb)
+        for index in range(len(calls)):
+            snap.restore()
+            case = inject(sb, calls, index, "lost")
+            try:
+                action(sb, snap.store_path)
+            except MintqoError:
+                pass
+            sb.faults.clear()
+            action(sb, snap.store_path)
+            CASES[f"{name} lost"] += 1
+            if store_rows(snap.store_path) != expected_store:
+                failures.append(f"{name} {case}: the store differs from a fault-free run")
+            if moodle_state(sb) != expected_moodle:
+                failures.append(f"{name} {case}: Moodle differs from a fault-free run")
+    assert not failures, "\n".join(failures)
