@@ -150,25 +150,25 @@ def _attendance(store: Store, cohort: str, course_idnumbers: list[str], in_perso
                 ) -> dict[tuple[str, str, int], str | None]:
     """``(course idnumber, activity key, person id) -> 'staff' | 'self' | None`` (None: staff recorded absent) for
     the in-person activities of the given courses: ``attendance`` rows, else the synced completion (see above)."""
-    if not course_idnumbers:
-        return {}
-    marks = ",".join("?" * len(course_idnumbers))
+    wanted = set(course_idnumbers)  # the cohort's courses (one query per table, not one per course)
     result: dict[tuple[str, str, int], str | None] = {}
     for row in store.db.query(
             "SELECT p.id AS person_id, a.course_idnumber, a.idnumber, ac.userid, ac.state, ac.overrideby "
-            "FROM activities a JOIN activity_completion ac ON ac.cmid = a.cmid "
-            "JOIN people p ON p.moodle_user_id = ac.userid "
-            f"WHERE a.course_idnumber IN ({marks})", course_idnumbers):
+            "FROM courses c JOIN activities a ON a.course_idnumber = c.idnumber "
+            "JOIN activity_completion ac ON ac.cmid = a.cmid JOIN people p ON p.moodle_user_id = ac.userid "
+            "WHERE c.cohort = ?", [cohort]):
         key = _key(row["idnumber"])
-        if key in in_person and row["state"] in COMPLETE_STATES:
+        if row["course_idnumber"] in wanted and key in in_person and row["state"] in COMPLETE_STATES:
             by_other = row["overrideby"] and row["overrideby"] != row["userid"]
             result[(row["course_idnumber"], key, row["person_id"])] = "staff" if by_other else "self"
     staff_rows: set[tuple[str, str, int]] = set()
     for row in store.db.query(
-            "SELECT course_idnumber, activity_key, person_id, present, source FROM attendance "
-            f"WHERE cohort = ? AND course_idnumber IN ({marks})", [cohort, *course_idnumbers]):
+            "SELECT course_idnumber, activity_key, person_id, present, source FROM attendance WHERE cohort = ?",
+            [cohort]):
         where = (row["course_idnumber"], row["activity_key"], row["person_id"])
-        if row["source"] == "staff":
+        if row["course_idnumber"] not in wanted:
+            continue
+        if row["source"] != "self":  # staff's sheet (rows from before sources were recorded count as staff's)
             staff_rows.add(where)
             result[where] = "staff" if row["present"] else None
         elif where not in staff_rows and row["present"] and result.get(where) != "staff":
