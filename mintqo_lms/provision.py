@@ -235,6 +235,7 @@ class Provisioner:
                                                  if config.programme.templates_dir else None)
         self.progress = progress or (lambda label, done, total: None)
         self.roles = config.roles
+        self._xml_cache: dict[int, tuple[Any, str]] = {}
 
     # -- desired state ------------------------------------------------------------------------------
 
@@ -259,12 +260,24 @@ class Provisioner:
         # Programme-office staff are managers of the cohort's category: a real role in every course of the
         # cohort (cohort course and regional courses) without an enrolment in each.
         category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
-        for member in roster.by_role("coordinator"):
+        # Each role's list and each initiative's members once: at 16x the programme (7,600 people, 2,400
+        # initiatives) filtering the roster per initiative took longer than reading the whole cohort.
+        coordinators, buddy_list = roster.by_role("coordinator"), roster.by_role("buddy")
+        buddies_of: dict[int, list[int]] = {}
+        for buddy in buddy_list:
+            buddies_of.setdefault(buddy.buddy_of_id, []).append(buddy.person_id)
+        members_of: dict[tuple[str, str], list[int]] = {}
+        for member in roster.by_role("initiative"):
+            members_of.setdefault((member.network_slug, member.initiative_slug), []).append(member.person_id)
+        initiatives_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
+            initiatives_of.setdefault(net_slug, []).append((init_slug, initiative))
+        for member in coordinators:
             enrolments.append((cohort_course, member.person_id, "student"))
-        for member in roster.by_role("buddy"):
+        for member in buddy_list:
             enrolments.append((cohort_course, member.person_id, "teacher"))
-        for coordinator in roster.by_role("coordinator"):
-            buddies = [b.person_id for b in roster.by_role("buddy") if b.buddy_of_id == coordinator.person_id]
+        for coordinator in coordinators:
+            buddies = buddies_of.get(coordinator.person_id, [])
             if buddies:
                 groups.append(DesiredGroup(
                     buddy_group_idnumber(cohort, coordinator), cohort_course,
@@ -276,11 +289,8 @@ class Provisioner:
             courses.append(DesiredCourse(idnumber, regional, names.fullname, names.shortname, names.summary,
                                          network_slug=slug))
             enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
-            for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
-                if net_slug != slug:
-                    continue
-                members = [m.person_id for m in roster.by_role("initiative")
-                           if m.network_slug == slug and m.initiative_slug == init_slug]
+            for init_slug, initiative in initiatives_of.get(slug, []):
+                members = members_of.get((slug, init_slug), [])
                 for person_id in members:
                     enrolments.append((idnumber, person_id, "student"))
                 offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
@@ -292,6 +302,12 @@ class Provisioner:
             course.content = self._content(course)
             course.content_hash = _fingerprint(course.content)
         return roster, courses, enrolments, groups, category_roles
+
+    def _xml(self, instrument: Any) -> str:
+        """The instrument's Moodle XML, made once per run (every regional course imports the same)."""
+        if id(instrument) not in self._xml_cache:   # the instrument is kept too: its id stays its own
+            self._xml_cache[id(instrument)] = (instrument, to_moodle_xml(instrument))
+        return self._xml_cache[id(instrument)][1]
 
     def _content(self, course: DesiredCourse) -> dict[str, Any]:
         """Everything the plugin calls send for a course's sections, activities, events and settings.
@@ -333,7 +349,7 @@ class Provisioner:
                                          if v})
                     quizzes.append({
                         "section": number, "idnumber": idnumber, "name": activity.name,
-                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": to_moodle_xml(instrument),
+                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": self._xml(instrument),
                         "sections": [dict(s) for s in quiz_sections(instrument)],
                         "settings": settings,
                     })
