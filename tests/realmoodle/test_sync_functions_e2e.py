@@ -7,11 +7,13 @@ just wrote.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
 import pytest
 
+from mintqo_lms.moodle.client import MoodleClient
 from mintqo_lms.moodle.errors import MoodleError
 from mintqo_lms.moodle.plugin import PluginAPI
 from mintqo_lms.moodle.syncpages import enrolment_digest
@@ -154,3 +156,23 @@ def test_a_suspension_comes_again_after_the_cursor(moodle, api, site):
     settle()
     changed = api.get_enrolments_page([site["course"]], cursor, 100)
     assert [(e.userid, e.status, e.roles) for e in changed.enrolments] == [(who, 1, ["student"])]
+
+
+def test_the_least_privilege_service_user_reads_enrolments_and_sets_completions(restricted_moodle, site):
+    """The role the plugin README lists is enough for both new functions (no admin token)."""
+    restricted = PluginAPI(restricted_moodle)
+    settle()
+    pages = list(restricted.iter_enrolments([site["course"]], ""))
+    assert site["teacher"] in {e.userid for p in pages for e in p.enrolments}
+    assert pages[-1].digest(site["course"]).members >= 1
+    who = site["students"][2]
+    result = restricted.set_completions(site["cms"][0], [{"userid": who, "completed": True}])
+    assert result[0].state == 1 and result[0].overrideby not in (None, site["me"])
+
+
+def test_without_accessallgroups_get_enrolments_is_refused(service_user_token, site):
+    url = os.environ["MINTQO_TEST_MOODLE_URL"]
+    client = MoodleClient(url, service_user_token(without=("moodle/site:accessallgroups",)), allow_insecure_http=True)
+    with pytest.raises(MoodleError) as caught:
+        PluginAPI(client).get_enrolments_page([site["course"]])
+    assert caught.value.errorcode == "nopermissions"
