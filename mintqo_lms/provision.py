@@ -38,7 +38,7 @@ from typing import Any
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
+from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
 from mintqo_lms.moodle.plugin import StateCategoryRole, StateCourse, StateUser
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
@@ -410,8 +410,17 @@ class Provisioner:
         core = self.moodle.core
         prog = self.config.programme
 
-        state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
-                                                    page_size=STATE_PAGE_SIZE)
+        try:
+            state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
+                                                        page_size=STATE_PAGE_SIZE)
+        except AccessDeniedError as exc:
+            if exc.errorcode != "accessexception":
+                raise
+            # Moodle says only "Access control exception" when the token's service lacks the function.
+            raise ProvisionError(
+                "the token cannot call local_mintqo_get_course_state: the site's local_mintqo plugin is older "
+                "than 1.3.0 (update it; the upgrade adds the function to the MINT-QO Sync service) or the "
+                "token belongs to another service (run 'mintqo-lms doctor')") from None
         cohort_cat = state.categories[0] if state.categories else None
         root_id = next((c.id for c in state.categories if c.idnumber == prog.root_category_idnumber), None)
         if root_id is None:

@@ -10,12 +10,12 @@ import pytest
 import mintqo_lms.provision as provision_module
 from mintqo_lms.config import Config
 from mintqo_lms.programme import import_roster
-from mintqo_lms.provision import provision
+from mintqo_lms.provision import ProvisionError, cohort_course_idnumber, provision
 from mintqo_lms.samples import write_synthetic_roster
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.store import Store
 
-from test_provision import WRITE_FUNCTIONS, site, snapshot, writes
+from test_provision import EXAMPLE_ROSTER, WRITE_FUNCTIONS, site, snapshot, writes
 
 # The demo cohort (lms_templates/roster.example.csv): 3 networks, 5 initiatives of 3, 1 buddy, 1 staff member.
 DEMO = {"coordinators": 3, "initiatives": 5, "members_per_initiative": 3, "buddies": 1, "staff": 1}
@@ -115,3 +115,25 @@ def test_a_changed_cohort_writes_only_what_changed(tmp_path):
         mark = len(sb.calls)
         again = provision(site(sb), store, Config(), "2025")
         assert not again.plan.has_work and again.calls == 1 and writes(sb, mark) == Counter()
+
+
+def test_a_course_moved_out_of_the_category_is_still_found_with_one_more_read(sandbox, store):
+    import_roster(store, EXAMPLE_ROSTER, "2025")
+    provision(site(sandbox), store, Config(), "2025")
+    moved = store.db["courses"].get(cohort_course_idnumber("2025"))["moodle_id"]
+    site(sandbox, admin=True).core.update_courses([{"id": moved, "categoryid": 1}])
+    mark = len(sandbox.calls)
+    again = provision(site(sandbox), store, Config(), "2025")
+    assert not again.plan.has_work and again.calls == 2
+    assert calls_since(sandbox, mark) == Counter({"local_mintqo_get_course_state": 2})
+    assert writes(sandbox, mark) == Counter()
+
+
+def test_a_plugin_without_the_state_function_is_named(store):
+    with Sandbox() as sb:
+        import_roster(store, EXAMPLE_ROSTER, "2025")
+        sb.faults.add("local_mintqo_get_course_state", nth=1, kind="exception", errorcode="accessexception",
+                      exception="webservice_access_exception", message="Access control exception")
+        with pytest.raises(ProvisionError, match="older than 1.3.0"):
+            provision(site(sb), store, Config(), "2025")
+        assert list(sb.calls) == ["local_mintqo_get_course_state"]
