@@ -357,3 +357,16 @@ def test_set_completions_chunks_below_max_input_vars(w: World, attendance) -> No
     calls = w.sb.calls.counter()["local_mintqo_set_completions"] - before
     assert [r.userid for r in results] == many and all(r.changed for r in results)
     assert calls > 1
+
+
+def test_set_completions_leaves_a_failed_completion_as_core_does(w: World, attendance) -> None:
+    """completion_info::update_state(): "complete" does not overwrite complete-pass or complete-fail."""
+    course, users, _, cmid = attendance
+    w.sb.site.complete_activity(users[0], cmid, state=3)
+    w.sb.site.complete_activity(users[1], cmid, state=2)
+    results = w.api.set_completions(cmid, [{"userid": users[0], "completed": True},
+                                           {"userid": users[1], "completed": True},
+                                           {"userid": users[2], "completed": False}])
+    assert [(r.state, r.changed, r.overrideby) for r in results] == [(3, False, None), (2, False, None),
+                                                                     (0, False, None)]
+    assert w.api.set_completions(cmid, [{"userid": users[0], "completed": False}])[0].changed is True
