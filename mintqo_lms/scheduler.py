@@ -249,7 +249,8 @@ def sync_all_job(config) -> Callable[[], str]:
                     continue
                 extra = f", {len(feedback.sent)} feedback messages" if feedback is not None and feedback.sent else ""
                 if feedback is not None and not feedback.ok:
-                    failed.append(f"{cohort} feedback: {len(feedback.failed)} failed{', ' + feedback.stopped if feedback.stopped else ''}")
+                    stopped = f", {feedback.stopped}" if feedback.stopped else ""
+                    failed.append(f"{cohort} feedback: {len(feedback.failed)} failed{stopped}")
                 done.append(f"{cohort} ok: {result.rows} rows, {result.total_calls} calls{extra}")
         line = "sync " + "; ".join(done + failed)
         if failed:

@@ -286,7 +286,8 @@ def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list
     idnumbers = {row["cmid"]: row["idnumber"] for row in store.db["activities"].rows}
     in_person = in_person_idnumbers(templates_root)
     key_of = {row["cmid"]: (row["course_idnumber"], row["idnumber"].rsplit(":", 1)[-1]) for row in store.db.query(
-        "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
+        "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a "
+        "JOIN courses c ON c.idnumber = a.course_idnumber "
         "WHERE c.cohort = ?", [cohort]) if row["idnumber"] in in_person}
     people = {row["moodle_user_id"]: row["id"] for row in store.db.query(
         "SELECT id, moodle_user_id FROM people WHERE moodle_user_id IS NOT NULL")}

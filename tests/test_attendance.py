@@ -159,7 +159,8 @@ def test_a_coordinators_override_in_moodle_is_a_staff_record(world):
     from mintqo_lms.sandbox import completion
 
     cm = next(store.db.query("SELECT cmid FROM activities WHERE course_idnumber = "
-                             "'mintqo:region:2025:mint-region-trier' AND idnumber = 'mintqo:regional_cycle:ws2-teilnahme'"))
+                             "'mintqo:region:2025:mint-region-trier' "
+                             "AND idnumber = 'mintqo:regional_cycle:ws2-teilnahme'"))
     coordinator = uid(store, "j.weissmueller@mint-trier.example")
     with sb.site.lock, sb.site.transaction():
         completion.set_activity_state(sb.site, sb.site.get("course_modules", cm["cmid"]), uid(store, TRIER[1]), 1,

@@ -98,7 +98,8 @@ def _wait_for(process: subprocess.Popen, text: str, timeout: float = 30) -> list
         seen.append(line)
         if text in line:
             return seen
-    raise AssertionError(f"no line with {text!r} in {seen!r}; stderr: {process.stderr.read() if process.poll() is not None else ''}")
+    errors = process.stderr.read() if process.poll() is not None else ""
+    raise AssertionError(f"no line with {text!r} in {seen!r}; stderr: {errors}")
 
 
 def test_serve_as_a_real_process_second_serve_sync_status_and_sigterm(world, tmp_path):

@@ -74,7 +74,8 @@ def matrix(tmp_path_factory):
             site = sb.site
             instrument = load_instrument("selfanalysis/v1")
             quizzes = {r["network_slug"]: r["instance_id"] for r in store.db.query(
-                "SELECT c.network_slug, a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
+                "SELECT c.network_slug, a.instance_id FROM activities a "
+                "JOIN courses c ON c.idnumber = a.course_idnumber "
                 "WHERE a.idnumber = 'mintqo:regional_cycle:selbstanalyse-1'")}
             for email, network, position in ((TRIER[0], "mint-region-trier", 3), (TRIER[2], "mint-region-trier", 2),
                                              ("emre.yilmaz@makerspace-bochum.example", "zdi-netzwerk-ruhr-emscher", 4)):

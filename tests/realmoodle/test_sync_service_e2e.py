@@ -158,8 +158,8 @@ def test_a_hand_made_unenrolment_shows_up(service):
     site, admin, store, cohort = service["site"], service["admin"], service["store"], service["cohort"]
     sync_cohort(site, store, cohort)
     paul = person(store, "paul.hoffmann@")
-    course = next(store.db.query("SELECT moodle_id FROM courses WHERE cohort = ? AND network_slug = 'mint-region-trier'",
-                                 [cohort]))["moodle_id"]
+    course = next(store.db.query(
+        "SELECT moodle_id FROM courses WHERE cohort = ? AND network_slug = 'mint-region-trier'", [cohort]))["moodle_id"]
     assert store.db["moodle_enrolments"].get((course, paul["moodle_user_id"]))["active"] == 1
     admin.core.unenrol_users([{"userid": paul["moodle_user_id"], "courseid": course}])   # "by hand"
     time.sleep(SETTLE)
