@@ -254,7 +254,8 @@ def test_import_quiz_errors(moodle, course, activities):
 
 def test_get_quiz_responses_shape(moodle, quiz):
     answer = moodle.call("local_mintqo_get_quiz_responses", quizids=[quiz["first"]["quizid"]])
-    assert set(answer) == {"responses", "total"}
+    assert set(answer) == {"responses", "total", "nextcursor", "hasmore"}  # 1.3.0 added the keyset cursor
+    assert (answer["nextcursor"], answer["hasmore"]) == ("", False)  # asked without a cursor: none handed out
     assert answer["total"] == len(answer["responses"]) == 0  # Fresh quiz: nobody has attempted it.
     with pytest.raises(MoodleError) as excinfo:
         moodle.call("local_mintqo_get_quiz_responses", quizids=[987654321])
@@ -271,7 +272,7 @@ def test_get_completions_sees_an_override(moodle, course, activities):
     moodle.call("core_completion_override_activity_completion_status", userid=user["id"], cmid=cmid, newstate=1)
 
     answer = moodle.call("local_mintqo_get_completions", courseids=[course["id"]], since=0)
-    assert set(answer) == {"activities", "courses", "totalactivities", "totalcourses"}
+    assert set(answer) == {"activities", "courses", "totalactivities", "totalcourses", "nextcursor", "hasmore"}
     rows = [row for row in answer["activities"] if row["userid"] == user["id"]]
     assert len(rows) == 1
     row = rows[0]
