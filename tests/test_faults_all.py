@@ -87,7 +87,7 @@ def kinds_at(function: str, index: int, every_kind_on_reads: bool) -> tuple[str,
     return (ALL_FAULTS[index % len(ALL_FAULTS)],)
 
 
-def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads: bool = True) -> None:
+def fault_matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads: bool = True) -> None:
     """Every call index × every fault kind: the faulty run, a clean re-run, then store and Moodle as fault-free."""
     snap.restore()
     calls = record_calls(sb, lambda: action(calm_client(sb)))
@@ -115,7 +115,7 @@ def matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads:
 
 def test_provisioning_at_every_call_and_fault(bench):
     sb, path, empty, folder = bench
-    matrix(sb, empty, lambda moodle: run_provision(sb, path, moodle), "provision", every_kind_on_reads=False)
+    fault_matrix(sb, empty, lambda moodle: run_provision(sb, path, moodle), "provision", every_kind_on_reads=False)
 
 
 def test_publishing_a_new_instrument_at_every_call_and_fault(bench):
@@ -128,7 +128,7 @@ def test_publishing_a_new_instrument_at_every_call_and_fault(bench):
         with Store(path) as store:
             publish(moodle, store, Config(), "2025", "selfanalysis/v2")
 
-    matrix(sb, provisioned, action, "selfanalysis publish")
+    fault_matrix(sb, provisioned, action, "selfanalysis publish")
 
 
 def analysed(path: Path) -> None:
