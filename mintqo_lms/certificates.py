@@ -525,6 +525,10 @@ def _issue(store: Store, cohort: str, template: CertificateTemplate, people: lis
     if dry_run:
         return
     folder = certificates_dir(store)
+    # A run killed while drawing leaves its temporary PDF (with a name on it) behind; issuing holds the store's
+    # one writer lock, so any temporary file found now is such a leftover.
+    for leftover in folder.glob(".tmp-*.pdf"):
+        leftover.unlink(missing_ok=True)
     # Records without their PDF (a run that died between commit and rename): draw them again from the record.
     for row in store.db["certificates"].rows_where("cohort = ? AND fullname IS NOT NULL", [cohort]):
         if row["pdf_path"] and not pdf_file(store, row).exists():
