@@ -200,15 +200,23 @@ def answer_rows(store: Any, cohort: str, templates_root: str | os.PathLike[str] 
             instruments[version] = load_instrument(f"selfanalysis/{version}", templates_root)
         return instruments[version]
 
+    # The team of an attempt: its scored analysis says it (and keeps saying it after the person who submitted
+    # was forgotten); an attempt not scored yet is placed through its person's membership.
     attempts = list(store.db.query(
+        "WITH team AS ("
+        "  SELECT attemptid, network_slug, initiative_slug FROM analyses WHERE cohort = :cohort "
+        "  UNION ALL "
+        "  SELECT q.attemptid, m.network_slug, m.initiative_slug FROM quiz_attempts q "
+        "  JOIN people p ON p.moodle_user_id = q.userid "
+        "  JOIN memberships m ON m.person_id = p.id AND m.cohort = :cohort AND m.role = 'initiative' "
+        "  WHERE q.attemptid NOT IN (SELECT attemptid FROM analyses WHERE cohort = :cohort)) "
         "SELECT q.attemptid, q.timefinish, a.idnumber AS activity, n.name AS network, i.name AS initiative, "
-        "m.network_slug, m.initiative_slug FROM quiz_attempts q "
+        "t.network_slug, t.initiative_slug FROM quiz_attempts q "
         "JOIN activities a ON a.cmid = q.cmid "
-        "JOIN people p ON p.moodle_user_id = q.userid "
-        "JOIN memberships m ON m.person_id = p.id AND m.cohort = ? AND m.role = 'initiative' "
-        "JOIN initiatives i ON i.cohort = m.cohort AND i.network_slug = m.network_slug AND i.slug = m.initiative_slug "
-        "JOIN networks n ON n.cohort = m.cohort AND n.slug = m.network_slug "
-        "ORDER BY n.name, i.name, q.timefinish, q.attemptid", [cohort]))
+        "JOIN team t ON t.attemptid = q.attemptid "
+        "JOIN initiatives i ON i.cohort = :cohort AND i.network_slug = t.network_slug AND i.slug = t.initiative_slug "
+        "JOIN networks n ON n.cohort = :cohort AND n.slug = t.network_slug "
+        "ORDER BY n.name, i.name, q.timefinish, q.attemptid", {"cohort": cohort}))
     numbers: dict[tuple[str, str, str], int] = {}
     rows: list[list[Cell]] = []
     for attempt in attempts:

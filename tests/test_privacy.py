@@ -150,6 +150,8 @@ def test_forget_leaves_nothing_about_the_person_but_keeps_the_teams_analysis(ana
     run = store.start_run("invite", "2025", command=f"mintqo-lms invite --cohort 2025 --resend {person['email']}")
     store.finish_run(run, status="ok", summary={"resent": [person["email"]]})
     team = profile(store, "2025")
+    from mintqo_lms.exports import answer_rows
+    office_answers = answer_rows(store, "2025")
     membership = next(store.db.query("SELECT * FROM memberships WHERE person_id = ?", [person["id"]]))
     attempts = [r["attemptid"] for r in store.db.query("SELECT attemptid FROM quiz_attempts WHERE userid = ?",
                                                        [person["moodle_user_id"]])]
@@ -177,6 +179,7 @@ def test_forget_leaves_nothing_about_the_person_but_keeps_the_teams_analysis(ana
         assert not store.db[table].count_where("person_id = ?", [person["id"]]), table
     # the team's analysis stays the initiative's: same profile, same answers
     assert profile(store, "2025") == team
+    assert answer_rows(store, "2025") == office_answers  # the office's answers export still has the team's rows
     assert store.db["responses"].count_where(f"attemptid IN ({','.join(map(str, attempts))})") == answers
     assert store.db["analyses"].count_where(f"attemptid IN ({','.join(map(str, attempts))})") >= 1
     # the certificate keeps its code and validity, without the name; the PDF with the name is gone
