@@ -50,15 +50,28 @@ class SyncSettings(_Section):
     at: list[str] = Field(default_factory=list)
     page_size: int = Field(default=1000, ge=1, le=5000)
     retry_minutes: float = Field(default=5.0, gt=0)   # serve: first retry after a failed run (doubles)
+    # serve: the first run after this time of day reads everything again (sync --full). Moodle's cron dates a
+    # course completion back to when its last criterion was met, which can lie behind a cursor; "" = never.
+    full_at: str = "03:15"
 
     @field_validator("at")
     @classmethod
     def _times(cls, value: list[str]) -> list[str]:
         for item in value:
-            hours, _, minutes = item.partition(":")
-            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-                raise ValueError(f"'{item}' is not a time of day like 06:30")
+            _check_time_of_day(item)
         return value
+
+    @field_validator("full_at")
+    @classmethod
+    def _full_time(cls, value: str) -> str:
+        return _check_time_of_day(value) if value else value
+
+
+def _check_time_of_day(item: str) -> str:
+    hours, _, minutes = item.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"'{item}' is not a time of day like 06:30")
+    return item
 
 
 class FeedbackSettings(_Section):
@@ -224,6 +237,8 @@ at = []
 page_size = 1000
 # mintqo-lms serve: after a failed run, retry after this many minutes (doubling, never past the next run).
 retry_minutes = 5
+# mintqo-lms serve: the first run after this time of day re-reads everything (sync --full); "" = never.
+full_at = "03:15"
 
 [feedback]
 # After a newly finished self-analysis, sync sends each member of the initiative one German Moodle message

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import schedule
@@ -225,15 +226,31 @@ class RunFailed(MintqoError):
     """At least one cohort of a serve run failed (the others were synced)."""
 
 
-def sync_all_job(config) -> Callable[[], str]:
+def full_sync_due(last_full: float, now: float, full_at: str) -> bool:
+    """Whether the daily full read (``sync.full_at``, local time) fell between the last full read and now."""
+    if not full_at:
+        return False
+    hours, _, minutes = full_at.partition(":")
+    moment = datetime.fromtimestamp(now).replace(hour=int(hours), minute=int(minutes), second=0, microsecond=0)
+    latest = moment.timestamp() if moment.timestamp() <= now else (moment - timedelta(days=1)).timestamp()
+    return last_full < latest
+
+
+def sync_all_job(config, *, now: Callable[[], float] = time.time) -> Callable[[], str]:
     """One serve run: every active cohort (``sync --all``) under the store's lock; returns the run's log line,
-    raises :class:`RunFailed` naming the cohorts that failed."""
+    raises :class:`RunFailed` naming the cohorts that failed. The first run after ``sync.full_at`` each day is
+    a full one (``sync --all --full``); a failed full run is repeated in full."""
     from mintqo_lms.locking import store_lock
     from mintqo_lms.moodle import Moodle
     from mintqo_lms.store import Store
     from mintqo_lms.sync import active_cohorts, sync_and_feedback
 
+    last_full = now()  # serve starts incremental; the first full read is at the next full_at
+
     def run_once() -> str:
+        nonlocal last_full
+        started = now()
+        full = full_sync_due(last_full, started, config.sync.full_at)
         with store_lock(config.store.path, "mintqo-lms serve (sync --all)"), Store(config.store.path) as store:
             store.mark_interrupted_runs()
             cohorts = active_cohorts(store)
@@ -243,7 +260,7 @@ def sync_all_job(config) -> Callable[[], str]:
             done, failed = [], []
             for cohort in cohorts:
                 try:
-                    result, feedback = sync_and_feedback(moodle, store, cohort, config)
+                    result, feedback = sync_and_feedback(moodle, store, cohort, config, full=full)
                 except MintqoError as exc:
                     failed.append(f"{cohort} failed: {exc}")
                     continue
@@ -252,12 +269,14 @@ def sync_all_job(config) -> Callable[[], str]:
                     stopped = f", {feedback.stopped}" if feedback.stopped else ""
                     failed.append(f"{cohort} feedback: {len(feedback.failed)} failed{stopped}")
                 done.append(f"{cohort} ok: {result.rows} rows, {result.total_calls} calls{extra}")
-        line = "sync " + "; ".join(done + failed)
+        line = ("sync --full " if full else "sync ") + "; ".join(done + failed)
         if failed:
             raise RunFailed(line)
+        if full:
+            last_full = started
         return line
 
     return run_once
 
 
-__all__ += ["RunFailed", "sync_all_job"]
+__all__ += ["RunFailed", "full_sync_due", "sync_all_job"]

@@ -180,3 +180,42 @@ def test_sigterm_in_the_middle_of_a_run_stops_within_seconds_without_a_half_writ
         assert reopened.db["moodle_group_members"].count == len(sb.site.tables["groups_members"])
         info = collect(reopened, store_path)
         assert info.serve is None and "serve: not running" in render(info)
+
+
+def test_the_daily_full_read_is_due_once_after_its_time_of_day():
+    from datetime import datetime
+
+    from mintqo_lms.scheduler import full_sync_due
+
+    def at(text: str) -> float:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").timestamp()
+
+    assert not full_sync_due(at("2026-11-23 01:00"), at("2026-11-23 03:00"), "03:15")
+    assert full_sync_due(at("2026-11-23 01:00"), at("2026-11-23 03:20"), "03:15")
+    assert not full_sync_due(at("2026-11-23 03:20"), at("2026-11-23 23:59"), "03:15")  # done today
+    assert full_sync_due(at("2026-11-21 12:00"), at("2026-11-23 02:00"), "03:15")  # yesterday's was missed
+    assert not full_sync_due(at("2026-11-22 01:00"), at("2026-11-23 03:20"), "")
+
+
+def test_serve_runs_in_full_after_full_at_and_then_incremental_again(world, tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from mintqo_lms.config import load_config
+    from mintqo_lms.scheduler import sync_all_job
+
+    sb, store, moodle = world
+    sb.site.clock = lambda: int(time.time()) + 10
+    store.close()
+    config = load_config(_config(tmp_path, sb, store.path, full_at="03:15"),
+                         environ={"MINTQO_MOODLE_TOKEN": sb.token})
+    clock = [datetime(2026, 11, 23, 2, 0).timestamp()]
+    job = sync_all_job(config, now=lambda: clock[0])
+    assert job().startswith("sync 2025 ok")            # before 03:15: incremental
+    clock[0] = datetime(2026, 11, 23, 3, 30).timestamp()
+    full = job()
+    assert full.startswith("sync --full 2025 ok")       # the first run after 03:15 reads everything
+    clock[0] = datetime(2026, 11, 23, 4, 30).timestamp()
+    assert job().startswith("sync 2025 ok")            # and only that one
+    runs = [row[0] for row in sqlite3.connect(store.path).execute(
+        "SELECT command FROM sync_runs WHERE kind = 'sync' ORDER BY id")]
+    assert len(runs) == 3
