@@ -530,7 +530,7 @@ def _issue(store: Store, cohort: str, template: CertificateTemplate, people: lis
     for leftover in folder.glob(".tmp-*.pdf"):
         leftover.unlink(missing_ok=True)
     # Records without their PDF (a run that died between commit and rename): draw them again from the record.
-    for row in store.db["certificates"].rows_where("cohort = ? AND fullname IS NOT NULL", [cohort]):
+    for row in list(store.db["certificates"].rows_where("cohort = ? AND fullname IS NOT NULL", [cohort])):
         if row["pdf_path"] and not pdf_file(store, row).exists():
             data = _pdf_for(template, row, site_url)
             _write_private(pdf_file(store, row), data)
@@ -638,8 +638,9 @@ def _notify(moodle: Moodle, store: Store, cohort: str, template: CertificateTemp
     """One message per valid, named certificate, recorded before sending (mintqo_lms.messaging): a refused send
     is tried again by the next run, a lost answer is reported and never re-sent on its own."""
     sent = {row["code"]: row for row in store.db["certificate_messages"].rows_where("cohort = ?", [cohort])}
-    rows = store.db["certificates"].rows_where(
-        "cohort = ? AND revoked_at IS NULL AND fullname IS NOT NULL", [cohort], order_by="id")
+    # Read all first: writing to the table while an SQLite cursor still walks it fails ("table is locked").
+    rows = list(store.db["certificates"].rows_where(
+        "cohort = ? AND revoked_at IS NULL AND fullname IS NOT NULL", [cohort], order_by="id"))
     for row in rows:
         record = sent.get(row["code"])
         status = record["status"] if record else None
