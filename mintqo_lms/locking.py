@@ -14,9 +14,10 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from mintqo_lms.moodle.errors import MintqoError
 
@@ -30,11 +31,48 @@ def lock_path(store_path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def _describe_holder(handle) -> str:
+def read_holder(handle: TextIO) -> dict:
+    """The holder record a lock file keeps (``{}`` when it is empty or not JSON)."""
+    handle.seek(0)
     try:
+        return json.loads(handle.read() or "{}")
+    except ValueError:
+        return {}
+
+
+@contextmanager
+def exclusive_lock(path: Path, refuse: Callable[[TextIO], Exception], **record: object) -> Iterator[Path]:
+    """Hold ``fcntl.flock`` on ``path`` for the block, with the holder record (pid, host, ``record``, since)
+    written in the file and cleared on the way out; when another process holds it, raise ``refuse(handle)``
+    at once. The kernel releases the lock however the process ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.fdopen(fd, "r+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise refuse(handle) from None
         handle.seek(0)
-        holder = json.loads(handle.read() or "{}")
-    except (OSError, ValueError):
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), **record,
+                                 "since": int(time.time())}))
+        handle.flush()
+        try:
+            yield path
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def _describe_holder(handle: TextIO) -> str:
+    try:
+        holder = read_holder(handle)
+    except OSError:
         holder = {}
     if not holder:
         return "another process"
@@ -51,32 +89,12 @@ def store_lock(store_path: str | os.PathLike[str], command: str) -> Iterator[Pat
     if str(store_path) == ":memory:":
         yield Path(":memory:")
         return
-    path = lock_path(store_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    handle = os.fdopen(fd, "r+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _describe_holder(handle)
-            raise StoreLockedError(
-                f"the store {store_path} is in use by {holder}; wait for it to finish and run this again"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                                 "since": int(time.time())}))
-        handle.flush()
-        try:
-            yield path
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    def refuse(handle: TextIO) -> StoreLockedError:
+        return StoreLockedError(f"the store {store_path} is in use by {_describe_holder(handle)}; "
+                                "wait for it to finish and run this again")
+
+    with exclusive_lock(lock_path(store_path), refuse, command=command) as path:
+        yield path
 
 
-__all__ = ["StoreLockedError", "lock_path", "store_lock"]
+__all__ = ["StoreLockedError", "exclusive_lock", "lock_path", "read_holder", "store_lock"]

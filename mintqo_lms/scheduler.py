@@ -18,20 +18,20 @@ Why these rules:
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import schedule
 
+from mintqo_lms.locking import exclusive_lock, read_holder
 from mintqo_lms.moodle.errors import MintqoError
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,7 @@ def serve_holder(store_path: str | os.PathLike[str]) -> dict | None:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            try:
-                return json.loads(handle.read() or "{}") or {"pid": None}
-            except ValueError:
-                return {"pid": None}
+            return read_holder(handle) or {"pid": None}
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     return None
 
@@ -84,33 +81,12 @@ def refuse_if_serving(store_path: str | os.PathLike[str]) -> None:
 
 @contextmanager
 def serve_lock(store_path: str | os.PathLike[str]) -> Iterator[Path]:
-    path = serve_lock_path(store_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    handle = os.fdopen(fd, "r+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except ValueError:
-                holder = {}
-            raise ServeRunningError(f"'mintqo-lms serve' is already running on {store_path} "
-                                    f"({describe_holder(holder)}); one is enough") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time())}))
-        handle.flush()
-        try:
-            yield path
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    def refuse(handle: TextIO) -> ServeRunningError:
+        return ServeRunningError(f"'mintqo-lms serve' is already running on {store_path} "
+                                 f"({describe_holder(read_holder(handle))}); one is enough")
+
+    with exclusive_lock(serve_lock_path(store_path), refuse) as path:
+        yield path
 
 
 @dataclass
