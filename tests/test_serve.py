@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,27 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@contextmanager
+def _serving(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """``_cli`` for a long-running command: killed on the way out if the block left it running."""
+    process = _cli(args, env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _sigterm(process: subprocess.Popen) -> str:
+    """SIGTERM; the process must exit 0 within five seconds. Returns the rest of its stdout."""
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - stopped_at < 5
+    return process.stdout.read()
+
+
 def _wait_for(process: subprocess.Popen, text: str, timeout: float = 30) -> list[str]:
     seen = []
     deadline = time.monotonic() + timeout
@@ -108,8 +131,7 @@ def test_serve_as_a_real_process_second_serve_sync_status_and_sigterm(world, tmp
     store.close()
     config = _config(tmp_path, sb, store.path, every_minutes=60)
     env = {"MINTQO_MOODLE_TOKEN": sb.token}
-    serve = _cli(["--config", str(config), "serve"], env)
-    try:
+    with _serving(["--config", str(config), "serve"], env) as serve:
         lines = _wait_for(serve, "sync 2025 ok")
         assert any("serve: syncing every 60 min" in line for line in lines)
         second = subprocess.run([sys.executable, "-m", "mintqo_lms.cli", "--config", str(config), "serve"],
@@ -124,15 +146,7 @@ def test_serve_as_a_real_process_second_serve_sync_status_and_sigterm(world, tmp
         status = CliRunner().invoke(main, ["--config", str(config), "status"])
         assert status.exit_code == 0 and f"serve: running (pid {serve.pid}" in status.output, status.output
         assert "enrolments:2025" in status.output and "ok" in status.output
-        stopped_at = time.monotonic()
-        serve.send_signal(signal.SIGTERM)
-        assert serve.wait(timeout=10) == 0
-        assert time.monotonic() - stopped_at < 5
-        assert "serve: stopped" in serve.stdout.read()
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        assert "serve: stopped" in _sigterm(serve)
     status = CliRunner().invoke(main, ["--config", str(config), "status", "--format", "json"])
     data = json.loads(status.output)
     assert data["serve"] is None
@@ -148,21 +162,12 @@ def test_sigterm_in_the_middle_of_a_run_stops_within_seconds_without_a_half_writ
     store.close()
     sb.latency = 0.25                       # a slow site: the run takes many seconds with pages of 2 rows
     config = _config(tmp_path, sb, store_path, every_minutes=60, page_size=2)
-    serve = _cli(["--config", str(config), "serve"], {"MINTQO_MOODLE_TOKEN": sb.token})
-    try:
+    with _serving(["--config", str(config), "serve"], {"MINTQO_MOODLE_TOKEN": sb.token}) as serve:
         _wait_for(serve, "serve: syncing")
         deadline = time.monotonic() + 20
         while sb.calls.count("local_mintqo_get_enrolments") < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        stopped_at = time.monotonic()
-        serve.send_signal(signal.SIGTERM)
-        assert serve.wait(timeout=10) == 0
-        assert time.monotonic() - stopped_at < 5
-        assert "rolled back, stopping" in serve.stdout.read()
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        assert "rolled back, stopping" in _sigterm(serve)
     sb.latency = 0
     conn = sqlite3.connect(str(store_path))
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
