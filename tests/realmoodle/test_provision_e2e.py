@@ -14,15 +14,15 @@ proves the documented role and the service's function list suffice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from moodle_php import ATTEMPT_PHP, finish_attempt
 
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import is_statement_idnumber, quiz_sections
@@ -222,44 +222,6 @@ def test_dry_run_reads_only(cohort_run, tmp_path):
     calls = called(site, before)
     assert not set(calls) & WRITE_FUNCTIONS
     assert site.core.get_courses_by_idnumbers([c.idnumber for c in planned.plan.courses]) == {}
-
-
-# A finished attempt cannot be made through web services with an admin token (the admin's attempts are
-# previews, which the plugin leaves out), so a PHP CLI script on the site's own machine makes one through
-# mod_quiz's attempt API and reports what it answered.
-ATTEMPT_PHP = r"""<?php
-define('CLI_SCRIPT', true);
-require(getenv('MOODLE_DIR') . '/config.php');
-require_once($CFG->dirroot . '/mod/quiz/locallib.php');
-[$quizid, $userid, $offset] = [(int)$argv[1], (int)$argv[2], (int)$argv[3]];
-\core\session\manager::set_user($DB->get_record('user', ['id' => $userid], '*', MUST_EXIST));
-$quizobj = \mod_quiz\quiz_settings::create($quizid, $userid);
-$attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, false, false, [], [], $userid);
-$attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
-$chosen = [];
-$submit = [];
-foreach ($attemptobj->get_slots() as $slot) {
-    if (!$attemptobj->is_real_question($slot)) {
-        continue;   // a criterion's description item: nothing to answer
-    }
-    $question = $attemptobj->get_question_attempt($slot)->get_question();
-    $answers = array_values($question->answers);
-    $index = ($slot + $offset) % count($answers);
-    $submit[$slot] = ['answer' => $answers[$index]->answer];
-    $chosen[] = ['slot' => (int)$slot, 'questionidnumber' => $question->idnumber, 'answertext' => $answers[$index]->answer,
-        'answerposition' => $index + 1, 'fraction' => (float)$answers[$index]->fraction];
-}
-$attemptobj->process_submitted_actions(time(), false, $submit);
-\mod_quiz\quiz_attempt::create($attempt->id)->process_finish(time(), false);
-echo json_encode(['attemptid' => (int)$attempt->id, 'chosen' => $chosen]);
-"""
-
-
-def finish_attempt(script: Path, quizid: int, userid: int, offset: int) -> dict:
-    done = subprocess.run(["php", str(script), str(quizid), str(userid), str(offset)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ})
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_quiz_responses_of_finished_attempts(cohort_run, tmp_path):

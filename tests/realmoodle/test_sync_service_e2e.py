@@ -11,7 +11,6 @@ CLI — other tests running against the same site at the same time use other use
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from moodle_php import ATTEMPT_PHP, finish_attempt, php
 
 from mintqo_lms.attendance import import_attendance
 from mintqo_lms.config import Config
@@ -49,40 +50,6 @@ foreach ($rows as $row) {
 }
 echo json_encode($names);
 """
-
-ATTEMPT_PHP = r"""<?php
-define('CLI_SCRIPT', true);
-require(getenv('MOODLE_DIR') . '/config.php');
-require_once($CFG->dirroot . '/mod/quiz/locallib.php');
-[$quizid, $userid] = [(int)$argv[1], (int)$argv[2]];
-\core\session\manager::set_user($DB->get_record('user', ['id' => $userid], '*', MUST_EXIST));
-$quizobj = \mod_quiz\quiz_settings::create($quizid, $userid);
-$attempt = quiz_prepare_and_start_new_attempt($quizobj, 1, false, false, [], [], $userid);
-$attemptobj = \mod_quiz\quiz_attempt::create($attempt->id);
-$chosen = [];
-$submit = [];
-foreach ($attemptobj->get_slots() as $slot) {
-    if (!$attemptobj->is_real_question($slot)) {
-        continue;
-    }
-    $question = $attemptobj->get_question_attempt($slot)->get_question();
-    $answers = array_values($question->answers);
-    $index = $slot % count($answers);
-    $submit[$slot] = ['answer' => $answers[$index]->answer];
-    $chosen[(int)$slot] = $answers[$index]->answer;
-}
-$attemptobj->process_submitted_actions(time(), false, $submit);
-\mod_quiz\quiz_attempt::create($attempt->id)->process_finish(time(), false);
-echo json_encode(['attemptid' => (int)$attempt->id, 'chosen' => $chosen]);
-"""
-
-
-def php(script: Path, *args: object) -> object:
-    done = subprocess.run(["php", str(script), *map(str, args)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ})
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
@@ -135,13 +102,13 @@ def test_answers_all_arrive_and_an_unchanged_sync_costs_three_calls_on_moodles_s
         "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
         "WHERE c.cohort = ? AND c.network_slug = 'mint-region-trier' "
         "AND a.idnumber = 'mintqo:regional_cycle:selbstanalyse-1'", [cohort]))["instance_id"]
-    made = php(tmp / "attempt.php", quiz, lea["moodle_user_id"])
+    made = finish_attempt(tmp / "attempt.php", quiz, lea["moodle_user_id"])
     time.sleep(SETTLE)
     result = sync_cohort(site, store, cohort, page_size=7)       # small pages: the attempt spans none of them
     assert result.attempts == 1
     stored = {r["slot"]: r["answer_text"] for r in store.db["responses"].rows_where("attemptid = ?",
                                                                                     [made["attemptid"]])}
-    assert stored == {int(slot): text for slot, text in made["chosen"].items()}
+    assert stored == {c["slot"]: c["answertext"] for c in made["chosen"]}
     assert store.db["analyses"].count_where("attemptid = ?", [made["attemptid"]]) == 1
 
     time.sleep(1)  # the sync above may have logged its last calls in this very second
