@@ -292,24 +292,34 @@ def certificate_state(sb: Sandbox, path: Path) -> dict:
     return {**state, "shape": text}
 
 
+def make_eligible(path) -> None:
+    """Complete every module and workshop a certificate asks for, for the one coordinator of the bench."""
+    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
+
+    with Store(path) as store, store.transaction():
+        for key in CERTIFICATE_MODULES:
+            complete(store, "j.weissmueller@mint-trier.example", key)
+        for key in CERTIFICATE_WORKSHOPS:
+            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+
+
+def issue_all(sb, path, moodle) -> None:
+    from mintqo_lms.certificates import issue_certificates
+
+    with Store(path) as store:
+        issue_certificates(store, "2025", site_url=sb.url, moodle=moodle)
+
+
 def test_certificate_issuing_at_every_call_and_fault_never_twice(bench):
     """One eligible coordinator: issuing publishes the record to the plugin and messages the holder. Whatever
     fails, after a clean re-run there is one certificate, published once under its code, one PDF, and at most
     one message (exactly one unless the answer to the message was lost: then it is unknown, never re-sent)."""
     import shutil
 
-    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
-
-    from mintqo_lms.certificates import issue_certificates
-
     sb, path, empty, folder = bench
     empty.restore()
     run_provision(sb, path)
-    with Store(path) as store, store.transaction():
-        for key in CERTIFICATE_MODULES:
-            complete(store, "j.weissmueller@mint-trier.example", key)
-        for key in CERTIFICATE_WORKSHOPS:
-            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+    make_eligible(path)
     snap = Snapshot.take(sb, path, folder, "eligible")
 
     def restore() -> None:
@@ -317,8 +327,7 @@ def test_certificate_issuing_at_every_call_and_fault_never_twice(bench):
         snap.restore()
 
     def action(moodle) -> None:
-        with Store(path) as store:
-            issue_certificates(store, "2025", site_url=sb.url, moodle=moodle)
+        issue_all(sb, path, moodle)
 
     restore()
     calls = record_calls(sb, lambda: action(calm_client(sb)))
@@ -367,10 +376,6 @@ def test_publish_feedback_and_certificates_killed_at_every_commit(bench):
     import shutil
     import signal
 
-    from report_data import CERTIFICATE_MODULES, CERTIFICATE_WORKSHOPS, complete
-
-    from mintqo_lms.certificates import issue_certificates
-
     sb, path, empty, folder = bench
     empty.restore()
     run_provision(sb, path)
@@ -416,16 +421,11 @@ def test_publish_feedback_and_certificates_killed_at_every_commit(bench):
                             f"records {[(r['userid'], r['status']) for r in rows]}")
 
     provisioned.restore()
-    with Store(path) as store, store.transaction():
-        for key in CERTIFICATE_MODULES:
-            complete(store, "j.weissmueller@mint-trier.example", key)
-        for key in CERTIFICATE_WORKSHOPS:
-            complete(store, "j.weissmueller@mint-trier.example", key, overrideby=2)
+    make_eligible(path)
     eligible = Snapshot.take(sb, path, folder, "eligible-kill")
 
     def issue() -> None:
-        with Store(path) as store:
-            issue_certificates(store, "2025", site_url=sb.url, moodle=calm_client(sb))
+        issue_all(sb, path, calm_client(sb))
 
     shutil.rmtree(path.parent / "certificates", ignore_errors=True)
     points = kill_points(issue)
