@@ -348,16 +348,27 @@ def _echo_feedback(feedback) -> bool:
     if feedback is None:
         return True
     click.echo(feedback.summary())
-    for name in feedback.without_account:
-        click.secho(f"No feedback: {name} has no Moodle account yet (run provision first).", fg="yellow", err=True)
-    for name, why in feedback.failed.items():
-        click.secho(f"Failed: feedback to {name}: {why} — the next sync tries again.", fg="red", err=True)
-    for name in feedback.unknown:
-        click.secho(f"Unknown: {name} may have the feedback message already (Moodle's answer was lost); it is not "
-                    f"sent again on its own — check in Moodle, then run sync --resend-unknown.", fg="yellow", err=True)
-    if feedback.stopped:
-        click.secho(f"Stopped sending feedback: {feedback.stopped}", fg="red", err=True)
+    _echo_unsent(feedback.without_account, feedback.failed, feedback.unknown, feedback.stopped,
+                 no_account="No feedback: {name} has no Moodle account yet (run provision first).",
+                 failed="Failed: feedback to {name}: {why} — the next sync tries again.",
+                 unknown="Unknown: {name} may have the feedback message already (Moodle's answer was lost); it is "
+                         "not sent again on its own — check in Moodle, then run sync --resend-unknown.",
+                 stopped="Stopped sending feedback: {stopped}")
     return feedback.ok
+
+
+def _echo_unsent(without_account, failed_people: dict, unknown_people, stopped_by, *, no_account: str, failed: str,
+                 unknown: str, stopped: str) -> None:
+    """Whom a run could not message, one line each on stderr: no Moodle account, failed (``{name}``, ``{why}``),
+    unknown (Moodle's answer lost: never re-sent on its own) and, if it stopped sending, why (``{stopped}``)."""
+    for name in without_account:
+        click.secho(no_account.format(name=name), fg="yellow", err=True)
+    for name, why in failed_people.items():
+        click.secho(failed.format(name=name, why=why), fg="red", err=True)
+    for name in unknown_people:
+        click.secho(unknown.format(name=name), fg="yellow", err=True)
+    if stopped_by:
+        click.secho(stopped.format(stopped=stopped_by), fg="red", err=True)
 
 
 @main.group()
@@ -684,15 +695,12 @@ def certificates_issue(ctx: click.Context, cohort: str, dry_run: bool) -> None:
     if result.publish is not None and result.publish.error:
         click.secho(f"Not published to Moodle's verify page: {result.publish.error} — the next 'certificates issue' "
                     "or 'certificates publish' tries again.", fg="red", err=True)
-    for name in result.without_account:
-        click.secho(f"No message: {name} has no Moodle account.", fg="yellow", err=True)
-    for name, why in result.messages_failed.items():
-        click.secho(f"Failed: message to {name}: {why} — the next run tries again.", fg="red", err=True)
-    for name in result.messages_unknown:
-        click.secho(f"Unknown: {name} may have the message already (Moodle's answer was lost); it is not sent "
-                    "again on its own.", fg="yellow", err=True)
-    if result.stopped:
-        click.secho(f"Stopped sending messages: {result.stopped}", fg="red", err=True)
+    _echo_unsent(result.without_account, result.messages_failed, result.messages_unknown, result.stopped,
+                 no_account="No message: {name} has no Moodle account.",
+                 failed="Failed: message to {name}: {why} — the next run tries again.",
+                 unknown="Unknown: {name} may have the message already (Moodle's answer was lost); it is not sent "
+                         "again on its own.",
+                 stopped="Stopped sending messages: {stopped}")
     if not result.ok and not dry_run:
         sys.exit(1)
 
