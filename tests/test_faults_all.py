@@ -87,6 +87,21 @@ def kinds_at(function: str, index: int, every_kind_on_reads: bool) -> tuple[str,
     return (ALL_FAULTS[index % len(ALL_FAULTS)],)
 
 
+def faulty_then_clean(sb: Sandbox, calls: list[str], index: int, kind: str, restore, action, label: str) -> str:
+    """Restore, run ``action`` with fault ``kind`` at call ``index`` (a MintqoError is allowed), then once more
+    without faults; counts the case under ``label`` and returns its name."""
+    restore()
+    case = inject(sb, calls, index, kind)
+    try:
+        action(fault_client(sb))
+    except MintqoError:
+        pass
+    sb.faults.clear()
+    action(calm_client(sb))
+    CASES[label] += 1
+    return case
+
+
 def fault_matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_reads: bool = True) -> None:
     """Every call index × every fault kind: the faulty run, a clean re-run, then store and Moodle as fault-free."""
     snap.restore()
@@ -96,15 +111,7 @@ def fault_matrix(sb: Sandbox, snap: Snapshot, action, label: str, every_kind_on_
     failures = []
     for index in range(len(calls)):
         for kind in kinds_at(calls[index], index, every_kind_on_reads):
-            snap.restore()
-            case = inject(sb, calls, index, kind)
-            try:
-                action(fault_client(sb))
-            except MintqoError:
-                pass
-            sb.faults.clear()
-            action(calm_client(sb))
-            CASES[label] += 1
+            case = faulty_then_clean(sb, calls, index, kind, snap.restore, action, label)
             try:
                 assert_same_store(expected_store, snap.store_path, f"{label} {case}")
                 assert moodle_state(sb) == expected_moodle, f"{label} {case}: Moodle differs from a fault-free run"
@@ -337,15 +344,7 @@ def test_certificate_issuing_at_every_call_and_fault_never_twice(bench):
     failures = []
     for index in range(len(calls)):
         for kind in ALL_FAULTS:
-            restore()
-            case = inject(sb, calls, index, kind)
-            try:
-                action(fault_client(sb))
-            except MintqoError:
-                pass
-            sb.faults.clear()
-            action(calm_client(sb))
-            CASES["certificates issue"] += 1
+            case = faulty_then_clean(sb, calls, index, kind, restore, action, "certificates issue")
             got = certificate_state(sb, path)
             if max(got["messages"].values(), default=0) > 1 or len(got["codes"]) != 1:
                 failures.append(f"{case}: {len(got['codes'])} certificates, messages {dict(got['messages'])}")
