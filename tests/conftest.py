@@ -79,3 +79,15 @@ def pytest_terminal_summary(terminalreporter):
     if cases:
         detail = ", ".join(f"{label}: {count}" for label, count in sorted(cases.items()))
         terminalreporter.write_line(f"fault cases run: {sum(cases.values())} ({detail})")
+
+
+@pytest.fixture
+def no_settle():
+    """The sandbox plugin serves rows at once instead of after its two-second settle (rows of the last seconds
+    wait for the next sync; tests/test_sync.py tests that). For tests that sync right after simulated work.
+    Not through ``monkeypatch``: a test's own ``monkeypatch.undo()`` must not bring the settle back."""
+    from mintqo_lms.sandbox import plugin_sync
+
+    saved, plugin_sync.SETTLE_SECONDS = plugin_sync.SETTLE_SECONDS, 0
+    yield
+    plugin_sync.SETTLE_SECONDS = saved

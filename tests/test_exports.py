@@ -21,15 +21,8 @@ from mintqo_lms.sync import sync_cohort
 from mintqo_lms.templates import load_instrument
 
 
-@pytest.fixture(autouse=True)
-def _no_settle():
-    """These tests sync right after the simulated work; the plugin's two-second settle (rows of the last
-    seconds wait for the next sync, tests/test_sync.py) is not their topic."""
-    from mintqo_lms.sandbox import plugin_sync
-
-    saved, plugin_sync.SETTLE_SECONDS = plugin_sync.SETTLE_SECONDS, 0
-    yield
-    plugin_sync.SETTLE_SECONDS = saved
+# These tests sync right after the simulated work; the plugin's settle window is not their topic.
+pytestmark = pytest.mark.usefixtures("no_settle")
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv"
 
