@@ -108,7 +108,7 @@ class import_quiz extends external_api {
             $params['questionsxml'],
             $params['sections'],
             $settings
-        ));
+        ), [$course->id]);
     }
 
     /**

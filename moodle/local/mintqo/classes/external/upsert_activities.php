@@ -87,7 +87,7 @@ class upsert_activities extends external_api {
             }
             $criteria = activity_writer::set_criteria($course, $params['completioncriteria']);
             return ['activities' => $results, 'completioncriteria' => $criteria];
-        });
+        }, [$course->id]);
     }
 
     /**

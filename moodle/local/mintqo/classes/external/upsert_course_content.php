@@ -119,7 +119,7 @@ class upsert_course_content extends external_api {
                 $results[] = located_exception::at($where, fn() => self::apply_entry($course, $entry, $xmls));
             }
             return ['courses' => $results];
-        });
+        }, array_map(fn($entry) => $entry[0]->id, $entries));
     }
 
     /**

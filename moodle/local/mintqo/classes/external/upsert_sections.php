@@ -63,7 +63,7 @@ class upsert_sections extends external_api {
         if (!$seen) {
             return ['sections' => []];
         }
-        $results = helper::in_transaction(fn() => section_writer::apply($course, $params['sections']));
+        $results = helper::in_transaction(fn() => section_writer::apply($course, $params['sections']), [$course->id]);
         return ['sections' => $results];
     }
 
