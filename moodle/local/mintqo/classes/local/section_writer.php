@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\local;
 
 use core_external\external_single_structure;
@@ -88,7 +87,12 @@ class section_writer {
 
         $results = [];
         foreach ($sections as $section) {
-            $record = $DB->get_record('course_sections', ['course' => $course->id, 'section' => $section['section']], '*', MUST_EXIST);
+            $record = $DB->get_record(
+                'course_sections',
+                ['course' => $course->id, 'section' => $section['section']],
+                '*',
+                MUST_EXIST
+            );
             $wanted = [
                 'name' => (string)$section['name'],
                 'summary' => (string)$section['summary'],

@@ -14,7 +14,6 @@
 // You should have received a copy of the GNU General Public License
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
-
 namespace local_mintqo\external;
 
 use core_external\external_api;
@@ -173,8 +172,10 @@ final class upsert_course_content_test extends \advanced_testcase {
             $this->assertSame('Auftakt „Ü“', get_section_name($course->id, 1));
             $this->assertEquals(1, $DB->count_records('event', ['courseid' => $course->id, 'uuid' => 'mintqo:t:ws1']));
         }
-        $this->assertNotEquals($result['courses'][0]['quizzes'][0]['questioncategoryid'],
-            $result['courses'][1]['quizzes'][0]['questioncategoryid']);
+        $this->assertNotEquals(
+            $result['courses'][0]['quizzes'][0]['questioncategoryid'],
+            $result['courses'][1]['quizzes'][0]['questioncategoryid']
+        );
 
         $before = [$this->snapshot($first->id), $this->snapshot($second->id)];
         $again = $this->upsert([self::entry($first->id), self::entry($second->id)]);
@@ -184,16 +185,20 @@ final class upsert_course_content_test extends \advanced_testcase {
             $this->assertSame(['unchanged'], array_column($answer['quizzes'], 'status'));
             $this->assertSame('unchanged', $answer['completioncriteria']['status']);
             $this->assertSame(['unchanged'], array_column($answer['events'], 'status'));
-            $this->assertSame(array_column($result['courses'][$index]['modules'], 'cmid'), array_column($answer['modules'], 'cmid'));
+            $cmids = array_column($result['courses'][$index]['modules'], 'cmid');
+            $this->assertSame($cmids, array_column($answer['modules'], 'cmid'));
             $quiz = $result['courses'][$index]['quizzes'][0];
             $this->assertSame(array_merge($quiz, ['status' => 'unchanged']), $answer['quizzes'][0]);
         }
         $this->assertSame($before, [$this->snapshot($first->id), $this->snapshot($second->id)]);
 
         $renamed = $this->upsert([self::entry($first->id, 'Ablauf (neu)')]);
-        $this->assertSame(['unchanged', 'unchanged', 'updated', 'unchanged'],
-            array_column($renamed['courses'][0]['modules'], 'status'));
-        $this->assertSame('Ablauf (neu)', $DB->get_field('page', 'name', ['id' => $result['courses'][0]['modules'][2]['instanceid']]));
+        $this->assertSame(
+            ['unchanged', 'unchanged', 'updated', 'unchanged'],
+            array_column($renamed['courses'][0]['modules'], 'status')
+        );
+        $pageid = $result['courses'][0]['modules'][2]['instanceid'];
+        $this->assertSame('Ablauf (neu)', $DB->get_field('page', 'name', ['id' => $pageid]));
     }
 
     /**
@@ -340,7 +345,8 @@ final class upsert_course_content_test extends \advanced_testcase {
         $before = $this->snapshot($allowed->id);
 
         try {
-            $this->upsert([self::entry($allowed->id), ['courseid' => $denied->id, 'sections' => [['section' => 1, 'name' => 'X']]]]);
+            $deniedentry = ['courseid' => $denied->id, 'sections' => [['section' => 1, 'name' => 'X']]];
+            $this->upsert([self::entry($allowed->id), $deniedentry]);
             $this->fail('nopermissions expected');
         } catch (\moodle_exception $e) {
             $this->assertSame('nopermissions', $e->errorcode);
