@@ -107,18 +107,30 @@ class upsert_course_content extends external_api {
         $xmls = self::question_sets($params['questionsets']);
         $entries = [];
         foreach ($params['courses'] as $index => $entry) {
-            $where = 'courses[' . $index . '] (course ' . (int)$entry['courseid'] . ')';
+            $where = self::where('courses', $index, 'course ' . $entry['courseid']);
             $entries[] = located_exception::at($where, fn() => self::check_entry($entry, $xmls));
         }
 
         return helper::in_transaction(function () use ($entries, $xmls) {
             $results = [];
             foreach ($entries as $index => [$course, $entry]) {
-                $where = 'courses[' . $index . '] (course ' . (int)$course->id . ')';
+                $where = self::where('courses', $index, 'course ' . $course->id);
                 $results[] = located_exception::at($where, fn() => self::apply_entry($course, $entry, $xmls));
             }
             return ['courses' => $results];
         }, array_map(fn($entry) => $entry[0]->id, $entries));
+    }
+
+    /**
+     * Where an item is, for error messages: "courses[3] (course 57)".
+     *
+     * @param string $list parameter name
+     * @param int $index position in the list
+     * @param string $what what identifies the item
+     * @return string
+     */
+    protected static function where(string $list, int $index, string $what): string {
+        return $list . '[' . $index . '] (' . $what . ')';
     }
 
     /**
@@ -130,7 +142,7 @@ class upsert_course_content extends external_api {
     protected static function question_sets(array $questionsets): array {
         $xmls = [];
         foreach ($questionsets as $index => $set) {
-            located_exception::at('questionsets[' . $index . '] (key ' . $set['key'] . ')', function () use ($set, $xmls) {
+            located_exception::at(self::where('questionsets', $index, 'key ' . $set['key']), function () use ($set, $xmls) {
                 if (isset($xmls[$set['key']])) {
                     throw new \invalid_parameter_exception('questionsets: key ' . $set['key'] . ' appears twice');
                 }
@@ -169,7 +181,7 @@ class upsert_course_content extends external_api {
         }
         $seen = [];
         foreach ($entry['modules'] as $index => $module) {
-            $where = 'modules[' . $index . '] (idnumber ' . trim((string)$module['idnumber']) . ')';
+            $where = self::where('modules', $index, 'idnumber ' . trim((string)$module['idnumber']));
             $entry['modules'][$index] = located_exception::at($where, function () use ($module, $xmls, &$seen) {
                 return self::check_module($module, $xmls, $seen);
             });
@@ -229,8 +241,7 @@ class upsert_course_content extends external_api {
             course_create_sections_if_missing($course, range(0, max(array_column($entry['modules'], 'section'))));
             $manager = new activity_manager($course);
             foreach ($entry['modules'] as $index => $module) {
-                $idnumber = trim((string)$module['idnumber']);
-                $where = 'modules[' . $index . '] (idnumber ' . $idnumber . ')';
+                $where = self::where('modules', $index, 'idnumber ' . trim((string)$module['idnumber']));
                 [$row, $quiz] = located_exception::at($where, fn() => self::apply_module($manager, $course, $module, $xmls));
                 $result['modules'][] = $row;
                 if ($quiz) {
