@@ -105,6 +105,14 @@ $functions = [
         'type' => 'write',
         'capabilities' => 'moodle/course:overridecompletion',
     ],
+    'local_mintqo_upsert_course_content' => [
+        'classname' => 'local_mintqo\external\upsert_course_content',
+        'description' => 'The whole content of many courses in one call, all or nothing: sections, activities, quizzes from '
+            . 'shared question sets, completion criteria and events.',
+        'type' => 'write',
+        'capabilities' => 'local/mintqo:provision, moodle/course:update, moodle/course:manageactivities, '
+            . 'moodle/question:add, moodle/calendar:manageentries',
+    ],
 ];
 
 $services = [
@@ -124,6 +132,7 @@ $services = [
             'local_mintqo_get_enrolments',
             'local_mintqo_set_completions',
             'local_mintqo_publish_certificates',
+            'local_mintqo_upsert_course_content',
             'core_webservice_get_site_info',
             'core_course_create_categories',
             'core_course_get_categories',

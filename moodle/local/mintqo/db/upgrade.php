@@ -71,5 +71,10 @@ function xmldb_local_mintqo_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2025112300, 'local', 'mintqo');
     }
 
+    if ($oldversion < 2025112400) {
+        // 1.4.0: local_mintqo_upsert_course_content added to the functions and the MINT-QO Sync service; no table.
+        upgrade_plugin_savepoint(true, 2025112400, 'local', 'mintqo');
+    }
+
     return true;
 }

@@ -21,6 +21,7 @@ use core_external\external_function_parameters;
 use core_external\external_multiple_structure;
 use core_external\external_single_structure;
 use core_external\external_value;
+use local_mintqo\local\event_writer;
 use local_mintqo\local\helper;
 
 /**
@@ -33,9 +34,6 @@ use local_mintqo\local\helper;
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 class upsert_events extends external_api {
-    /** @var string[] Event fields compared to decide between updated and unchanged. */
-    protected const FIELDS = ['name', 'description', 'timestart', 'timeduration', 'location'];
-
     /**
      * Parameters.
      *
@@ -44,14 +42,7 @@ class upsert_events extends external_api {
     public static function execute_parameters(): external_function_parameters {
         return new external_function_parameters([
             'courseid' => new external_value(PARAM_INT, 'Course id'),
-            'events' => new external_multiple_structure(new external_single_structure([
-                'idnumber' => new external_value(PARAM_RAW, 'Our key of the event, unique in the course (at most 255)'),
-                'name' => new external_value(PARAM_TEXT, 'Event name'),
-                'description' => new external_value(PARAM_RAW, 'Description (HTML)', VALUE_DEFAULT, ''),
-                'timestart' => new external_value(PARAM_INT, 'Start, unix time'),
-                'timeduration' => new external_value(PARAM_INT, 'Duration in seconds (0 = a point in time)', VALUE_DEFAULT, 0),
-                'location' => new external_value(PARAM_TEXT, 'Place', VALUE_DEFAULT, ''),
-            ])),
+            'events' => new external_multiple_structure(event_writer::structure()),
         ]);
     }
 
@@ -63,109 +54,18 @@ class upsert_events extends external_api {
      * @return array
      */
     public static function execute(int $courseid, array $events): array {
-        global $CFG;
-        require_once($CFG->dirroot . '/calendar/lib.php');
-
         $params = self::validate_parameters(self::execute_parameters(), ['courseid' => $courseid, 'events' => $events]);
         $course = helper::get_course($params['courseid']);
-        if ((int)$course->id === (int)SITEID) {
-            throw new \invalid_parameter_exception('courseid: the site course has no course events');
-        }
+        event_writer::require_not_site($course);
         helper::require_course_access($course, ['local/mintqo:provision', 'moodle/calendar:manageentries']);
 
         $seen = [];
         foreach ($params['events'] as $event) {
-            $idnumber = trim((string)$event['idnumber']);
-            if ($idnumber === '' || \core_text::strlen($idnumber) > 255) {
-                throw new \invalid_parameter_exception('events: idnumber must have 1 to 255 characters');
-            }
-            if (isset($seen[$idnumber])) {
-                throw new \invalid_parameter_exception('events: idnumber ' . $idnumber . ' appears twice');
-            }
-            $seen[$idnumber] = true;
-            if (trim((string)$event['name']) === '') {
-                throw new \invalid_parameter_exception('events: name is required');
-            }
-            if ((int)$event['timestart'] <= 0) {
-                throw new \invalid_parameter_exception('events: timestart must be a unix time');
-            }
-            if ((int)$event['timeduration'] < 0) {
-                throw new \invalid_parameter_exception('events: timeduration must not be negative');
-            }
+            event_writer::validate($event, $seen);
         }
-
         return helper::in_transaction(function () use ($course, $params) {
-            global $USER;
-            $results = [];
-            foreach ($params['events'] as $event) {
-                $idnumber = trim((string)$event['idnumber']);
-                $wanted = [
-                    'name' => trim((string)$event['name']),
-                    'description' => (string)$event['description'],
-                    'timestart' => (int)$event['timestart'],
-                    'timeduration' => (int)$event['timeduration'],
-                    'location' => (string)$event['location'],
-                ];
-                $existing = self::find_event((int)$course->id, $idnumber);
-                if (!$existing) {
-                    $properties = (object)($wanted + [
-                        'format' => FORMAT_HTML,
-                        'courseid' => (int)$course->id,
-                        'categoryid' => 0,
-                        'groupid' => 0,
-                        'userid' => (int)$USER->id,
-                        'modulename' => '0',
-                        'instance' => 0,
-                        'eventtype' => 'course',
-                        'visible' => 1,
-                        'uuid' => $idnumber,
-                    ]);
-                    $created = \calendar_event::create($properties, false);
-                    $results[] = ['idnumber' => $idnumber, 'id' => (int)$created->id, 'status' => helper::STATUS_CREATED];
-                    continue;
-                }
-                $changes = [];
-                foreach (self::FIELDS as $field) {
-                    $stored = $field === 'timestart' || $field === 'timeduration'
-                        ? (int)$existing->$field : (string)$existing->$field;
-                    if ($stored !== $wanted[$field]) {
-                        $changes[$field] = $wanted[$field];
-                    }
-                }
-                if ($changes) {
-                    if (isset($changes['description'])) {
-                        $changes['format'] = FORMAT_HTML;
-                    }
-                    \calendar_event::load($existing->id)->update((object)$changes, false);
-                }
-                $results[] = [
-                    'idnumber' => $idnumber,
-                    'id' => (int)$existing->id,
-                    'status' => $changes ? helper::STATUS_UPDATED : helper::STATUS_UNCHANGED,
-                ];
-            }
-            return ['events' => $results];
+            return ['events' => array_map(fn($event) => event_writer::upsert($course, $event), $params['events'])];
         });
-    }
-
-    /**
-     * The course event carrying our idnumber (the oldest when there are several).
-     *
-     * @param int $courseid
-     * @param string $idnumber
-     * @return \stdClass|null event row
-     */
-    protected static function find_event(int $courseid, string $idnumber): ?\stdClass {
-        global $DB;
-        $records = $DB->get_records(
-            'event',
-            ['courseid' => $courseid, 'eventtype' => 'course', 'uuid' => $idnumber],
-            'id ASC',
-            '*',
-            0,
-            1
-        );
-        return $records ? reset($records) : null;
     }
 
     /**
@@ -175,11 +75,7 @@ class upsert_events extends external_api {
      */
     public static function execute_returns(): external_single_structure {
         return new external_single_structure([
-            'events' => new external_multiple_structure(new external_single_structure([
-                'idnumber' => new external_value(PARAM_RAW, 'Our key of the event'),
-                'id' => new external_value(PARAM_INT, 'Moodle event id'),
-                'status' => new external_value(PARAM_ALPHA, 'created, updated or unchanged'),
-            ])),
+            'events' => new external_multiple_structure(event_writer::result_structure()),
         ]);
     }
 }

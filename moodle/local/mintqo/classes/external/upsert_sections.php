@@ -22,6 +22,7 @@ use core_external\external_multiple_structure;
 use core_external\external_single_structure;
 use core_external\external_value;
 use local_mintqo\local\helper;
+use local_mintqo\local\section_writer;
 
 /**
  * Create missing course sections and set name, summary and visibility.
@@ -39,12 +40,7 @@ class upsert_sections extends external_api {
     public static function execute_parameters(): external_function_parameters {
         return new external_function_parameters([
             'courseid' => new external_value(PARAM_INT, 'Course id'),
-            'sections' => new external_multiple_structure(new external_single_structure([
-                'section' => new external_value(PARAM_INT, 'Section number, 1 or more'),
-                'name' => new external_value(PARAM_TEXT, 'Section name'),
-                'summary' => new external_value(PARAM_RAW, 'Summary (HTML)', VALUE_DEFAULT, ''),
-                'visible' => new external_value(PARAM_INT, '1 visible, 0 hidden', VALUE_DEFAULT, 1),
-            ])),
+            'sections' => new external_multiple_structure(section_writer::structure()),
         ]);
     }
 
@@ -56,64 +52,18 @@ class upsert_sections extends external_api {
      * @return array
      */
     public static function execute(int $courseid, array $sections): array {
-        global $CFG, $DB;
-        require_once($CFG->dirroot . '/course/lib.php');
-
         $params = self::validate_parameters(self::execute_parameters(), ['courseid' => $courseid, 'sections' => $sections]);
         $course = helper::get_course($params['courseid']);
         helper::require_course_access($course, ['local/mintqo:provision', 'moodle/course:update']);
 
         $seen = [];
         foreach ($params['sections'] as $section) {
-            $number = (int)$section['section'];
-            if ($number < 1 || isset($seen[$number])) {
-                throw helper::error('invalidsection', $number);
-            }
-            $seen[$number] = true;
+            section_writer::validate($section, $seen);
         }
         if (!$seen) {
             return ['sections' => []];
         }
-
-        $results = helper::in_transaction(function () use ($DB, $course, $params, $seen) {
-            $existing = $DB->get_records_menu('course_sections', ['course' => $course->id], '', 'section, id');
-            course_create_sections_if_missing($course, range(0, max(array_keys($seen))));
-
-            $results = [];
-            foreach ($params['sections'] as $section) {
-                $record = $DB->get_record(
-                    'course_sections',
-                    ['course' => $course->id, 'section' => $section['section']],
-                    '*',
-                    MUST_EXIST
-                );
-                $wanted = [
-                    'name' => (string)$section['name'],
-                    'summary' => (string)$section['summary'],
-                    'summaryformat' => FORMAT_HTML,
-                    'visible' => empty($section['visible']) ? 0 : 1,
-                ];
-                $changed = (string)$record->name !== $wanted['name']
-                    || (string)$record->summary !== $wanted['summary']
-                    || ((string)$record->summary !== '' && (int)$record->summaryformat !== (int)FORMAT_HTML)
-                    || (int)$record->visible !== $wanted['visible'];
-                if ($changed) {
-                    course_update_section($course, $record, $wanted);
-                }
-                if (!isset($existing[$section['section']])) {
-                    $status = helper::STATUS_CREATED;
-                } else {
-                    $status = $changed ? helper::STATUS_UPDATED : helper::STATUS_UNCHANGED;
-                }
-                $results[] = [
-                    'section' => (int)$section['section'],
-                    'id' => (int)$record->id,
-                    'name' => $wanted['name'],
-                    'status' => $status,
-                ];
-            }
-            return $results;
-        });
+        $results = helper::in_transaction(fn() => section_writer::apply($course, $params['sections']), [$course->id]);
         return ['sections' => $results];
     }
 
@@ -124,12 +74,7 @@ class upsert_sections extends external_api {
      */
     public static function execute_returns(): external_single_structure {
         return new external_single_structure([
-            'sections' => new external_multiple_structure(new external_single_structure([
-                'section' => new external_value(PARAM_INT, 'Section number'),
-                'id' => new external_value(PARAM_INT, 'course_sections id'),
-                'name' => new external_value(PARAM_TEXT, 'Section name'),
-                'status' => new external_value(PARAM_ALPHA, 'created, updated or unchanged'),
-            ])),
+            'sections' => new external_multiple_structure(section_writer::result_structure()),
         ]);
     }
 }

@@ -105,12 +105,14 @@ class helper {
      * Run a batch inside one delegated transaction: applied completely or not at all.
      *
      * Moodle importers may force a rollback themselves; then the transaction is already disposed and only
-     * the original exception must travel on.
+     * the original exception must travel on. Caches are not rolled back: the structure (modinfo) and gradebook
+     * category caches of the listed courses would still describe what the rollback removed, so they are dropped.
      *
      * @param callable $work
+     * @param int[] $courseids courses whose structure $work may change
      * @return mixed what $work returned
      */
-    public static function in_transaction(callable $work) {
+    public static function in_transaction(callable $work, array $courseids = []) {
         global $DB;
         $transaction = $DB->start_delegated_transaction();
         try {
@@ -119,10 +121,37 @@ class helper {
             return $result;
         } catch (\Throwable $e) {
             if (!$transaction->is_disposed()) {
-                $transaction->rollback($e);
+                try {
+                    $transaction->rollback($e);
+                } catch (\Throwable $rethrown) {
+                    $e = $rethrown;
+                }
+            }
+            foreach (array_unique($courseids) as $courseid) {
+                self::forget_course_caches((int)$courseid);
             }
             throw $e;
         }
+    }
+
+    /**
+     * Drop the cached structure and grade categories of a course so the next look-up reads the database.
+     *
+     * @param int $courseid
+     */
+    public static function forget_course_caches(int $courseid): void {
+        global $CFG;
+        require_once($CFG->libdir . '/gradelib.php');
+        $cache = \cache::make('core', 'coursemodinfo');
+        $cache->acquire_lock($courseid);
+        try {
+            $cache->delete($courseid);
+        } finally {
+            $cache->release_lock($courseid);
+        }
+        \course_modinfo::clear_instance_cache($courseid);
+        \core_courseformat\base::reset_course_cache($courseid);
+        \grade_category::clean_record_set();
     }
 
     /**
