@@ -59,22 +59,28 @@ def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
 def check_sections(sections: list[dict]) -> None:
     seen: set[int] = set()
     for item in sections:
-        if item["section"] < 1:
-            raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
-        if item["section"] in seen:
-            raise plugin_error("invalidsection", f"Section {item['section']} is given more than once")
-        seen.add(item["section"])
+        check_section(item, seen)
+
+
+def check_section(item: dict, seen: set[int]) -> None:
+    if item["section"] < 1 or item["section"] in seen:
+        raise plugin_error("invalidsection", f"Invalid section: {item['section']}.")
+    seen.add(item["section"])
+
+
+def ensure_sections(site: Site, course: Record, highest: int) -> set[int]:
+    """course_create_sections_if_missing(0..highest): the numbers it created."""
+    existing = {s["section"] for s in sections_of(site, course["id"])}
+    missing = [number for number in range(0, highest + 1) if number not in existing]
+    for number in missing:
+        add_section(site, course["id"], number)
+    return set(missing)
 
 
 def apply_sections(site: Site, course: Record, sections: list[dict]) -> list[dict]:
     """Sections by number (missing ones up to the highest are created), name, summary and visibility."""
+    created_now = ensure_sections(site, course, max((item["section"] for item in sections), default=0))
     existing = {s["section"]: s for s in sections_of(site, course["id"])}
-    highest = max((item["section"] for item in sections), default=0)
-    created_now = set()
-    for number in range(0, highest + 1):
-        if number not in existing:
-            existing[number] = add_section(site, course["id"], number)
-            created_now.add(number)
     out = []
     for item in sections:
         section = existing[item["section"]]
@@ -140,28 +146,33 @@ def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
 def upsert_activities(call: Call, courseid: int, activities: list[dict], completioncriteria: list[dict]) -> dict:
     site = call.site
     course = provisioning_course(call, courseid, "moodle/course:manageactivities")
-    out = []
+    seen: set[str] = set()
     for item in activities:
-        check_activity(item)
-        out.append(upsert_activity(site, course, item))
+        check_activity(item, SUPPORTED_MODULES, seen)
+    ensure_sections(site, course, max((item["section"] for item in activities), default=0))
+    out = [upsert_activity(site, course, item) for item in activities]
     return {"activities": out, "completioncriteria": apply_criteria(site, course, completioncriteria)}
 
 
-def check_activity(item: dict[str, Any], supported: tuple[str, ...] = SUPPORTED_MODULES) -> None:
-    """What upsert_activities rejects in one activity before looking at the course."""
+def check_activity(item: dict[str, Any], supported: tuple[str, ...], seen: set[str]) -> None:
+    """What upsert_activities rejects in one activity before writing anything (``seen``: idnumbers so far)."""
     if item["modname"] not in supported:
         raise plugin_error("unsupportedmodule",
-                           f"Module type '{item['modname']}' is not supported ({', '.join(supported)})")
-    if item["idnumber"] == "":
-        raise invalid_parameter("activities => idnumber must not be empty")
+                           f'Activity type "{item["modname"]}" is not supported (page, url, label, assign).')
     if item["section"] < 0:
-        raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
+        raise plugin_error("invalidsection", f"Invalid section: {item['section']}.")
     for field, allowed in (("completion", (0, 1, 2)), ("teamsubmission", (0, 1)), ("selfcompletion", (0, 1))):
         if item[field] not in allowed:
             raise invalid_parameter(f"activities: {field} must be one of {', '.join(map(str, allowed))}")
     for field in ("duedate", "completionexpected", "allowsubmissionsfromdate"):
         if item[field] < 0:
             raise invalid_parameter(f"activities: {field} must not be negative")
+    idnumber = item["idnumber"].strip()
+    if idnumber == "":
+        raise invalid_parameter("activities: idnumber is required")
+    if idnumber in seen:
+        raise invalid_parameter(f"activities: idnumber {idnumber} appears twice")
+    seen.add(idnumber)
 
 
 def module_of_type(site: Site, course: Record, idnumber: str, modname: str) -> Record | None:
@@ -169,12 +180,13 @@ def module_of_type(site: Site, course: Record, idnumber: str, modname: str) -> R
     cm = cm_by_idnumber(site, course["id"], idnumber)
     if cm is not None and cm["modname"] != modname:
         raise plugin_error("activitytypemismatch",
-                           f"The activity with idnumber '{idnumber}' is a {cm['modname']}, not a {modname}")
+                           f'The idnumber "{idnumber}" belongs to a {cm["modname"]} activity, not to a {modname}.')
     return cm
 
 
 def upsert_activity(site: Site, course: Record, item: dict[str, Any]) -> dict:
     """Create, update or leave one page/url/label/assign by idnumber (a checked item)."""
+    item = {**item, "idnumber": item["idnumber"].strip()}
     cm = module_of_type(site, course, item["idnumber"], item["modname"])
     cm_fields = _cm_fields(item)
     if cm is None:
@@ -205,13 +217,13 @@ def upsert_activity(site: Site, course: Record, item: dict[str, Any]) -> dict:
 def apply_criteria(site: Site, course: Record, completioncriteria: list[dict]) -> dict:
     """Course completion = all the named activities; an empty list leaves the criteria alone."""
     if not completioncriteria:
-        return {"status": "unchanged", "count": len(completion.criteria(site, course["id"]))}
+        return {"status": "unchanged", "count": 0}
     cmids = []
     for crit in completioncriteria:
         cm = cm_by_idnumber(site, course["id"], crit["idnumber"])
         if cm is None or not cm["completion"]:
-            raise plugin_error("invalidcompletioncriteria",
-                               f"'{crit['idnumber']}' is not an activity of this course with completion enabled")
+            raise plugin_error("invalidcompletioncriteria", f'Completion criterion "{crit["idnumber"]}" is not an '
+                               "activity of this course with completion enabled.")
         if cm["id"] not in cmids:
             cmids.append(cm["id"])
     had = bool(completion.criteria(site, course["id"]))
@@ -254,7 +266,7 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
     if idnumber == "":
         raise invalid_parameter("idnumber is required")
     if section < 0:
-        raise plugin_error("invalidsection", f"Invalid section number: {section}")
+        raise plugin_error("invalidsection", f"Invalid section: {section}.")
     check_quiz_settings(settings)
     return upsert_quiz(call.site, course, section, idnumber, name, intro, questionsxml, sections, settings)
 
@@ -470,40 +482,44 @@ def events_course(call: Call, courseid: int, *capabilities: str) -> Record:
 def check_events(events: list[dict]) -> None:
     seen: set[str] = set()
     for item in events:
-        idnumber = item["idnumber"].strip()
-        if not idnumber or len(idnumber) > 255:
-            raise invalid_parameter("events: idnumber must have 1 to 255 characters")
-        if idnumber in seen:
-            raise invalid_parameter(f"events: idnumber {idnumber} appears twice")
-        seen.add(idnumber)
-        if not item["name"].strip():
-            raise invalid_parameter("events: name is required")
-        if item["timestart"] <= 0:
-            raise invalid_parameter("events: timestart must be a unix time")
-        if item["timeduration"] < 0:
-            raise invalid_parameter("events: timeduration must not be negative")
+        check_event(item, seen)
+
+
+def check_event(item: dict, seen: set[str]) -> None:
+    idnumber = item["idnumber"].strip()
+    if not idnumber or len(idnumber) > 255:
+        raise invalid_parameter("events: idnumber must have 1 to 255 characters")
+    if idnumber in seen:
+        raise invalid_parameter(f"events: idnumber {idnumber} appears twice")
+    seen.add(idnumber)
+    if not item["name"].strip():
+        raise invalid_parameter("events: name is required")
+    if item["timestart"] <= 0:
+        raise invalid_parameter("events: timestart must be a unix time")
+    if item["timeduration"] < 0:
+        raise invalid_parameter("events: timeduration must not be negative")
 
 
 def apply_events(call: Call, course: Record, events: list[dict]) -> list[dict]:
+    return [apply_event(call, course, item) for item in events]
+
+
+def apply_event(call: Call, course: Record, item: dict) -> dict:
     site = call.site
-    out = []
-    for item in events:
-        idnumber = item["idnumber"].strip()
-        wanted = {"name": item["name"].strip(), "description": item["description"], "timestart": item["timestart"],
-                  "timeduration": item["timeduration"], "location": item["location"]}
-        existing = min(site.find("event", courseid=course["id"], eventtype="course", uuid=idnumber),
-                       key=lambda e: e["id"], default=None)
-        if existing is None:
-            new_id = site.insert("event", dict(wanted, format=1, courseid=course["id"], categoryid=0, groupid=0,
-                                               userid=call.userid, modulename="0", instance=0, eventtype="course",
-                                               visible=1, uuid=idnumber, timemodified=site.now()))
-            out.append({"idnumber": idnumber, "id": new_id, "status": "created"})
-            continue
-        changes = {k: v for k, v in wanted.items() if existing.get(k) != v}
-        if changes:
-            site.update("event", existing["id"], timemodified=site.now(), **changes)
-        out.append({"idnumber": idnumber, "id": existing["id"], "status": "updated" if changes else "unchanged"})
-    return out
+    idnumber = item["idnumber"].strip()
+    wanted = {"name": item["name"].strip(), "description": item["description"], "timestart": item["timestart"],
+              "timeduration": item["timeduration"], "location": item["location"]}
+    existing = min(site.find("event", courseid=course["id"], eventtype="course", uuid=idnumber),
+                   key=lambda e: e["id"], default=None)
+    if existing is None:
+        new_id = site.insert("event", dict(wanted, format=1, courseid=course["id"], categoryid=0, groupid=0,
+                                           userid=call.userid, modulename="0", instance=0, eventtype="course",
+                                           visible=1, uuid=idnumber, timemodified=site.now()))
+        return {"idnumber": idnumber, "id": new_id, "status": "created"}
+    changes = {k: v for k, v in wanted.items() if existing.get(k) != v}
+    if changes:
+        site.update("event", existing["id"], timemodified=site.now(), **changes)
+    return {"idnumber": idnumber, "id": existing["id"], "status": "updated" if changes else "unchanged"}
 
 
 # ------------------------------------------------------------------------------ reads
