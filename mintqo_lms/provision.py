@@ -758,7 +758,7 @@ class Provisioner:
         self.progress("Course content", 0, len(stale))
         # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
         # entry answered, so a run cut off in between sends that course again.
-        for done, (index, answer) in enumerate(plugin.iter_course_content(entries, questionsets), start=1):
+        for done, (index, answer) in enumerate(_content_calls(plugin, entries, questionsets), start=1):
             course = stale[index]
             content = course.content
             named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
@@ -778,6 +778,18 @@ class Provisioner:
             course.content_stale = False
             result.applied["content updated" if course.content_known else "content created"] += 1
             self.progress("Course content", done, len(stale))
+
+
+def _content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
+    """``iter_course_content``; a service without the function (plugin before 1.4.0) is named as such."""
+    try:
+        yield from plugin.iter_course_content(entries, questionsets)
+    except AccessDeniedError as exc:
+        if exc.errorcode != "accessexception":
+            raise
+        raise ProvisionError("the token cannot call local_mintqo_upsert_course_content: the site's local_mintqo "
+                             "is older than 1.4.0 (update it) or the token belongs to another service "
+                             "(run 'mintqo-lms doctor')") from None
 
 
 def questionset_key(xml: str) -> str:

@@ -139,3 +139,14 @@ def test_a_plugin_without_the_state_function_is_named(store):
         with pytest.raises(ProvisionError, match="older than 1.3.0"):
             provision(site(sb), store, Config(), "2025")
         assert list(sb.calls) == ["local_mintqo_get_course_state"]
+
+
+def test_a_plugin_without_the_content_function_is_named_and_no_content_is_marked_done(store):
+    with Sandbox() as sb:
+        import_roster(store, EXAMPLE_ROSTER, "2025")
+        sb.faults.add("local_mintqo_upsert_course_content", nth=1, kind="exception", errorcode="accessexception",
+                      exception="webservice_access_exception", message="Access control exception")
+        with pytest.raises(ProvisionError, match="older than 1.4.0"):
+            provision(site(sb), store, Config(), "2025")
+        assert Counter(sb.calls)["local_mintqo_upsert_course_content"] == 1
+        assert not any(row["content_hash"] for row in store.db["courses"].rows)
