@@ -120,16 +120,17 @@ def test_an_item_that_alone_exceeds_the_budget_is_refused_before_any_call():
 
 @pytest.fixture
 def sandbox_courses():
+    """A sandbox with four empty courses: (sandbox, the admin's Moodle, course ids)."""
     with Sandbox() as sb:
         admin = Moodle(MoodleClient(sb.url, sb.admin_token))
         category = admin.client.call("core_course_create_categories", categories=[{"name": "K"}])[0]["id"]
         ids = [c["id"] for c in admin.client.call("core_course_create_courses", courses=[
             {"fullname": f"Kurs {n}", "shortname": f"k{n}", "categoryid": category} for n in range(4)])]
-        yield sb, ids
+        yield sb, admin, ids
 
 
 def test_split_calls_leave_moodle_as_one_call_would(sandbox_courses):
-    sb, ids = sandbox_courses
+    sb, _, ids = sandbox_courses
     wanted = [course(ids[0], pages=25, quizzes=("sa1", "sa2"), events=4), course(ids[1], quizzes=("sa3",))]
     small = Moodle(MoodleClient(sb.url, sb.token, max_form_fields=80))
     mark = len(sb.calls)

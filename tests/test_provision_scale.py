@@ -131,22 +131,16 @@ def test_a_course_moved_out_of_the_category_is_still_found_with_one_more_read(sa
     assert writes(sandbox, mark) == Counter()
 
 
-def test_a_plugin_without_the_state_function_is_named(store):
+@pytest.mark.parametrize(("function", "release"), [("local_mintqo_get_course_state", "1.3.0"),
+                                                    ("local_mintqo_upsert_course_content", "1.4.0")])
+def test_a_plugin_without_a_needed_function_is_named_and_no_content_is_marked_done(store, function, release):
     with Sandbox() as sb:
         import_roster(store, EXAMPLE_ROSTER, "2025")
-        sb.faults.add("local_mintqo_get_course_state", nth=1, kind="exception", errorcode="accessexception",
+        sb.faults.add(function, nth=1, kind="exception", errorcode="accessexception",
                       exception="webservice_access_exception", message="Access control exception")
-        with pytest.raises(ProvisionError, match="older than 1.3.0"):
+        with pytest.raises(ProvisionError, match=f"older than {release}"):
             provision(site(sb), store, Config(), "2025")
-        assert list(sb.calls) == ["local_mintqo_get_course_state"]
-
-
-def test_a_plugin_without_the_content_function_is_named_and_no_content_is_marked_done(store):
-    with Sandbox() as sb:
-        import_roster(store, EXAMPLE_ROSTER, "2025")
-        sb.faults.add("local_mintqo_upsert_course_content", nth=1, kind="exception", errorcode="accessexception",
-                      exception="webservice_access_exception", message="Access control exception")
-        with pytest.raises(ProvisionError, match="older than 1.4.0"):
-            provision(site(sb), store, Config(), "2025")
-        assert Counter(sb.calls)["local_mintqo_upsert_course_content"] == 1
+        assert Counter(sb.calls)[function] == 1
         assert not any(row["content_hash"] for row in store.db["courses"].rows)
+        if function == "local_mintqo_get_course_state":
+            assert list(sb.calls) == [function]

@@ -6,21 +6,15 @@ from __future__ import annotations
 import copy
 
 import pytest
-from test_course_content_chunks import SETS, course
+from test_course_content_chunks import SETS, course, sandbox_courses  # noqa: F401 - a fixture
 
 from mintqo_lms.moodle import Moodle, MoodleClient
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MoodleRemoteError
-from mintqo_lms.sandbox import Sandbox
 
 
 @pytest.fixture
-def world():
-    with Sandbox() as sb:
-        moodle = Moodle(MoodleClient(sb.url, sb.admin_token))
-        category = moodle.client.call("core_course_create_categories", categories=[{"name": "K"}])[0]["id"]
-        ids = [c["id"] for c in moodle.client.call("core_course_create_courses", courses=[
-            {"fullname": f"Kurs {n}", "shortname": f"k{n}", "categoryid": category} for n in range(3)])]
-        yield sb, moodle, ids
+def world(sandbox_courses):
+    return sandbox_courses
 
 
 def modules(sb: Sandbox, courseid: int) -> list[str]:
