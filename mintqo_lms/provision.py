@@ -13,7 +13,8 @@ How it stays safe to run again and again:
   roles), so an unchanged run costs one call at any size; core reads follow only for what it cannot know
   (the root category on the first run, courses moved out by hand, people in no course yet).
 * Writes grow with the number of courses, not of people: users, enrolments, groups and memberships travel
-  in chunked batches across all courses; each course's content takes a few plugin calls. A course's
+  in chunked batches across all courses, and so does course content (``upsert_course_content``: many courses'
+  sections, activities, quizzes, criteria and events a call). A course's
   content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
   lost a section or activity of it, so an unchanged second run makes no write call at all.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
