@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mintqo_lms.moodle.encoding import flatten
@@ -30,16 +31,16 @@ class Piece:
     entry: dict[str, Any]
     last: bool = False     # the course's content is complete in Moodle once this piece's call answered
 
-    @property
+    @cached_property
     def sets(self) -> set[str]:
         return {m["quiz"]["questionset"] for m in self.entry.get("modules", []) if m.get("quiz")}
 
-    @property
+    @cached_property
     def quizzes(self) -> int:
         return sum(1 for m in self.entry.get("modules", []) if m.get("quiz"))
 
-    @property
-    def fields(self) -> int:
+    @cached_property
+    def fields(self) -> int:   # an entry is never changed once in a piece: counted once
         return len(flatten(self.entry, "courses[0]"))
 
 
