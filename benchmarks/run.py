@@ -280,14 +280,29 @@ def parse_scales(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
-def merge(files: list[Path], out: Path) -> dict[str, Any]:
-    """Results of separate runs (e.g. 16x in the background beside 1x and 4x) in one file, later scales winning."""
+def merge(files: list[Path], out: Path, per_person_from: list[Path] = ()) -> dict[str, Any]:
+    """Results of separate runs (e.g. 16x in the background beside 1x and 4x) in one file, later scales winning.
+
+    ``per_person_from``: runs whose per-person side fills the scenarios where it was not run. The per-person
+    script uses no mintqo-lms code, so its numbers do not change with our commits; each copied entry keeps
+    the commit and time of the run that measured it."""
     results: dict[str, Any] = {"scales": {}}
     for file in files:
         data = json.loads(file.read_text(encoding="utf-8"))
         scales = {**results["scales"], **data["scales"]}
         results.update(data)
         results["scales"] = scales
+    for file in per_person_from:
+        donor = json.loads(file.read_text(encoding="utf-8"))
+        for scale, record in donor["scales"].items():
+            for name, entry in record["scenarios"].items():
+                target = results["scales"].get(scale, {}).get("scenarios", {}).get(name)
+                theirs = entry.get("per_person", {})
+                if target is None or target.get("per_person", {}).get("status") == "ok" or theirs.get("status") != "ok":
+                    continue
+                target["per_person"] = {**theirs, "measured_in": {"file": file.name, "commit": record.get("commit"),
+                                                                   "run_at": record.get("run_at")}}
+                target["ratio"] = _ratio(target)
     results["targets"] = targets(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -312,9 +327,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--timeout", type=float, default=7200, help="seconds one scenario may take")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
                         help="run nothing: merge these result files by scale into --out and print the table")
+    parser.add_argument("--per-person-from", nargs="+", type=Path, default=[], metavar="JSON",
+                        help="with --merge: take the per-person way's numbers from these runs where a merged run "
+                             "did not run it (same scale and scenario)")
     args = parser.parse_args(argv)
     if args.merge:
-        return merge(args.merge, args.out or RESULTS / "latest.json")
+        return merge(args.merge, args.out or RESULTS / "latest.json", args.per_person_from)
     args.scenarios = {s for s in args.scenarios.split(",") if s}
     args.per_person_scenarios = {s for s in args.per_person_scenarios.split(",") if s}
     args.per_person_scales = parse_scales(args.per_person_scales) if args.per_person_scales else None

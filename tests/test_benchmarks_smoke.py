@@ -90,3 +90,28 @@ def test_targets_are_reported_not_asserted(results):
     assert {"provision_unchanged_calls<=5", "sync_unchanged_calls<=3", "client_overhead<10%",
             "sync_full_ingest>=50000_rows_per_s"} <= set(checks)
     assert all(value in (True, False, None) for key, value in checks.items() if not key.endswith("%"))
+
+
+def test_merge_takes_the_per_person_way_from_another_run_only_where_missing(results, tmp_path):
+    ours = json.loads(json.dumps(results))
+    scenarios = ours["scales"][SCALE]["scenarios"]
+    measured = [name for name, e in scenarios.items() if e.get("per_person", {}).get("status") == "ok"]
+    assert len(measured) >= 2
+    skipped, kept = measured[0], measured[1]
+    scenarios[skipped]["per_person"] = {"status": "not run", "reason": "test"}
+    scenarios[skipped]["ratio"] = {"calls": None, "wall_s": None}
+    donor = json.loads(json.dumps(results))
+    donor["scales"][SCALE]["commit"] = "donor01"
+    donor["scales"][SCALE]["scenarios"][kept]["per_person"]["calls"] = 999_999
+    (tmp_path / "ours.json").write_text(json.dumps(ours), encoding="utf-8")
+    (tmp_path / "donor.json").write_text(json.dumps(donor), encoding="utf-8")
+
+    merged = main(["--merge", str(tmp_path / "ours.json"), "--per-person-from", str(tmp_path / "donor.json"),
+                   "--out", str(tmp_path / "merged.json")])
+
+    filled = merged["scales"][SCALE]["scenarios"][skipped]
+    assert filled["per_person"]["calls"] == results["scales"][SCALE]["scenarios"][skipped]["per_person"]["calls"]
+    assert filled["per_person"]["measured_in"]["commit"] == "donor01"
+    assert filled["ratio"] == results["scales"][SCALE]["scenarios"][skipped]["ratio"]
+    untouched = merged["scales"][SCALE]["scenarios"][kept]["per_person"]
+    assert untouched["calls"] != 999_999 and "measured_in" not in untouched

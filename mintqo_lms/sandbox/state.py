@@ -54,6 +54,11 @@ class Site:
         self.next_ids: dict[str, int] = defaultdict(lambda: 1)
         self.next_ids.update(FRESH_SITE_NEXT_IDS)
         self._journal: list[Callable[[], None]] | None = None
+        # Lookup indexes of find()/find_one(), per table and set of keys, built on first use and kept up to
+        # date by insert/update/delete: without them every lookup scans the table, and a 16x site (7,600 users,
+        # 100,000 completion rows) spends seconds per call. Records must change through these methods only
+        # (the transaction journal needs that anyway).
+        self._indexes: dict[str, dict[tuple[str, ...], dict[tuple[Any, ...], dict[int, Record]]]] = defaultdict(dict)
         self.lock = threading.RLock()
         self._clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.wwwroot = wwwroot
@@ -122,6 +127,7 @@ class Site:
         self.next_ids[table] = new_id + 1
         record = dict(record, id=new_id)
         self.tables[table][new_id] = record
+        self._index_add(table, record)
         if self._journal is not None:
             def undo(table=table, new_id=new_id) -> None:
                 self.tables[table].pop(new_id, None)
@@ -140,11 +146,19 @@ class Site:
                 for key in missing:
                     record.pop(key, None)
             self._journal.append(undo)
+        moved = [keys for keys in self._indexes.get(table, {}) if not changes.keys().isdisjoint(keys)]
+        for keys in moved:
+            self._index_bucket(table, keys, record).pop(record["id"], None)
         record.update(changes)
+        for keys in moved:
+            self._index_bucket(table, keys, record)[record["id"]] = record
         return record
 
     def delete(self, table: str, record_id: int) -> None:
         record = self.tables[table].pop(record_id, None)
+        if record is not None:
+            for keys in self._indexes.get(table, {}):
+                self._index_bucket(table, keys, record).pop(record_id, None)
         if record is not None and self._journal is not None:
             self._journal.append(lambda: self.tables[table].__setitem__(record_id, record))
 
@@ -155,13 +169,43 @@ class Site:
             return None
 
     def find(self, table: str, **equal: Any) -> list[Record]:
-        return [r for r in self.tables[table].values() if all(r.get(k) == v for k, v in equal.items())]
+        """Records whose fields equal ``equal``, in id order (Moodle's usual ORDER BY id)."""
+        if not equal:
+            return list(self.tables[table].values())
+        keys = tuple(sorted(equal))
+        wanted = tuple(equal[k] for k in keys)
+        try:
+            hash(wanted)
+        except TypeError:  # a list-valued field (conversation members): no index, scan
+            return [r for r in self.tables[table].values() if all(r.get(k) == v for k, v in equal.items())]
+        bucket = self._index(table, keys).get(wanted)
+        if not bucket:
+            return []
+        return [bucket[i] for i in sorted(bucket)]
 
     def find_one(self, table: str, **equal: Any) -> Record | None:
-        for record in self.tables[table].values():
-            if all(record.get(k) == v for k, v in equal.items()):
-                return record
-        return None
+        found = self.find(table, **equal)
+        return found[0] if found else None
+
+    def _index(self, table: str, keys: tuple[str, ...]) -> dict[tuple[Any, ...], dict[int, Record]]:
+        index = self._indexes[table].get(keys)
+        if index is None:
+            index = {}
+            self._indexes[table][keys] = index
+            for record in self.tables[table].values():
+                self._index_bucket(table, keys, record)[record["id"]] = record
+        return index
+
+    def _index_bucket(self, table: str, keys: tuple[str, ...], record: Record) -> dict[int, Record]:
+        value = tuple(record.get(k) for k in keys)
+        try:
+            return self._indexes[table][keys].setdefault(value, {})
+        except TypeError:  # an unhashable field value never equals a hashable looked-up one
+            return {}
+
+    def _index_add(self, table: str, record: Record) -> None:
+        for keys in self._indexes.get(table, {}):
+            self._index_bucket(table, keys, record)[record["id"]] = record
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -175,6 +219,7 @@ class Site:
         except BaseException:
             for undo in reversed(self._journal):
                 undo()
+            self._indexes.clear()  # the undo steps bypass the indexes; rebuilt on the next lookup
             raise
         finally:
             self._journal = None
@@ -186,6 +231,7 @@ class Site:
 
     def load(self, data: dict[str, Any]) -> None:
         self.tables = defaultdict(dict)
+        self._indexes.clear()
         for table, rows in data["tables"].items():
             self.tables[table] = {int(r["id"]): r for r in rows}
         self.next_ids = defaultdict(lambda: 1)
