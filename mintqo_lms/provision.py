@@ -13,7 +13,8 @@ How it stays safe to run again and again:
   roles), so an unchanged run costs one call at any size; core reads follow only for what it cannot know
   (the root category on the first run, courses moved out by hand, people in no course yet).
 * Writes grow with the number of courses, not of people: users, enrolments, groups and memberships travel
-  in chunked batches across all courses; each course's content takes a few plugin calls. A course's
+  in chunked batches across all courses, and so does course content (``upsert_course_content``: many courses'
+  sections, activities, quizzes, criteria and events a call). A course's
   content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
   lost a section or activity of it, so an unchanged second run makes no write call at all.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
@@ -746,14 +747,6 @@ class Provisioner:
                 self.store.db["groups"].upsert({"idnumber": group.idnumber, "course_idnumber": group.course_idnumber,
                                                 "moodle_id": group.moodle_id, "name": group.name}, pk="idnumber")
 
-    def _with_team_page_url(self, activity: dict[str, Any], cms: list[dict[str, Any]]) -> dict[str, Any]:
-        """The team page's address, ``<site>/local/mintqo/team.php?id=<quiz cmid>``, once the quiz exists."""
-        if not activity["externalurl"].startswith(TEAM_PAGE_URL):
-            return activity
-        quiz = activity["externalurl"][len(TEAM_PAGE_URL):]
-        cmid = next(cm["cmid"] for cm in cms if cm["idnumber"] == quiz)
-        return {**activity, "externalurl": f"{self.moodle.client.url}/local/mintqo/team.php?id={cmid}"}
-
     def _apply_content(self, plan: Plan, result: ProvisionResult) -> None:
         stale = [c for c in plan.courses if c.content_stale]
         if not stale:
@@ -762,62 +755,80 @@ class Provisioner:
         # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
         configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]} for c in stale])
         result.content_items.update(f"course settings {c.status}" for c in configured)
-        for done, course in enumerate(stale):
-            self.progress("Course content", done, len(stale))
+        entries, questionsets = content_entries(stale)
+        self.progress("Course content", 0, len(stale))
+        # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
+        # entry answered, so a run cut off in between sends that course again.
+        for done, (index, answer) in enumerate(_content_calls(plugin, entries, questionsets), start=1):
+            course = stale[index]
             content = course.content
-            sections = plugin.upsert_sections(course.moodle_id, content["sections"])
-            result.content_items.update(f"sections {s.status}" for s in sections)
-            cms: list[dict[str, Any]] = []
-            activities = {a["idnumber"]: a for a in content["activities"]}
-            quizzes = {q["idnumber"]: q for q in content["quizzes"]}
-            criteria_needed = set(content["criteria"])
-            # Activities before a quiz, the quiz, the next activities …: Moodle appends each new module to its
-            # section, so this order puts every quiz after the page that explains it. The completion criteria
-            # travel with the last call of activities once every module they name exists.
-            runs: list[tuple[str, list[str]]] = []
-            for idnumber in content["sequence"]:
-                kind = "quiz" if idnumber in quizzes else "activities"
-                if kind == "activities" and runs and runs[-1][0] == "activities":
-                    runs[-1][1].append(idnumber)
-                else:
-                    runs.append((kind, [idnumber]))
-            last_run = max((i for i, (kind, _) in enumerate(runs) if kind == "activities"), default=-1)
-            criteria_sent = False
-            created: set[str] = set()
-            for index, (kind, idnumbers) in enumerate(runs):
-                if kind == "quiz":
-                    quiz = quizzes[idnumbers[0]]
-                    imported = plugin.import_quiz(courseid=course.moodle_id, **quiz)
-                    result.content_items[f"quizzes {imported.status}"] += 1
-                    cms.append({"idnumber": quiz["idnumber"], "cmid": imported.cmid, "instance_id": imported.quizid,
-                                "modname": "quiz", "name": quiz["name"], "section": quiz["section"]})
-                    created.add(quiz["idnumber"])
-                    continue
-                batch = [self._with_team_page_url(activities[i], cms) for i in idnumbers]
-                created.update(idnumbers)
-                with_criteria = index == last_run and criteria_needed <= created
-                answer = plugin.upsert_activities(course.moodle_id, batch,
-                                                  content["criteria"] if with_criteria else ())
-                criteria_sent = criteria_sent or with_criteria
-                result.content_items.update(f"activities {a.status}" for a in answer.activities)
-                cms += [{"idnumber": a.idnumber, "cmid": a.cmid, "instance_id": a.instanceid, "modname": a.modname,
-                         "name": activities[a.idnumber]["name"], "section": activities[a.idnumber]["section"]}
-                        for a in answer.activities]
-            if content["criteria"] and not criteria_sent:   # a criterion names a quiz that came last
-                last = [activities[i] for i in runs[last_run][1]]
-                plugin.upsert_activities(course.moodle_id, last, content["criteria"])
-            if content["events"]:
-                events = plugin.upsert_events(course.moodle_id, content["events"])
-                result.content_items.update(f"calendar events {e.status}" for e in events)
+            named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
+            result.content_items.update(f"sections {s.status}" for s in answer.sections)
+            result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
+            result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
+            result.content_items.update(f"calendar events {e.status}" for e in answer.events)
             now = int(time.time())
-            with self.store.transaction():  # the fingerprint only after everything of the course is in
-                for cm in cms:
-                    self.store.db["activities"].upsert({"course_idnumber": course.idnumber, **cm, "updated_at": now},
-                                                       pk=("course_idnumber", "idnumber"))
+            with self.store.transaction():
+                for module in answer.modules:
+                    self.store.db["activities"].upsert({
+                        "course_idnumber": course.idnumber, "idnumber": module.idnumber, "cmid": module.cmid,
+                        "instance_id": module.instanceid, "modname": module.modname,
+                        "name": named[module.idnumber]["name"], "section": named[module.idnumber]["section"],
+                        "updated_at": now}, pk=("course_idnumber", "idnumber"))
                 self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
             course.content_stale = False
             result.applied["content updated" if course.content_known else "content created"] += 1
-        self.progress("Course content", len(stale), len(stale))
+            self.progress("Course content", done, len(stale))
+
+
+def _content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
+    """``iter_course_content``; a service without the function (plugin before 1.4.0) is named as such."""
+    try:
+        yield from plugin.iter_course_content(entries, questionsets)
+    except AccessDeniedError as exc:
+        if exc.errorcode != "accessexception":
+            raise
+        raise ProvisionError("the token cannot call local_mintqo_upsert_course_content: the site's local_mintqo "
+                             "is older than 1.4.0 (update it) or the token belongs to another service "
+                             "(run 'mintqo-lms doctor')") from None
+
+
+def questionset_key(xml: str) -> str:
+    """A question set's key in a call: the same XML (one instrument in many courses) travels once."""
+    return "qs-" + hashlib.sha256(xml.encode("utf-8")).hexdigest()[:24]
+
+
+def quiz_module(quiz: dict[str, Any], questionsets: dict[str, str]) -> dict[str, Any]:
+    """An ``import_quiz``-style quiz as a module of ``upsert_course_content`` (its XML into ``questionsets``)."""
+    key = questionset_key(quiz["questionsxml"])
+    questionsets[key] = quiz["questionsxml"]
+    return {"section": quiz["section"], "modname": "quiz", "idnumber": quiz["idnumber"], "name": quiz["name"],
+            "intro": quiz["intro"], "visible": quiz["settings"].get("visible", 1),
+            "quiz": {"questionset": key, "sections": quiz["sections"], "settings": quiz["settings"]}}
+
+
+def content_entries(courses: list[DesiredCourse]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The courses' content as ``upsert_course_content`` entries (modules in the template's order, so each quiz
+    follows the page that explains it, and the team page its quiz) and the question sets they use."""
+    questionsets: dict[str, str] = {}
+    entries = []
+    for course in courses:
+        content = course.content
+        activities = {a["idnumber"]: a for a in content["activities"]}
+        quizzes = {q["idnumber"]: q for q in content["quizzes"]}
+        modules = []
+        for idnumber in content["sequence"]:
+            if idnumber in quizzes:
+                modules.append(quiz_module(quizzes[idnumber], questionsets))
+                continue
+            activity = activities[idnumber]
+            if activity["externalurl"].startswith(TEAM_PAGE_URL):   # the plugin puts in the team page's address
+                activity = {**activity, "externalurl": "", "teamquiz": activity["externalurl"][len(TEAM_PAGE_URL):]}
+            modules.append(activity)
+        entries.append({"courseid": course.moodle_id, "sections": content["sections"], "modules": modules,
+                        "completioncriteria": [{"idnumber": i} for i in content["criteria"]],
+                        "events": content["events"]})
+    return entries, questionsets
 
 
 def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_run: bool = False,

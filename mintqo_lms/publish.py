@@ -8,13 +8,13 @@ own, placed in every regional course of the cohort next to each quiz of the curr
   ``selbstanalyse-1-v2``), questions ``mintqo:sa:v2:…``;
 * the same section (Moodle appends it there, after the v1 quiz and its team page) and the same settings as the
   v1 quiz (one attempt, no grade, no exam review, the timetable's window, completion as the template says):
-  the plugin's ``import_quiz`` applies them exactly as provisioning does;
+  sent like provisioning sends quizzes, through ``upsert_course_content`` batched across the courses;
 * the v1 quizzes, their attempts and answers are never touched: nothing here writes to them.
 
 Every published quiz is recorded in the store's ``activities`` table (``modname`` quiz), so ``sync`` reads its
 answers like any other. A fingerprint of what was sent is kept per course in ``sync_state``
 (``publish:<course>:<quiz>``): publishing the same again makes no write call; a changed timetable window is
-sent again (``import_quiz`` updates the settings, keeps questions and attempts).
+sent again (the plugin updates the settings, keeps questions and attempts).
 
 Not placed for a new version: the team page link ("Unsere Antworten im Team"). The plugin's team page computes
 its 0–100 assessment from the answer's position in the scale and does not know a no-judgement answer yet, so it
@@ -36,7 +36,7 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import Provisioner
+from mintqo_lms.provision import Provisioner, quiz_module
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument
 
@@ -99,42 +99,7 @@ def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrumen
     snapshot = stats.as_dict()
     run_id = store.start_run("publish", cohort)
     try:
-        for done, course in enumerate(courses):
-            if progress:
-                progress("Quizzes", done, len(courses))
-            courseid = stored[course.idnumber]["moodle_id"]
-            for quiz in course.content["quizzes"]:
-                activity = course.curriculum.activity(quiz["idnumber"].rsplit(":", 1)[-1])
-                if activity.instrument == instrument_ref:
-                    raise PublishError(f"{instrument_ref} is the curriculum's own instrument for "
-                                       f"{activity.key}: provision places it, publish is for a new version")
-                payload = {
-                    "section": quiz["section"], "idnumber": published_idnumber(quiz["idnumber"], instrument),
-                    "name": f"{quiz['name']} (Version {instrument.version.lstrip('v')})",
-                    "intro": quiz_intro(instrument, NEW_VERSION_INTRO),
-                    "questionsxml": to_moodle_xml(instrument),
-                    "sections": [dict(s) for s in quiz_sections(instrument)],
-                    "settings": dict(quiz["settings"]),
-                }
-                stream = f"publish:{course.idnumber}:{payload['idnumber']}"
-                fingerprint = _fingerprint(payload)
-                known = store.db["activities"].count_where(
-                    "course_idnumber = ? AND idnumber = ?", [course.idnumber, payload["idnumber"]])
-                if known and store.get_cursor(stream, "") == fingerprint:
-                    result.skipped += 1
-                    continue
-                imported = moodle.plugin.import_quiz(courseid=courseid, **payload)
-                with store.transaction():
-                    store.db["activities"].upsert({
-                        "course_idnumber": course.idnumber, "idnumber": payload["idnumber"], "cmid": imported.cmid,
-                        "instance_id": imported.quizid, "modname": "quiz", "name": payload["name"],
-                        "section": payload["section"], "updated_at": int(time.time())},
-                        pk=("course_idnumber", "idnumber"))
-                    store.set_cursor(stream, fingerprint)
-                result.quizzes[imported.status] += 1
-                result.published.append(f"{course.idnumber} {payload['idnumber']}")
-        if progress:
-            progress("Quizzes", len(courses), len(courses))
+        _send(moodle, store, courses, stored, instrument, instrument_ref, result, progress)
     except Exception as exc:
         store.finish_run(run_id, status="failed", summary=dict(result.quizzes), calls=stats.delta(snapshot),
                          error=str(exc))
@@ -143,3 +108,65 @@ def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrumen
     store.finish_run(run_id, status="ok", summary={**result.quizzes, "skipped": result.skipped},
                      calls=result.calls)
     return result
+
+
+def _payloads(course: Any, instrument: Instrument, instrument_ref: str, xml: str) -> list[dict[str, Any]]:
+    """The new version's quiz beside each of the course's quizzes, as ``import_quiz`` takes it."""
+    payloads = []
+    for quiz in course.content["quizzes"]:
+        activity = course.curriculum.activity(quiz["idnumber"].rsplit(":", 1)[-1])
+        if activity.instrument == instrument_ref:
+            raise PublishError(f"{instrument_ref} is the curriculum's own instrument for "
+                               f"{activity.key}: provision places it, publish is for a new version")
+        payloads.append({
+            "section": quiz["section"], "idnumber": published_idnumber(quiz["idnumber"], instrument),
+            "name": f"{quiz['name']} (Version {instrument.version.lstrip('v')})",
+            "intro": quiz_intro(instrument, NEW_VERSION_INTRO),
+            "questionsxml": xml,
+            "sections": [dict(s) for s in quiz_sections(instrument)],
+            "settings": dict(quiz["settings"]),
+        })
+    return payloads
+
+
+def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, Any], instrument: Instrument,
+          instrument_ref: str, result: PublishResult, progress: Callable[[str, int, int], None] | None) -> None:
+    """The quizzes not published yet (or changed since), batched across courses; each course's rows and
+    fingerprints are stored once the call carrying its last entry answered."""
+    todo: list[tuple[Any, list[dict[str, Any]]]] = []
+    xml = to_moodle_xml(instrument)
+    for course in courses:
+        pending = []
+        for payload in _payloads(course, instrument, instrument_ref, xml):
+            known = store.db["activities"].count_where(
+                "course_idnumber = ? AND idnumber = ?", [course.idnumber, payload["idnumber"]])
+            if known and store.get_cursor(_stream(course, payload), "") == _fingerprint(payload):
+                result.skipped += 1
+            else:
+                pending.append(payload)
+        if pending:
+            todo.append((course, pending))
+    questionsets: dict[str, str] = {}
+    entries = [{"courseid": stored[course.idnumber]["moodle_id"],
+                "modules": [quiz_module(p, questionsets) for p in pending]} for course, pending in todo]
+    if progress:
+        progress("Quizzes", 0, len(todo))
+    for done, (index, answer) in enumerate(moodle.plugin.iter_course_content(entries, questionsets), start=1):
+        course, pending = todo[index]
+        with store.transaction():
+            for payload, quiz in zip(pending, answer.quizzes):
+                store.db["activities"].upsert({
+                    "course_idnumber": course.idnumber, "idnumber": quiz.idnumber, "cmid": quiz.cmid,
+                    "instance_id": quiz.quizid, "modname": "quiz", "name": payload["name"],
+                    "section": payload["section"], "updated_at": int(time.time())},
+                    pk=("course_idnumber", "idnumber"))
+                store.set_cursor(_stream(course, payload), _fingerprint(payload))
+        for quiz in answer.quizzes:
+            result.quizzes[quiz.status] += 1
+            result.published.append(f"{course.idnumber} {quiz.idnumber}")
+        if progress:
+            progress("Quizzes", done, len(todo))
+
+
+def _stream(course: Any, payload: dict[str, Any]) -> str:
+    return f"publish:{course.idnumber}:{payload['idnumber']}"

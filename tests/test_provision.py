@@ -28,7 +28,7 @@ WRITE_FUNCTIONS = {
     "core_user_create_users", "enrol_manual_enrol_users", "core_group_create_groups",
     "core_group_add_group_members", "local_mintqo_upsert_sections", "local_mintqo_upsert_activities",
     "local_mintqo_import_quiz", "local_mintqo_configure_courses", "local_mintqo_upsert_events",
-    "core_role_assign_roles",
+    "core_role_assign_roles", "local_mintqo_upsert_course_content",
 }
 EXAMPLE_TIMETABLE = PROJECT / "lms_templates" / "timetable.example.csv"
 
@@ -143,11 +143,11 @@ FAULTS = [
     ("core_group_create_groups", 1, "exception"),
     ("core_group_create_groups", 1, "reset"),
     ("core_group_add_group_members", 1, "exception"),
-    ("local_mintqo_upsert_sections", 2, "exception"),
-    ("local_mintqo_import_quiz", 3, "exception"),
-    ("local_mintqo_import_quiz", 1, "reset"),
-    ("local_mintqo_upsert_activities", 2, "exception"),
-    ("local_mintqo_upsert_activities", 1, "reset"),
+    ("local_mintqo_configure_courses", 1, "exception"),
+    ("local_mintqo_upsert_course_content", 1, "exception"),
+    ("local_mintqo_upsert_course_content", 1, "reset"),
+    ("local_mintqo_upsert_course_content", 2, "exception"),
+    ("local_mintqo_upsert_course_content", 2, "reset"),
 ]
 
 
@@ -353,7 +353,8 @@ def test_a_moved_date_moves_only_that_and_an_unchanged_timetable_writes_nothing(
     assert result.content_items["sections updated"] == 1
     trier = course_id(store, TRIER)
     assert local_time(2025, 9, 10, 15) in {e["timestart"] for e in sandbox.site.find("event", courseid=trier)}
-    assert writes(sandbox, mark)["local_mintqo_upsert_events"] == 1
+    assert writes(sandbox, mark) == Counter({"local_mintqo_configure_courses": 1,
+                                             "local_mintqo_upsert_course_content": 1})
     mark = len(sandbox.calls)
     assert not provision(site(sandbox), store, Config(), "2025").plan.has_work
     assert writes(sandbox, mark) == Counter()

@@ -7,8 +7,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
-from mintqo_lms.moodle.client import MoodleClient
-from mintqo_lms.moodle.errors import MoodleError
+from mintqo_lms.moodle.client import PROTOCOL_FIELDS, MoodleClient
+from mintqo_lms.moodle.content import MAX_CONTENT_COURSES, MAX_CONTENT_QUIZZES, plan_calls
+from mintqo_lms.moodle.errors import IncompleteBatchError, MoodleError
 from mintqo_lms.moodle.models import MoodleModel
 from mintqo_lms.moodle.syncpages import (
     ActivityCompletion,
@@ -34,6 +35,7 @@ PLUGIN_FUNCTIONS: tuple[str, ...] = (
     "local_mintqo_set_completions",
     "local_mintqo_get_course_state",
     "local_mintqo_publish_certificates",
+    "local_mintqo_upsert_course_content",
 )
 
 Status = Literal["created", "updated", "unchanged"]
@@ -121,6 +123,28 @@ class EventResult(MoodleModel):
     idnumber: str
     id: int
     status: Status
+
+
+class ContentQuizResult(ImportQuizResult):
+    idnumber: str
+
+
+class CourseContentResult(MoodleModel):
+    """What ``local_mintqo_upsert_course_content`` did to one course (the entries of a split course merged)."""
+
+    courseid: int
+    sections: list[SectionResult] = Field(default_factory=list)
+    modules: list[ActivityResult] = Field(default_factory=list)
+    quizzes: list[ContentQuizResult] = Field(default_factory=list)
+    completioncriteria: CriteriaResult = Field(default_factory=lambda: CriteriaResult(status="unchanged"))
+    events: list[EventResult] = Field(default_factory=list)
+
+    def merge(self, later: CourseContentResult) -> CourseContentResult:
+        """This entry's result followed by a later entry's of the same course (its criteria are the last word)."""
+        return CourseContentResult(
+            courseid=self.courseid, sections=self.sections + later.sections, modules=self.modules + later.modules,
+            quizzes=self.quizzes + later.quizzes, completioncriteria=later.completioncriteria,
+            events=self.events + later.events)
 
 
 # -- local_mintqo_get_course_state: names raw, as Moodle stores them (no external_format_string) -------------
@@ -295,6 +319,36 @@ class PluginAPI:
                                                courseid=courseid):
             results.extend(EventResult.model_validate(e) for e in answer["events"])
         return results
+
+    def upsert_course_content(self, courses: Sequence[Mapping[str, Any]], questionsets: Mapping[str, str], *,
+                              max_courses: int = MAX_CONTENT_COURSES,
+                              max_quizzes: int = MAX_CONTENT_QUIZZES) -> list[CourseContentResult]:
+        """Sections, modules (in order; a quiz names its question set by key), completion criteria and events of
+        many courses in few calls (:mod:`mintqo_lms.moodle.content`); one result per entry of ``courses``."""
+        done = dict(self.iter_course_content(courses, questionsets, max_courses=max_courses,
+                                             max_quizzes=max_quizzes))
+        return [done[index] for index in range(len(courses))]
+
+    def iter_course_content(self, courses: Sequence[Mapping[str, Any]], questionsets: Mapping[str, str], *,
+                            max_courses: int = MAX_CONTENT_COURSES,
+                            max_quizzes: int = MAX_CONTENT_QUIZZES) -> Iterator[tuple[int, CourseContentResult]]:
+        """Like :meth:`upsert_course_content`, yielding ``(index in courses, result)`` as soon as the call carrying
+        a course's last entry answered (its content is complete in Moodle then); each call is all-or-nothing."""
+        budget = self.client.max_form_fields - PROTOCOL_FIELDS
+        partial: dict[int, CourseContentResult] = {}
+        for call in plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes):
+            answer = self.client.call("local_mintqo_upsert_course_content", **call.params(questionsets))
+            results = [CourseContentResult.model_validate(c) for c in answer["courses"]]
+            if len(results) != len(call.pieces):
+                raise IncompleteBatchError(f"local_mintqo_upsert_course_content: sent {len(call.pieces)} course entries, "
+                                  f"Moodle answered {len(results)}")
+            for piece, result in zip(call.pieces, results):
+                merged = partial[piece.index].merge(result) if piece.index in partial else result
+                if piece.last:
+                    partial.pop(piece.index, None)
+                    yield piece.index, merged
+                else:
+                    partial[piece.index] = merged
 
     def get_course_state(self, *, categoryidnumber: str = "", courseids: Sequence[int] = (),
                          courseidnumbers: Sequence[str] = (), page_size: int = 200) -> CourseState:

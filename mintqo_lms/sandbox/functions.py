@@ -10,6 +10,7 @@ from . import core_course, core_misc, core_role, core_user, plugin  # noqa: F401
 from . import plugin_sync  # noqa: F401 - imported for registration
 from . import plugin_state  # noqa: F401 - imported for registration
 from . import plugin_certificates  # noqa: F401 - imported for registration
+from . import plugin_content  # noqa: F401 - imported for registration
 from .registry import Function, all_functions
 
 REGISTRY: dict[str, Function] = all_functions()

@@ -46,25 +46,41 @@ def get_site_languages(call: Call) -> dict:
 
 
 # ------------------------------------------------------------------------------ sections
-@ws("local_mintqo_upsert_sections", Params(courseid=V(INT), sections=M(S(
-    section=V(INT), name=V(TEXT), summary=V(RAW, ""), visible=V(INT, 1)))), write=True)
+SECTION = S(section=V(INT), name=V(TEXT), summary=V(RAW, ""), visible=V(INT, 1))
+
+
+@ws("local_mintqo_upsert_sections", Params(courseid=V(INT), sections=M(SECTION)), write=True)
 def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
-    site = call.site
     course = provisioning_course(call, courseid, "moodle/course:update")
+    check_sections(sections)
+    return {"sections": apply_sections(call.site, course, sections)}
+
+
+def check_sections(sections: list[dict]) -> None:
     seen: set[int] = set()
     for item in sections:
-        if item["section"] < 1:
-            raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
-        if item["section"] in seen:
-            raise plugin_error("invalidsection", f"Section {item['section']} is given more than once")
-        seen.add(item["section"])
+        check_section(item, seen)
+
+
+def check_section(item: dict, seen: set[int]) -> None:
+    if item["section"] < 1 or item["section"] in seen:
+        raise plugin_error("invalidsection", f"Invalid section: {item['section']}.")
+    seen.add(item["section"])
+
+
+def ensure_sections(site: Site, course: Record, highest: int) -> set[int]:
+    """course_create_sections_if_missing(0..highest): the numbers it created."""
+    existing = {s["section"] for s in sections_of(site, course["id"])}
+    missing = [number for number in range(0, highest + 1) if number not in existing]
+    for number in missing:
+        add_section(site, course["id"], number)
+    return set(missing)
+
+
+def apply_sections(site: Site, course: Record, sections: list[dict]) -> list[dict]:
+    """Sections by number (missing ones up to the highest are created), name, summary and visibility."""
+    created_now = ensure_sections(site, course, max((item["section"] for item in sections), default=0))
     existing = {s["section"]: s for s in sections_of(site, course["id"])}
-    highest = max(seen, default=0)
-    created_now = set()
-    for number in range(0, highest + 1):
-        if number not in existing:
-            existing[number] = add_section(site, course["id"], number)
-            created_now.add(number)
     out = []
     for item in sections:
         section = existing[item["section"]]
@@ -74,7 +90,7 @@ def upsert_sections(call: Call, courseid: int, sections: list[dict]) -> dict:
             site.update("course_sections", section["id"], timemodified=site.now(), **changed)
         status = "created" if item["section"] in created_now else ("updated" if changed else "unchanged")
         out.append({"section": item["section"], "id": section["id"], "name": item["name"], "status": status})
-    return {"sections": out}
+    return out
 
 
 # ------------------------------------------------------------------------------ activities
@@ -130,65 +146,89 @@ def _move_to_section(site: Site, cm: Record, sectionnum: int) -> bool:
 def upsert_activities(call: Call, courseid: int, activities: list[dict], completioncriteria: list[dict]) -> dict:
     site = call.site
     course = provisioning_course(call, courseid, "moodle/course:manageactivities")
-    out = []
+    seen: set[str] = set()
     for item in activities:
-        if item["modname"] not in SUPPORTED_MODULES:
-            raise plugin_error("unsupportedmodule",
-                               f"Module type '{item['modname']}' is not supported (page, url, label, assign)")
-        if item["idnumber"] == "":
-            raise invalid_parameter("activities => idnumber must not be empty")
-        if item["section"] < 0:
-            raise plugin_error("invalidsection", f"Invalid section number: {item['section']}")
-        for field, allowed in (("completion", (0, 1, 2)), ("teamsubmission", (0, 1)), ("selfcompletion", (0, 1))):
-            if item[field] not in allowed:
-                raise invalid_parameter(f"activities: {field} must be one of {', '.join(map(str, allowed))}")
-        for field in ("duedate", "completionexpected", "allowsubmissionsfromdate"):
-            if item[field] < 0:
-                raise invalid_parameter(f"activities: {field} must not be negative")
-        cm = cm_by_idnumber(site, course["id"], item["idnumber"])
-        if cm is not None and cm["modname"] != item["modname"]:
-            raise plugin_error("activitytypemismatch",
-                               f"The activity with idnumber '{item['idnumber']}' is a {cm['modname']}, "
-                               f"not a {item['modname']}")
-        cm_fields = _cm_fields(item)
-        if cm is None:
-            fields = dict(cm_fields)
-            extra = {k: fields.pop(k) for k in ("completionexpected", "togglecompletion_prevented")}
-            cm = add_module(site, course["id"], item["section"], item["modname"], _instance_fields(item),
-                            idnumber=item["idnumber"], **fields)
-            site.update("course_modules", cm["id"], **extra)
-            status = "created"
-        else:
-            instance = site.tables[cm["modname"]][cm["instance"]]
-            inst_changes = {k: v for k, v in _instance_fields(item).items() if instance.get(k) != v}
-            cm_changes = {k: v for k, v in cm_fields.items() if cm.get(k, 0) != v}
-            moved = _move_to_section(site, cm, item["section"])
-            if inst_changes:
-                site.update(cm["modname"], instance["id"], timemodified=site.now(), **inst_changes)
-            if cm_changes:
-                site.update("course_modules", cm["id"], **cm_changes)
-                if {"completion", "completionview", "completionsubmit"} & set(cm_changes):
-                    # update_moduleinfo() with new completion rules: reset_all_state() recalculates everybody.
-                    for row in site.find("course_modules_completion", coursemoduleid=cm["id"]):
-                        site.delete("course_modules_completion", row["id"])
-            status = "updated" if (inst_changes or cm_changes or moved) else "unchanged"
-        out.append({"idnumber": item["idnumber"], "cmid": cm["id"], "instanceid": cm["instance"],
-                    "modname": cm["modname"], "status": status})
-    criteria_status = {"status": "unchanged", "count": len(completion.criteria(site, course["id"]))}
-    if completioncriteria:
-        cmids = []
-        for crit in completioncriteria:
-            cm = cm_by_idnumber(site, course["id"], crit["idnumber"])
-            if cm is None or not cm["completion"]:
-                raise plugin_error("invalidcompletioncriteria",
-                                   f"'{crit['idnumber']}' is not an activity of this course with completion enabled")
-            if cm["id"] not in cmids:
-                cmids.append(cm["id"])
-        had = bool(completion.criteria(site, course["id"]))
-        changed = completion.set_activity_criteria(site, course["id"], cmids)
-        criteria_status = {"status": ("updated" if had else "created") if changed else "unchanged",
-                           "count": len(cmids)}
-    return {"activities": out, "completioncriteria": criteria_status}
+        check_activity(item, SUPPORTED_MODULES, seen)
+    ensure_sections(site, course, max((item["section"] for item in activities), default=0))
+    out = [upsert_activity(site, course, item) for item in activities]
+    return {"activities": out, "completioncriteria": apply_criteria(site, course, completioncriteria)}
+
+
+def check_activity(item: dict[str, Any], supported: tuple[str, ...], seen: set[str]) -> None:
+    """What upsert_activities rejects in one activity before writing anything (``seen``: idnumbers so far)."""
+    if item["modname"] not in supported:
+        raise plugin_error("unsupportedmodule",
+                           f'Activity type "{item["modname"]}" is not supported (page, url, label, assign).')
+    if item["section"] < 0:
+        raise plugin_error("invalidsection", f"Invalid section: {item['section']}.")
+    for field, allowed in (("completion", (0, 1, 2)), ("teamsubmission", (0, 1)), ("selfcompletion", (0, 1))):
+        if item[field] not in allowed:
+            raise invalid_parameter(f"activities: {field} must be one of {', '.join(map(str, allowed))}")
+    for field in ("duedate", "completionexpected", "allowsubmissionsfromdate"):
+        if item[field] < 0:
+            raise invalid_parameter(f"activities: {field} must not be negative")
+    idnumber = item["idnumber"].strip()
+    if idnumber == "":
+        raise invalid_parameter("activities: idnumber is required")
+    if idnumber in seen:
+        raise invalid_parameter(f"activities: idnumber {idnumber} appears twice")
+    seen.add(idnumber)
+
+
+def module_of_type(site: Site, course: Record, idnumber: str, modname: str) -> Record | None:
+    """The course's module with ``idnumber``; one of another type is the activitytypemismatch error."""
+    cm = cm_by_idnumber(site, course["id"], idnumber)
+    if cm is not None and cm["modname"] != modname:
+        raise plugin_error("activitytypemismatch",
+                           f'The idnumber "{idnumber}" belongs to a {cm["modname"]} activity, not to a {modname}.')
+    return cm
+
+
+def upsert_activity(site: Site, course: Record, item: dict[str, Any]) -> dict:
+    """Create, update or leave one page/url/label/assign by idnumber (a checked item)."""
+    item = {**item, "idnumber": item["idnumber"].strip()}
+    cm = module_of_type(site, course, item["idnumber"], item["modname"])
+    cm_fields = _cm_fields(item)
+    if cm is None:
+        fields = dict(cm_fields)
+        extra = {k: fields.pop(k) for k in ("completionexpected", "togglecompletion_prevented")}
+        cm = add_module(site, course["id"], item["section"], item["modname"], _instance_fields(item),
+                        idnumber=item["idnumber"], **fields)
+        site.update("course_modules", cm["id"], **extra)
+        status = "created"
+    else:
+        instance = site.tables[cm["modname"]][cm["instance"]]
+        inst_changes = {k: v for k, v in _instance_fields(item).items() if instance.get(k) != v}
+        cm_changes = {k: v for k, v in cm_fields.items() if cm.get(k, 0) != v}
+        moved = _move_to_section(site, cm, item["section"])
+        if inst_changes:
+            site.update(cm["modname"], instance["id"], timemodified=site.now(), **inst_changes)
+        if cm_changes:
+            site.update("course_modules", cm["id"], **cm_changes)
+            if {"completion", "completionview", "completionsubmit"} & set(cm_changes):
+                # update_moduleinfo() with new completion rules: reset_all_state() recalculates everybody.
+                for row in site.find("course_modules_completion", coursemoduleid=cm["id"]):
+                    site.delete("course_modules_completion", row["id"])
+        status = "updated" if (inst_changes or cm_changes or moved) else "unchanged"
+    return {"idnumber": item["idnumber"], "cmid": cm["id"], "instanceid": cm["instance"], "modname": cm["modname"],
+            "status": status}
+
+
+def apply_criteria(site: Site, course: Record, completioncriteria: list[dict]) -> dict:
+    """Course completion = all the named activities; an empty list leaves the criteria alone."""
+    if not completioncriteria:
+        return {"status": "unchanged", "count": 0}
+    cmids = []
+    for crit in completioncriteria:
+        cm = cm_by_idnumber(site, course["id"], crit["idnumber"])
+        if cm is None or not cm["completion"]:
+            raise plugin_error("invalidcompletioncriteria", f'Completion criterion "{crit["idnumber"]}" is not an '
+                               "activity of this course with completion enabled.")
+        if cm["id"] not in cmids:
+            cmids.append(cm["id"])
+    had = bool(completion.criteria(site, course["id"]))
+    changed = completion.set_activity_criteria(site, course["id"], cmids)
+    return {"status": ("updated" if had else "created") if changed else "unchanged", "count": len(cmids)}
 
 
 # ------------------------------------------------------------------------------ quiz import
@@ -211,20 +251,27 @@ def _quiz_settings(name: str, intro: str, settings: dict, completion_enabled: bo
     return record, cm
 
 
+QUIZ_SECTIONS = M(S(heading=V(TEXT), questionidnumbers=M(V(RAW))))
+QUIZ_SETTINGS = S(req=0, default=dict(SETTINGS_DEFAULT), attempts=V(INT, 0), grademethod=V(INT, 1),
+                  questionsperpage=V(INT, 0), visible=V(INT, 1), timeopen=V(INT, 0), timeclose=V(INT, 0),
+                  completionexpected=V(INT, 0), completion=V(INT, 1))
+
+
 @ws("local_mintqo_import_quiz", Params(
     courseid=V(INT), section=V(INT), idnumber=V(RAW), name=V(TEXT), intro=V(RAW), questionsxml=V(RAW),
-    sections=M(S(heading=V(TEXT), questionidnumbers=M(V(RAW)))),
-    settings=S(req=0, default=dict(SETTINGS_DEFAULT), attempts=V(INT, 0), grademethod=V(INT, 1),
-               questionsperpage=V(INT, 0), visible=V(INT, 1), timeopen=V(INT, 0), timeclose=V(INT, 0),
-               completionexpected=V(INT, 0), completion=V(INT, 1))), write=True)
+    sections=QUIZ_SECTIONS, settings=QUIZ_SETTINGS), write=True)
 def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
                 sections: list[dict], settings: dict) -> dict:
-    site = call.site
     course = provisioning_course(call, courseid, "moodle/course:manageactivities", "moodle/question:add")
     if idnumber == "":
         raise invalid_parameter("idnumber is required")
     if section < 0:
-        raise plugin_error("invalidsection", f"Invalid section number: {section}")
+        raise plugin_error("invalidsection", f"Invalid section: {section}.")
+    check_quiz_settings(settings)
+    return upsert_quiz(call.site, course, section, idnumber, name, intro, questionsxml, sections, settings)
+
+
+def check_quiz_settings(settings: dict) -> None:
     for field in ("timeopen", "timeclose", "completionexpected", "attempts", "questionsperpage"):
         if settings[field] < 0:
             raise invalid_parameter(f"settings: {field} must not be negative")
@@ -232,13 +279,15 @@ def import_quiz(call: Call, courseid: int, section: int, idnumber: str, name: st
         raise invalid_parameter("settings: completion must be 0 or 1")
     if settings["timeopen"] and settings["timeclose"] and settings["timeclose"] <= settings["timeopen"]:
         raise invalid_parameter("settings: timeclose must be after timeopen")
+
+
+def upsert_quiz(site: Site, course: Record, section: int, idnumber: str, name: str, intro: str, questionsxml: str,
+                sections: list[dict], settings: dict) -> dict:
+    """import_quiz's work on a checked request: a new quiz with its questions, or an existing one's settings."""
     wanted_record, wanted_cm = _quiz_settings(name, intro, settings,
                                               bool(course.get("enablecompletion", 1)) and settings["completion"] == 1)
-    existing = cm_by_idnumber(site, course["id"], idnumber)
+    existing = module_of_type(site, course, idnumber, "quiz")
     if existing is not None:
-        if existing["modname"] != "quiz":
-            raise plugin_error("activitytypemismatch",
-                               f"The activity with idnumber '{idnumber}' is a {existing['modname']}, not a quiz")
         # The questions stay (attempts are the programme's data); settings and review options follow the request.
         record = site.tables["quiz"][existing["instance"]]
         record_changes = {k: v for k, v in wanted_record.items() if record.get(k) != v}
@@ -411,48 +460,66 @@ def configure_courses(call: Call, courses: list[dict]) -> dict:
 EVENT_FIELDS = ("name", "description", "timestart", "timeduration", "location")
 
 
-@ws("local_mintqo_upsert_events", Params(courseid=V(INT), events=M(S(
-    idnumber=V(RAW), name=V(TEXT), description=V(RAW, ""), timestart=V(INT), timeduration=V(INT, 0),
-    location=V(TEXT, "")))), write=True)
+EVENT = S(idnumber=V(RAW), name=V(TEXT), description=V(RAW, ""), timestart=V(INT), timeduration=V(INT, 0),
+          location=V(TEXT, ""))
+
+
+@ws("local_mintqo_upsert_events", Params(courseid=V(INT), events=M(EVENT)), write=True)
 def upsert_events(call: Call, courseid: int, events: list[dict]) -> dict:
     """Course calendar events (eventtype course) keyed by our idnumber in the event's uuid field."""
-    site = call.site
-    course = require_course(site, courseid)
+    course = events_course(call, courseid)
+    check_events(events)
+    return {"events": apply_events(call, course, events)}
+
+
+def events_course(call: Call, courseid: int, *capabilities: str) -> Record:
+    course = require_course(call.site, courseid)
     if course["id"] == 1:
         raise invalid_parameter("courseid: the site course has no course events")
-    provisioning_course(call, course["id"], "moodle/calendar:manageentries")
+    return provisioning_course(call, course["id"], "moodle/calendar:manageentries", *capabilities)
+
+
+def check_events(events: list[dict]) -> None:
     seen: set[str] = set()
     for item in events:
-        idnumber = item["idnumber"].strip()
-        if not idnumber or len(idnumber) > 255:
-            raise invalid_parameter("events: idnumber must have 1 to 255 characters")
-        if idnumber in seen:
-            raise invalid_parameter(f"events: idnumber {idnumber} appears twice")
-        seen.add(idnumber)
-        if not item["name"].strip():
-            raise invalid_parameter("events: name is required")
-        if item["timestart"] <= 0:
-            raise invalid_parameter("events: timestart must be a unix time")
-        if item["timeduration"] < 0:
-            raise invalid_parameter("events: timeduration must not be negative")
-    out = []
-    for item in events:
-        idnumber = item["idnumber"].strip()
-        wanted = {"name": item["name"].strip(), "description": item["description"], "timestart": item["timestart"],
-                  "timeduration": item["timeduration"], "location": item["location"]}
-        existing = min(site.find("event", courseid=course["id"], eventtype="course", uuid=idnumber),
-                       key=lambda e: e["id"], default=None)
-        if existing is None:
-            new_id = site.insert("event", dict(wanted, format=1, courseid=course["id"], categoryid=0, groupid=0,
-                                               userid=call.userid, modulename="0", instance=0, eventtype="course",
-                                               visible=1, uuid=idnumber, timemodified=site.now()))
-            out.append({"idnumber": idnumber, "id": new_id, "status": "created"})
-            continue
-        changes = {k: v for k, v in wanted.items() if existing.get(k) != v}
-        if changes:
-            site.update("event", existing["id"], timemodified=site.now(), **changes)
-        out.append({"idnumber": idnumber, "id": existing["id"], "status": "updated" if changes else "unchanged"})
-    return {"events": out}
+        check_event(item, seen)
+
+
+def check_event(item: dict, seen: set[str]) -> None:
+    idnumber = item["idnumber"].strip()
+    if not idnumber or len(idnumber) > 255:
+        raise invalid_parameter("events: idnumber must have 1 to 255 characters")
+    if idnumber in seen:
+        raise invalid_parameter(f"events: idnumber {idnumber} appears twice")
+    seen.add(idnumber)
+    if not item["name"].strip():
+        raise invalid_parameter("events: name is required")
+    if item["timestart"] <= 0:
+        raise invalid_parameter("events: timestart must be a unix time")
+    if item["timeduration"] < 0:
+        raise invalid_parameter("events: timeduration must not be negative")
+
+
+def apply_events(call: Call, course: Record, events: list[dict]) -> list[dict]:
+    return [apply_event(call, course, item) for item in events]
+
+
+def apply_event(call: Call, course: Record, item: dict) -> dict:
+    site = call.site
+    idnumber = item["idnumber"].strip()
+    wanted = {"name": item["name"].strip(), "description": item["description"], "timestart": item["timestart"],
+              "timeduration": item["timeduration"], "location": item["location"]}
+    existing = min(site.find("event", courseid=course["id"], eventtype="course", uuid=idnumber),
+                   key=lambda e: e["id"], default=None)
+    if existing is None:
+        new_id = site.insert("event", dict(wanted, format=1, courseid=course["id"], categoryid=0, groupid=0,
+                                           userid=call.userid, modulename="0", instance=0, eventtype="course",
+                                           visible=1, uuid=idnumber, timemodified=site.now()))
+        return {"idnumber": idnumber, "id": new_id, "status": "created"}
+    changes = {k: v for k, v in wanted.items() if existing.get(k) != v}
+    if changes:
+        site.update("event", existing["id"], timemodified=site.now(), **changes)
+    return {"idnumber": idnumber, "id": existing["id"], "status": "updated" if changes else "unchanged"}
 
 
 # ------------------------------------------------------------------------------ reads

@@ -44,6 +44,7 @@ SERVICE_FUNCTIONS = frozenset({
     "local_mintqo_get_enrolments", "local_mintqo_set_completions",
     "local_mintqo_get_course_state",
     "local_mintqo_publish_certificates",
+    "local_mintqo_upsert_course_content",
 })
 ENDPOINT = "/webservice/rest/server.php"
 FAULT_KINDS = ("exception", "reset", "timeout", "http503")

@@ -27,10 +27,11 @@ from moodle_php import ATTEMPT_PHP, finish_attempt
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import is_statement_idnumber, quiz_sections
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.client import MoodleClient, is_read_function
+from mintqo_lms.moodle.client import PROTOCOL_FIELDS, MoodleClient, is_read_function
+from mintqo_lms.moodle.content import plan_calls
 from mintqo_lms.moodle.errors import AccessDeniedError
 from mintqo_lms.programme import import_roster
-from mintqo_lms.provision import activity_idnumber, provision
+from mintqo_lms.provision import activity_idnumber, content_entries, provision
 from mintqo_lms.store import Store
 from mintqo_lms.sync import sync_cohort
 from mintqo_lms.timetable import import_timetable
@@ -43,7 +44,8 @@ WRITE_FUNCTIONS = {
     "core_course_create_categories", "core_course_create_courses", "core_course_update_courses",
     "core_user_create_users", "enrol_manual_enrol_users", "core_group_create_groups",
     "core_group_add_group_members", "local_mintqo_upsert_sections", "local_mintqo_upsert_activities",
-    "local_mintqo_import_quiz",
+    "local_mintqo_import_quiz", "local_mintqo_upsert_events", "local_mintqo_configure_courses",
+    "local_mintqo_upsert_course_content", "core_role_assign_roles",
 }
 ROLE_NAMES = {1: "manager", 3: "editingteacher", 4: "teacher", 5: "student"}
 MOODLES_OWN_MODULES = {"forum", "qbank"}   # news forum (every release), question bank (5.0 on)
@@ -100,7 +102,14 @@ def test_first_run_creates_everything_it_planned(cohort_run):
     assert result.applied["membership created"] == sum(len(g.member_ids) for g in plan.groups)
     assert result.applied["content created"] == 1 + networks
     assert calls["core_user_create_users"] == 1  # one batch for the whole cohort
-    assert calls["local_mintqo_import_quiz"] == networks * 2  # two self-analyses per regional course
+    # The content of all courses (two self-analyses in each regional one) batched across courses: the demo
+    # cohort's 4 courses and 6 quizzes need 2 calls at 1000 form fields, what the client's chunking plans.
+    budget = cohort_run["site"].client.max_form_fields - PROTOCOL_FIELDS
+    assert calls["local_mintqo_upsert_course_content"] == len(plan_calls(content_entries(plan.courses)[0], budget)) == 2
+    assert calls["local_mintqo_configure_courses"] == 1
+    assert not {"local_mintqo_upsert_sections", "local_mintqo_upsert_activities", "local_mintqo_import_quiz",
+                "local_mintqo_upsert_events"} & set(calls)
+    assert result.content_items["quizzes created"] == networks * 2
     run = cohort_run["store"].db["sync_runs"].get(result.run_id)
     assert run["status"] == "ok"
 
