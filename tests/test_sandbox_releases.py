@@ -6,6 +6,8 @@ sandbox's own release table, so a wrong table entry fails here.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,15 +39,21 @@ def sb(request: pytest.FixtureRequest):
         yield sandbox
 
 
+# What the plugin's version.php declares; the sandbox must report the same as a site with it installed.
+VERSION_PHP = (Path(__file__).resolve().parents[1] / "moodle/local/mintqo/version.php").read_text(encoding="utf-8")
+PLUGIN_VERSION = int(re.search(r"\$plugin->version\s*=\s*(\d+);", VERSION_PHP).group(1))
+PLUGIN_RELEASE = re.search(r"\$plugin->release\s*=\s*'([^']+)';", VERSION_PHP).group(1)
+
+
 def test_site_info_and_plugin_info_name_the_release(sb: Sandbox) -> None:
     release, version, branch = SITE[sb.release]
     info = call(sb, "core_webservice_get_site_info")
     assert (info["release"], info["version"]) == (release, version)
     core = {f["name"]: f["version"] for f in info["functions"]}
-    assert core["core_course_get_contents"] == version and core["local_mintqo_import_quiz"] == "2025112300"
+    assert core["core_course_get_contents"] == version and core["local_mintqo_import_quiz"] == str(PLUGIN_VERSION)
     assert ("policyagreed" in info) == (sb.release != "4.4")
     plugin = call(sb, "local_mintqo_get_plugin_info")
-    assert plugin == {"component": "local_mintqo", "version": 2025112300, "release": "1.3.0",
+    assert plugin == {"component": "local_mintqo", "version": PLUGIN_VERSION, "release": PLUGIN_RELEASE,
                       "requires": 2024042200, "supported": [404, 501], "moodle_release": release,
                       "moodle_version": version, "moodle_branch": branch, "moodle_supported": True}
 
