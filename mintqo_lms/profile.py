@@ -53,6 +53,13 @@ FIRST_QUIZ = "selbstanalyse-1"
 FOLLOWUP_QUIZ = "selbstanalyse-2"
 _KIND_LABELS = {"first": "Erstanalyse", "followup": "Folgeanalyse"}
 _CHUNK = 500  # SQLite host parameters per query, well below every build's limit
+# Columns of the rows scoring writes, in the order the bulk writes give their values.
+ANALYSIS_KEY = ("cohort", "network_slug", "initiative_slug", "quiz", "attemptid")
+ANALYSIS_COLUMNS = (*ANALYSIS_KEY, "kind", "instrument", "cmid", "userid", "person_id", "timefinish", "offer",
+                    "current", "answered", "statements", "computed_at")
+SCORE_COLUMNS = ("attemptid", "level", "key", "score", "answered", "total", "meaningful", "potential_rank")
+CHANGE_COLUMNS = ("cohort", "network_slug", "initiative_slug", "level", "key", "first_attemptid", "latest_attemptid",
+                  "change", "compared")
 
 
 class ProfileError(MintqoError):
@@ -77,11 +84,17 @@ class _Instruments:
     def __init__(self, templates_root: Any = None) -> None:
         self.root = templates_root
         self.loaded: dict[str, Instrument] = {}
+        self.keys: dict[str, frozenset[str]] = {}
 
     def __call__(self, version: str) -> Instrument:
         if version not in self.loaded:
             self.loaded[version] = load_instrument(f"selfanalysis/{version}", self.root)
+            self.keys[version] = frozenset(s.key for s in self.loaded[version].statements())
         return self.loaded[version]
+
+    def statement_keys(self, version: str) -> frozenset[str]:
+        self(version)
+        return self.keys[version]
 
 
 # -- computing (inside sync's transaction) ----------------------------------------------------------------
@@ -144,16 +157,12 @@ def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: 
     db = store.db
     db.execute("UPDATE analyses SET current = 0 WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
                "AND cmid = ? AND attemptid != ?", [cohort, network, initiative, cmid, attempt["attemptid"]])
-    db["analyses"].upsert({
-        "cohort": cohort, "network_slug": network, "initiative_slug": initiative, "quiz": quiz,
-        "attemptid": attempt["attemptid"], "kind": analysis_kind(quiz), "instrument": version, "cmid": cmid,
-        "userid": attempt["userid"], "person_id": attempt["person_id"], "timefinish": attempt["timefinish"],
-        "offer": offer, "current": 1, "answered": scores.answered, "statements": len(scores.statements),
-        "computed_at": int(time.time()),
-    }, pk=("cohort", "network_slug", "initiative_slug", "quiz", "attemptid"))
+    store.upsert_rows("analyses", ANALYSIS_KEY, ANALYSIS_COLUMNS, [(
+        cohort, network, initiative, quiz, attempt["attemptid"], analysis_kind(quiz), version, cmid,
+        attempt["userid"], attempt["person_id"], attempt["timefinish"], offer, 1, scores.answered,
+        len(scores.statements), int(time.time()))])
     db.execute("DELETE FROM analysis_scores WHERE attemptid = ?", [attempt["attemptid"]])
-    db["analysis_scores"].insert_all(_score_rows(attempt["attemptid"], scores),
-                                     pk=("attemptid", "level", "key"))
+    store.insert_rows("analysis_scores", SCORE_COLUMNS, _score_rows(attempt["attemptid"], scores))
     return int(attempt["attemptid"])
 
 
@@ -171,9 +180,9 @@ def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[s
             continue
         if version not in (None, row_version):
             continue  # one attempt, one instrument: a stray question of another version is not scored
-        instrument = instruments(row_version)
-        if key not in {s.key for s in instrument.statements()}:
+        if key not in instruments.statement_keys(row_version):
             continue  # a criterion's description item
+        instrument = instruments(row_version)
         version = row_version
         position = row["answer_position"] or 0
         level = None
@@ -188,16 +197,15 @@ def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[s
     return version, answers
 
 
-def _score_rows(attemptid: int, scores: AnalysisScores) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _score_rows(attemptid: int, scores: AnalysisScores) -> list[tuple[Any, ...]]:
+    """The rows of ``analysis_scores`` (values in :data:`SCORE_COLUMNS` order): dimensions, criteria, statements."""
+    rows: list[tuple[Any, ...]] = []
     for level, table in (("dimension", scores.dimensions), ("criterion", scores.criteria)):
-        rows += [{"attemptid": attemptid, "level": level, "key": key, "score": s.score, "answered": s.answered,
-                  "total": s.total, "meaningful": int(s.meaningful), "potential_rank": None}
+        rows += [(attemptid, level, key, s.score, s.answered, s.total, int(s.meaningful), None)
                  for key, s in table.items()]
     ranks = {key: rank for rank, key in enumerate(scores.potentials, start=1)}
-    rows += [{"attemptid": attemptid, "level": "statement", "key": key, "score": score,
-              "answered": int(score is not None), "total": 1, "meaningful": int(score is not None),
-              "potential_rank": ranks.get(key)} for key, score in scores.statements.items()]
+    rows += [(attemptid, "statement", key, score, int(score is not None), 1, int(score is not None), ranks.get(key))
+             for key, score in scores.statements.items()]
     return rows
 
 
@@ -220,12 +228,10 @@ def _update_change(store: Store, cohort: str, network: str, initiative: str, ins
         return  # another offer: nothing to compare
     result = change(instruments(first["instrument"]), _statement_scores(store, first["attemptid"]),
                     instruments(latest["instrument"]), _statement_scores(store, latest["attemptid"]))
-    db["analysis_changes"].insert_all(({
-        "cohort": cohort, "network_slug": network, "initiative_slug": initiative, "level": level, "key": key,
-        "first_attemptid": first["attemptid"], "latest_attemptid": latest["attemptid"], "change": value,
-        "compared": result.compared[key],
-    } for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
-        for key, value in table.items()), pk=("cohort", "network_slug", "initiative_slug", "level", "key"))
+    store.insert_rows("analysis_changes", CHANGE_COLUMNS, ((
+        cohort, network, initiative, level, key, first["attemptid"], latest["attemptid"], value, result.compared[key],
+    ) for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
+        for key, value in table.items()))
 
 
 def _statement_scores(store: Store, attemptid: int) -> dict[str, float | None]:

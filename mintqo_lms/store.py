@@ -16,9 +16,10 @@ import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -399,6 +400,19 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise (_disk_error(self.path, exc) or exc) from None
 
+    # -- bulk writes --------------------------------------------------------------------------------
+
+    def upsert_rows(self, table: str, pk: Sequence[str], columns: Sequence[str],
+                    rows: Iterable[Sequence[Any]]) -> None:
+        """Insert or update many rows (values in ``columns`` order) with one prepared statement: what
+        sqlite-utils' ``upsert_all`` writes (``ON CONFLICT (pk) DO UPDATE`` of the other columns), without its
+        per-call schema reads and per-value conversions. Joins the caller's transaction."""
+        self.db.conn.executemany(_upsert_sql(table, tuple(pk), tuple(columns)), rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert many rows (values in ``columns`` order) with one prepared statement."""
+        self.db.conn.executemany(_upsert_sql(table, (), tuple(columns)), rows)
+
     # -- cursors and runs ---------------------------------------------------------------------------
 
     def get_cursor(self, stream: str, default: str = "0") -> str:
@@ -459,6 +473,18 @@ class Store:
             log.warning("marked %d earlier run(s) as interrupted (their process is gone): %s",
                         len(dead), ", ".join(f"#{i}" for i in dead))
         return dead
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(table: str, pk: tuple[str, ...], columns: tuple[str, ...]) -> str:
+    """``INSERT`` (no ``pk``) or an upsert by ``pk`` updating every other column."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    if not pk:
+        return sql
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in pk)
+    conflict = ", ".join(f'"{c}"' for c in pk)
+    return f"{sql} ON CONFLICT ({conflict}) " + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING")
 
 
 def _disk_error(path: Path, exc: BaseException) -> StoreError | None:
