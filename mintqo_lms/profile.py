@@ -85,6 +85,7 @@ class _Instruments:
         self.root = templates_root
         self.loaded: dict[str, Instrument] = {}
         self.keys: dict[str, frozenset[str]] = {}
+        self.questions: dict[str, tuple[str, str] | None] = {}
 
     def __call__(self, version: str) -> Instrument:
         if version not in self.loaded:
@@ -95,6 +96,15 @@ class _Instruments:
     def statement_keys(self, version: str) -> frozenset[str]:
         self(version)
         return self.keys[version]
+
+    def question(self, idnumber: str) -> tuple[str, str] | None:
+        """(version, statement key) of a question idnumber; None for a question that is not ours."""
+        if idnumber not in self.questions:
+            try:
+                self.questions[idnumber] = parse_question_idnumber(idnumber)
+            except InvalidQuestionIdnumber:
+                self.questions[idnumber] = None
+        return self.questions[idnumber]
 
 
 # -- computing (inside sync's transaction) ----------------------------------------------------------------
@@ -174,10 +184,10 @@ def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[s
     answers: dict[str, ScaleLevel | None] = {}
     for row in store.db.query("SELECT question_idnumber, answer_position, fraction FROM responses "
                               "WHERE attemptid = ? ORDER BY slot", [attemptid]):
-        try:
-            row_version, key = parse_question_idnumber(row["question_idnumber"])
-        except InvalidQuestionIdnumber:
+        parsed = instruments.question(row["question_idnumber"])
+        if parsed is None:
             continue
+        row_version, key = parsed
         if version not in (None, row_version):
             continue  # one attempt, one instrument: a stray question of another version is not scored
         if key not in instruments.statement_keys(row_version):
@@ -215,8 +225,10 @@ def _update_change(store: Store, cohort: str, network: str, initiative: str, ins
     db = store.db
     db.execute("DELETE FROM analysis_changes WHERE cohort = ? AND network_slug = ? AND initiative_slug = ?",
                [cohort, network, initiative])
-    current = list(db.query("SELECT * FROM analyses WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
-                            "AND current = 1", [cohort, network, initiative]))
+    # `current` filtered here: with it in the WHERE, SQLite picks the (cohort, current) index and reads the
+    # whole cohort's analyses per initiative (3.6 s of scoring at 16x the programme).
+    current = [a for a in db.query("SELECT * FROM analyses WHERE cohort = ? AND network_slug = ? AND "
+                                   "initiative_slug = ?", [cohort, network, initiative]) if a["current"] == 1]
     firsts = [a for a in current if a["kind"] == "first"]
     followups = [a for a in current if a["kind"] == "followup"]
     if not firsts or not followups:

@@ -240,6 +240,15 @@ def _m12_privacy_log(db: sqlite_utils.Database) -> None:
     }, pk="id")
 
 
+def _m13_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for what sync's scoring and the reports look up at 16x the programme (3,600 attempts, 7,600
+    people): a team's attempts in a quiz (by quiz and user; without it every team scanned every attempt: 44 s
+    of scoring), an initiative's members, and a course's completions."""
+    db["quiz_attempts"].create_index(["cmid", "userid"])
+    db["memberships"].create_index(["cohort", "network_slug", "initiative_slug"])
+    db["activity_completion"].create_index(["courseid"])
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -261,6 +270,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "certificates: printed details, PDF, publication, message; certificate_messages",
               _m11_certificate_details),
     Migration(12, "privacy log (export / forget), without e-mails", _m12_privacy_log),
+    Migration(13, "indexes: attempts by quiz and user, members by initiative, completions by course", _m13_indexes),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
