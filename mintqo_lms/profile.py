@@ -133,19 +133,25 @@ def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, tem
                 "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
                 "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
                 f"WHERE q.attemptid IN ({','.join('?' * len(chunk))})", [cohort, *chunk]))
+        offers = {(r["network_slug"], r["slug"]): r["offer"] for r in store.db.query(
+            "SELECT network_slug, slug, offer FROM initiatives WHERE cohort = ?", [cohort])}
+        statements: dict[int, dict[str, float | None]] = {}   # scored now: the change needs no re-read
         scored = []
         for network, initiative, cmid, activity in sorted(teams):
-            attemptid = _score_team(store, cohort, network, initiative, cmid, activity, instruments)
+            attemptid = _score_team(store, cohort, network, initiative, cmid, activity, instruments,
+                                    offers.get((network, initiative)), statements)
             if attemptid is not None:
                 scored.append(attemptid)
         for network, initiative in sorted({(t[0], t[1]) for t in teams}):
-            _update_change(store, cohort, network, initiative, instruments)
+            _update_change(store, cohort, network, initiative, instruments, statements)
     return scored
 
 
 def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: int, activity: str,
-                instruments: _Instruments) -> int | None:
-    """The team's analysis in one quiz: its latest finished attempt (timefinish, then attempt id) by any member."""
+                instruments: _Instruments, offer: str | None, statements: dict[int, dict[str, float | None]]
+                ) -> int | None:
+    """The team's analysis in one quiz: its latest finished attempt (timefinish, then attempt id) by any member.
+    Its statement scores are added to ``statements``."""
     rows = list(store.db.query(
         "SELECT q.attemptid, q.userid, q.timefinish, p.id AS person_id FROM quiz_attempts q "
         "JOIN people p ON p.moodle_user_id = q.userid "
@@ -162,8 +168,6 @@ def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: 
     instrument = instruments(version)
     scores = score_answers(instrument, answers)
     quiz = activity.rsplit(":", 1)[-1]
-    offer = next(store.db.query("SELECT offer FROM initiatives WHERE cohort = ? AND network_slug = ? AND slug = ?",
-                                [cohort, network, initiative]), {}).get("offer")
     db = store.db
     db.execute("UPDATE analyses SET current = 0 WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
                "AND cmid = ? AND attemptid != ?", [cohort, network, initiative, cmid, attempt["attemptid"]])
@@ -173,6 +177,7 @@ def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: 
         len(scores.statements), int(time.time()))])
     db.execute("DELETE FROM analysis_scores WHERE attemptid = ?", [attempt["attemptid"]])
     store.insert_rows("analysis_scores", SCORE_COLUMNS, _score_rows(attempt["attemptid"], scores))
+    statements[int(attempt["attemptid"])] = scores.statements
     return int(attempt["attemptid"])
 
 
@@ -219,7 +224,8 @@ def _score_rows(attemptid: int, scores: AnalysisScores) -> list[tuple[Any, ...]]
     return rows
 
 
-def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: _Instruments) -> None:
+def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: _Instruments,
+                   scored: dict[int, dict[str, float | None]]) -> None:
     """Latest follow-up minus first analysis of the same initiative and offer (a first analysis in the
     follow-up's instrument version preferred; across versions only identical statements count)."""
     db = store.db
@@ -238,15 +244,18 @@ def _update_change(store: Store, cohort: str, network: str, initiative: str, ins
                 key=lambda a: (a["timefinish"], a["attemptid"]))
     if (first["offer"] or "") != (latest["offer"] or ""):
         return  # another offer: nothing to compare
-    result = change(instruments(first["instrument"]), _statement_scores(store, first["attemptid"]),
-                    instruments(latest["instrument"]), _statement_scores(store, latest["attemptid"]))
+    result = change(instruments(first["instrument"]), _statement_scores(store, first["attemptid"], scored),
+                    instruments(latest["instrument"]), _statement_scores(store, latest["attemptid"], scored))
     store.insert_rows("analysis_changes", CHANGE_COLUMNS, ((
         cohort, network, initiative, level, key, first["attemptid"], latest["attemptid"], value, result.compared[key],
     ) for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
         for key, value in table.items()))
 
 
-def _statement_scores(store: Store, attemptid: int) -> dict[str, float | None]:
+def _statement_scores(store: Store, attemptid: int, scored: dict[int, dict[str, float | None]]
+                      ) -> dict[str, float | None]:
+    if attemptid in scored:
+        return scored[attemptid]
     return {r["key"]: r["score"] for r in store.db.query(
         "SELECT key, score FROM analysis_scores WHERE attemptid = ? AND level = 'statement' ORDER BY rowid",
         [attemptid])}
