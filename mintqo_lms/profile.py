@@ -133,8 +133,7 @@ def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, tem
                 "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
                 "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
                 f"WHERE q.attemptid IN ({','.join('?' * len(chunk))})", [cohort, *chunk]))
-        offers = {(r["network_slug"], r["slug"]): r["offer"] for r in store.db.query(
-            "SELECT network_slug, slug, offer FROM initiatives WHERE cohort = ?", [cohort])}
+        offers = _offers(store, cohort, sorted({t[0] for t in teams}))
         statements: dict[int, dict[str, float | None]] = {}   # scored now: the change needs no re-read
         scored = []
         for network, initiative, cmid, activity in sorted(teams):
@@ -145,6 +144,18 @@ def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, tem
         for network, initiative in sorted({(t[0], t[1]) for t in teams}):
             _update_change(store, cohort, network, initiative, instruments, statements)
     return scored
+
+
+def _offers(store: Store, cohort: str, networks: list[str]) -> dict[tuple[str, str], str | None]:
+    """(network, initiative) -> offer, for the initiatives of these networks (sync scores page by page: a page
+    touches a few networks, not the cohort's thousands of initiatives)."""
+    out: dict[tuple[str, str], str | None] = {}
+    for start in range(0, len(networks), _CHUNK):
+        chunk = networks[start:start + _CHUNK]
+        out.update(((r["network_slug"], r["slug"]), r["offer"]) for r in store.db.query(
+            f"SELECT network_slug, slug, offer FROM initiatives WHERE cohort = ? AND network_slug IN "
+            f"({','.join('?' * len(chunk))})", [cohort, *chunk]))
+    return out
 
 
 def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: int, activity: str,
