@@ -27,6 +27,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
@@ -356,21 +357,20 @@ def record_moodle_ticks(store: Store, cohort: str, completions: list, in_person_
     counts as attendance), unless staff recorded that person already. A completion overridden by someone in
     Moodle (the coordinator in the course's UI) is staff's record: stored as ``source = 'staff'``, recorded by
     ``moodle:<userid>``, unless it is what our own import pushed (same state already recorded)."""
-    written = 0
-    for row in completions:
-        target = in_person_cmids.get(row.cmid)
-        person_id = people_by_userid.get(row.userid)
-        if target is None or person_id is None:
-            continue
-        course_idnumber, key = target
+    ticks = [(row, in_person_cmids[row.cmid], people_by_userid[row.userid]) for row in completions
+             if row.cmid in in_person_cmids and row.userid in people_by_userid]
+    known = _attendance_of(store, cohort, sorted({person_id for _, _, person_id in ticks}))
+    states: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
+    for row, (course_idnumber, key), person_id in ticks:
         pk = (cohort, course_idnumber, key, person_id)
-        existing = store.db["attendance"].get(pk) if store.db["attendance"].count_where(
-            "cohort = ? AND course_idnumber = ? AND activity_key = ? AND person_id = ?", list(pk)) else None
+        existing = known.get(pk)
         complete = row.state in (1, 2)
         if row.overrideby:
             if existing is not None and existing["source"] == "staff" and bool(existing["present"]) == complete:
                 if existing["moodle_state"] != row.state:
-                    store.db["attendance"].update(pk, {"moodle_state": row.state})
+                    states.append((row.state, *pk))
+                    existing["moodle_state"] = row.state
                 continue
             record = {"present": int(complete), "source": "staff", "recorded_by": f"moodle:{row.overrideby}",
                       "recorded_at": row.timemodified, "sheet": None, "line": None, "pushed_at": row.timemodified,
@@ -383,11 +383,29 @@ def record_moodle_ticks(store: Store, cohort: str, completions: list, in_person_
             record = {"present": int(complete), "source": "self", "recorded_by": f"moodle:{row.userid}",
                       "recorded_at": row.timemodified, "sheet": None, "line": None, "pushed_at": None,
                       "moodle_state": row.state}
-        store.db["attendance"].upsert({"cohort": cohort, "course_idnumber": course_idnumber, "activity_key": key,
-                                       "cmid": row.cmid, "person_id": person_id, **record},
-                                      pk=("cohort", "course_idnumber", "activity_key", "person_id"))
-        written += 1
-    return written
+        known[pk] = {"cmid": row.cmid, **record}
+        records.append((*pk, row.cmid, *record.values()))
+    # One prepared statement each for the page (the rows of a page name each person and activity once).
+    store.db.conn.executemany("UPDATE attendance SET moodle_state = ? WHERE cohort = ? AND course_idnumber = ? "
+                              "AND activity_key = ? AND person_id = ?", states)
+    store.upsert_rows("attendance", _TICK_KEY, _TICK_COLUMNS, records)
+    return len(records)
+
+
+_TICK_KEY = ("cohort", "course_idnumber", "activity_key", "person_id")
+_TICK_COLUMNS = (*_TICK_KEY, "cmid", "present", "source", "recorded_by", "recorded_at", "sheet", "line", "pushed_at",
+                 "moodle_state")
+
+
+def _attendance_of(store: Store, cohort: str, person_ids: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The cohort's attendance rows of these people, by primary key (500 ids per query: SQLite's limits)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for start in range(0, len(person_ids), 500):
+        chunk = person_ids[start:start + 500]
+        for row in store.db.query(f"SELECT * FROM attendance WHERE cohort = ? AND person_id IN "
+                                  f"({','.join('?' * len(chunk))})", [cohort, *chunk]):
+            out[(row["cohort"], row["course_idnumber"], row["activity_key"], row["person_id"])] = row
+    return out
 
 
 __all__ = ["AttendanceError", "AttendanceResult", "AttendanceTargetError", "Target", "import_attendance",

@@ -74,10 +74,17 @@ def meaningful(answered: int, total: int) -> bool:
 
 def level_score(instrument: Instrument, level: ScaleLevel | None) -> float | None:
     """A chosen level's score 0–100; None for no answer or the no-judgement level."""
+    return _level_score(level, *_value_range(instrument))
+
+
+def _value_range(instrument: Instrument) -> tuple[int, int]:
+    values = [lv.value for lv in instrument.scale if not lv.no_judgement and lv.value is not None]
+    return min(values), max(values)
+
+
+def _level_score(level: ScaleLevel | None, low: int, high: int) -> float | None:
     if level is None or level.no_judgement or level.value is None:
         return None
-    values = [lv.value for lv in instrument.scale if not lv.no_judgement and lv.value is not None]
-    low, high = min(values), max(values)
     return (level.value - low) / (high - low) * 100.0
 
 
@@ -95,7 +102,8 @@ def score_answers(instrument: Instrument, answers: Mapping[str, ScaleLevel | Non
     unknown = sorted(set(answers) - set(keys))
     if unknown:
         raise ValueError(f"not statements of instrument {instrument.version}: {', '.join(unknown)}")
-    statements = {key: level_score(instrument, answers.get(key)) for key in keys}
+    low, high = _value_range(instrument)  # once per analysis, not per statement
+    statements = {key: _level_score(answers.get(key), low, high) for key in keys}
     criteria: dict[str, Score] = {}
     dimensions: dict[str, Score] = {}
     for dimension in instrument.dimensions:

@@ -40,6 +40,16 @@ from mintqo_lms.store import Store
 
 COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
 
+# Columns of the rows a page writes, in the order the bulk upserts give their values.
+ENROLMENT_COLUMNS = ("courseid", "userid", "roles", "status", "timestart", "timeend", "timemodified", "active",
+                     "seen_at")
+MEMBER_COLUMNS = ("courseid", "groupid", "group_idnumber", "userid", "timeadded", "seen_at")
+ACTIVITY_COMPLETION_COLUMNS = ("cmid", "userid", "courseid", "activity_idnumber", "state", "timemodified",
+                               "overrideby")
+COURSE_COMPLETION_COLUMNS = ("courseid", "userid", "timeenrolled", "timestarted", "timecompleted", "timemodified")
+ATTEMPT_COLUMNS = ("attemptid", "quizid", "cmid", "userid", "attempt", "timestart", "timefinish", "timemodified")
+RESPONSE_COLUMNS = ("attemptid", "slot", "question_idnumber", "answer_position", "answer_text", "fraction")
+
 
 class SyncError(MintqoError):
     """The cohort cannot be synced (unknown, or not provisioned yet)."""
@@ -212,15 +222,11 @@ def _sync_enrolments(moodle: Moodle, store: Store, cohort: str, courseids: list[
             first = False
             now = int(time.time())
             with store.transaction():
-                store.db["moodle_enrolments"].upsert_all(({
-                    "courseid": e.courseid, "userid": e.userid, "roles": ",".join(sorted(e.roles)),
-                    "status": e.status, "timestart": e.timestart, "timeend": e.timeend,
-                    "timemodified": e.timemodified, "active": 1, "seen_at": now,
-                } for e in page.enrolments), pk=("courseid", "userid"))
-                store.db["moodle_group_members"].upsert_all(({
-                    "courseid": m.courseid, "groupid": m.groupid, "group_idnumber": m.groupidnumber,
-                    "userid": m.userid, "timeadded": m.timeadded, "seen_at": now,
-                } for m in page.members), pk=("groupid", "userid"))
+                store.upsert_rows("moodle_enrolments", ("courseid", "userid"), ENROLMENT_COLUMNS, ((
+                    e.courseid, e.userid, ",".join(sorted(e.roles)), e.status, e.timestart, e.timeend,
+                    e.timemodified, 1, now) for e in page.enrolments))
+                store.upsert_rows("moodle_group_members", ("groupid", "userid"), MEMBER_COLUMNS, ((
+                    m.courseid, m.groupid, m.groupidnumber, m.userid, m.timeadded, now) for m in page.members))
                 for e in page.enrolments:
                     if e.courseid in seen_enrolled:
                         seen_enrolled[e.courseid].add(e.userid)
@@ -310,18 +316,14 @@ def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list
 
 
 def _upsert_activity_completions(store: Store, rows: Iterable[ActivityCompletion], idnumbers: dict[int, str]) -> None:
-    store.db["activity_completion"].upsert_all(({
-        "cmid": r.cmid, "userid": r.userid, "courseid": r.courseid,
-        "activity_idnumber": r.idnumber or idnumbers.get(r.cmid), "state": r.state,
-        "timemodified": r.timemodified, "overrideby": r.overrideby,
-    } for r in rows), pk=("cmid", "userid"))
+    store.upsert_rows("activity_completion", ("cmid", "userid"), ACTIVITY_COMPLETION_COLUMNS, ((
+        r.cmid, r.userid, r.courseid, r.idnumber or idnumbers.get(r.cmid), r.state, r.timemodified, r.overrideby,
+    ) for r in rows))
 
 
 def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -> None:
-    store.db["course_completion"].upsert_all(({
-        "courseid": r.courseid, "userid": r.userid, "timeenrolled": r.timeenrolled, "timestarted": r.timestarted,
-        "timecompleted": r.timecompleted, "timemodified": r.timemodified,
-    } for r in rows), pk=("courseid", "userid"))
+    store.upsert_rows("course_completion", ("courseid", "userid"), COURSE_COMPLETION_COLUMNS, ((
+        r.courseid, r.userid, r.timeenrolled, r.timestarted, r.timecompleted, r.timemodified) for r in rows))
 
 
 # -- self-analysis answers --------------------------------------------------------------------------
@@ -334,23 +336,20 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
         page = moodle.plugin.get_quiz_responses_page(quizids, cursor=cursor, limit=page_size)
         rows: list[QuizResponse] = list(page.rows)
         with store.transaction():
-            attempts = {r.attemptid: r for r in rows}
+            by_attempt: dict[int, list[QuizResponse]] = {}
+            for r in rows:
+                by_attempt.setdefault(r.attemptid, []).append(r)
+            attempts = {attemptid: answers[-1] for attemptid, answers in by_attempt.items()}
             # Score what is new or changed (a re-read of unchanged attempts — a full sync, a re-run after a
             # crash — leaves their scores as they are); a store that never scored gets its backfill.
-            changed = [a for a in attempts.values()
-                       if _attempt_changed(store, a, [r for r in rows if r.attemptid == a.attemptid])]
             backfill = store.get_cursor(backfill_stream(cohort), "") != "1"
-            if backfill:
-                changed = list(attempts.values())
-            store.db["quiz_attempts"].upsert_all(({
-                "attemptid": r.attemptid, "quizid": r.quizid, "cmid": r.cmid, "userid": r.userid,
-                "attempt": r.attempt, "timestart": r.timestart, "timefinish": r.timefinish,
-                "timemodified": r.timemodified,
-            } for r in attempts.values()), pk="attemptid")
-            store.db["responses"].upsert_all(({
-                "attemptid": r.attemptid, "slot": r.slot, "question_idnumber": r.questionidnumber,
-                "answer_position": r.answerposition, "answer_text": r.answertext, "fraction": r.fraction,
-            } for r in rows), pk=("attemptid", "slot"))
+            changed = list(attempts.values()) if backfill else [
+                a for a in attempts.values() if _attempt_changed(store, a, by_attempt[a.attemptid])]
+            store.upsert_rows("quiz_attempts", ("attemptid",), ATTEMPT_COLUMNS, ((
+                r.attemptid, r.quizid, r.cmid, r.userid, r.attempt, r.timestart, r.timefinish, r.timemodified,
+            ) for r in attempts.values()))
+            store.upsert_rows("responses", ("attemptid", "slot"), RESPONSE_COLUMNS, ((
+                r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
             scored = update_analyses(store, cohort, [a.attemptid for a in changed],
                                      templates_root=templates_root) if changed or backfill else []
             _save_cursor(store, stream, quizids, page.nextcursor)
@@ -360,8 +359,6 @@ def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int
         cursor = page.nextcursor
         if not page.hasmore:
             return
-
-
 
 
 def sync_and_feedback(moodle: Moodle, store: Store, cohort: str, config, *, full: bool = False,

@@ -206,3 +206,41 @@ def test_someone_unenrolled_by_hand_is_named_when_moodle_refuses(world, tmp_path
     assert moodle_state(sb, next(store.db.query(
         "SELECT cmid FROM activities WHERE idnumber = 'mintqo:regional_cycle:ws1-teilnahme' AND course_idnumber = "
         "'mintqo:region:2025:mint-region-trier'"))["cmid"], uid(store, TRIER[0])) is None
+
+
+def test_one_page_of_moodle_ticks_applies_every_rule_in_one_pass(tmp_path):
+    """sync hands a whole page of completions over at once: staff's records stand against a participant's tick,
+    an override that agrees with staff's record only updates Moodle's state, others become records."""
+    from types import SimpleNamespace as Row
+
+    from mintqo_lms.attendance import record_moodle_ticks
+    from mintqo_lms.store import Store
+
+    with Store(tmp_path / "s.db") as store:
+        with store.transaction():
+            store.db["cohorts"].insert({"key": "2025", "title": "2025", "created_at": 0})
+            store.db["people"].insert_all([{"id": i, "email": f"p{i}@x.example", "idnumber": f"p{i}"}
+                                           for i in (1, 2, 3, 4, 5)])
+            store.db["attendance"].insert_all([
+                {"cohort": "2025", "course_idnumber": "c", "activity_key": "ws1", "cmid": 7, "person_id": 1,
+                 "present": 1, "source": "staff", "recorded_by": "office", "recorded_at": 1, "moodle_state": 1},
+                {"cohort": "2025", "course_idnumber": "c", "activity_key": "ws1", "cmid": 7, "person_id": 2,
+                 "present": 0, "source": "staff", "recorded_by": "office", "recorded_at": 1, "moodle_state": 0}])
+        page = [Row(cmid=7, userid=101, state=2, overrideby=9, timemodified=50),    # agrees with staff: state only
+                Row(cmid=7, userid=102, state=1, overrideby=0, timemodified=50),    # own tick against staff's "no"
+                Row(cmid=7, userid=103, state=1, overrideby=0, timemodified=50),    # own tick: self-reported
+                Row(cmid=7, userid=104, state=0, overrideby=0, timemodified=50),    # nothing ticked: nothing
+                Row(cmid=7, userid=105, state=1, overrideby=9, timemodified=60),    # coordinator's override
+                Row(cmid=8, userid=103, state=1, overrideby=0, timemodified=50)]    # not in person: ignored
+        with store.transaction():
+            written = record_moodle_ticks(store, "2025", page, {7: ("c", "ws1")},
+                                          {100 + i: i for i in (1, 2, 3, 4, 5)})
+        rows = {r["person_id"]: r for r in store.db.query("SELECT * FROM attendance ORDER BY person_id")}
+    assert written == 2 and sorted(rows) == [1, 2, 3, 5]
+    assert (rows[1]["source"], rows[1]["present"], rows[1]["recorded_by"], rows[1]["moodle_state"]) == \
+        ("staff", 1, "office", 2)
+    assert (rows[2]["source"], rows[2]["present"]) == ("staff", 0)
+    assert (rows[3]["source"], rows[3]["present"], rows[3]["recorded_by"], rows[3]["pushed_at"]) == \
+        ("self", 1, "moodle:103", None)
+    assert (rows[5]["source"], rows[5]["recorded_by"], rows[5]["recorded_at"], rows[5]["pushed_at"]) == \
+        ("staff", "moodle:9", 60, 60)

@@ -170,3 +170,35 @@ def test_an_analysis_is_named_by_its_attempt_and_scored_once_per_level_and_key(t
             store.db["analysis_scores"].insert({"attemptid": 7, "level": "dimension", "key": "ang", "score": 50.0})
         with pytest.raises(sqlite3.IntegrityError):
             store.db["analysis_scores"].insert({"attemptid": 8, "level": "dimension", "key": "ang"})  # no analysis 8
+
+
+def test_bulk_upsert_writes_what_sqlite_utils_upsert_all_writes(tmp_path):
+    """sync's bulk writes (one prepared statement per page) must leave the same rows as the per-row upserts
+    they replaced: new rows inserted, existing ones updated in every other column, nothing else touched."""
+    columns = ("courseid", "userid", "roles", "status", "timestart", "timeend", "timemodified", "active", "seen_at")
+    first = [(2, 5, "student", 0, 0, 0, 100, 1, 1), (2, 6, "editingteacher", 0, 0, 0, 100, 1, 1),
+             (3, 5, "student", 1, 10, 20, 100, 1, 1)]
+    second = [(2, 5, "student,teacher", 0, 0, 0, 200, 1, 2), (4, 7, "student", 0, 0, 0, 200, 1, 2)]
+    with Store(tmp_path / "bulk.db") as bulk, Store(tmp_path / "utils.db") as utils:
+        for rows in (first, second):
+            with bulk.transaction():
+                bulk.upsert_rows("moodle_enrolments", ("courseid", "userid"), columns, iter(rows))
+            with utils.transaction():
+                utils.db["moodle_enrolments"].upsert_all([dict(zip(columns, row)) for row in rows],
+                                                         pk=("courseid", "userid"))
+        query = "SELECT * FROM moodle_enrolments ORDER BY courseid, userid"
+        assert list(bulk.db.query(query)) == list(utils.db.query(query))
+        assert len(list(bulk.db.query(query))) == 4
+        assert bulk.db["moodle_enrolments"].get((2, 5))["roles"] == "student,teacher"
+
+
+def test_bulk_insert_refuses_a_second_row_with_the_same_key_and_rolls_back(tmp_path):
+    import sqlite3
+
+    columns = ("courseid", "userid", "timeenrolled", "timestarted", "timecompleted", "timemodified")
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            with store.transaction():
+                store.insert_rows("course_completion", columns, [(2, 5, 1, 1, 0, 1), (2, 6, 1, 1, 0, 1),
+                                                                 (2, 5, 1, 1, 9, 9)])
+        assert store.db["course_completion"].count == 0

@@ -442,3 +442,65 @@ def test_teamsubmission_only_on_assignments(root: Path):
     edit(file, lambda d: d["sections"][0]["activities"][0].update(teamsubmission=True))
     with pytest.raises(TemplateError, match=r"teamsubmission: only an assign can be a team submission, not a page"):
         load_curriculum(file)
+
+
+# -- parsed files are kept per process ---------------------------------------------------------------------
+
+
+def test_an_edited_template_is_read_again_even_with_the_same_size(root: Path):
+    file = root / "selfanalysis" / "v1.yaml"
+    title = load_instrument("selfanalysis/v1", root).title
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace(title, "X" * len(title.encode("utf-8")), 1), encoding="utf-8")
+    assert file.stat().st_size == len(text.encode("utf-8"))   # same size, likely the same mtime too
+    assert load_instrument("selfanalysis/v1", root).title == "X" * len(title.encode("utf-8"))
+
+
+def test_an_edited_curriculum_and_its_instrument_are_read_again(root: Path):
+    first = load_curriculum("regional_cycle", root)
+    edit(root / "curriculum" / "regional_cycle.yaml", lambda d: d["sections"][0].update(name="Neuer Abschnitt"))
+    edit(root / "selfanalysis" / "v1.yaml", lambda d: d.update(title="Neuer Titel"))
+    second = load_curriculum("regional_cycle", root)
+    assert first.sections[0].name != "Neuer Abschnitt" and second.sections[0].name == "Neuer Abschnitt"
+    assert second.instrument("selfanalysis/v1").title == "Neuer Titel"
+
+
+def test_a_caller_changing_what_it_loaded_does_not_change_the_next_load(root: Path):
+    curriculum = load_curriculum("qualification", root)
+    curriculum.sections[0].name = "geändert"
+    curriculum.sections[0].activities.clear()
+    instrument = load_instrument("selfanalysis/v1", root)
+    instrument.dimensions[0].criteria[0].statements[0].text = "geändert"
+    again = load_curriculum("qualification", root)
+    assert again.sections[0].name != "geändert" and again.sections[0].activities
+    assert load_instrument("selfanalysis/v1", root).dimensions[0].criteria[0].statements[0].text != "geändert"
+
+
+def test_an_unchanged_file_is_parsed_once(root: Path, monkeypatch):
+    import mintqo_lms.templates as templates
+
+    parsed: list[str] = []
+    original = templates._parse_yaml
+    monkeypatch.setattr(templates, "_parse_yaml", lambda raw, shown: parsed.append(shown) or original(raw, shown))
+    for _ in range(3):
+        load_instrument("selfanalysis/v2", root)
+    assert parsed == ["lms_templates/selfanalysis/v2.yaml"]
+
+
+def test_a_broken_file_fails_every_time_and_a_fixed_one_loads(root: Path):
+    file = root / "selfanalysis" / "v1.yaml"
+    good = file.read_text(encoding="utf-8")
+    file.write_text(good + "\nversion: v1\n", encoding="utf-8")   # a duplicate key
+    for _ in range(2):
+        with pytest.raises(TemplateError, match="duplicate key 'version'"):
+            load_instrument("selfanalysis/v1", root)
+    file.write_text(good, encoding="utf-8")
+    assert load_instrument("selfanalysis/v1", root).version == "v1"
+
+
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(SHIPPED)) for p in SHIPPED.rglob("*.yaml")))
+def test_libyaml_and_pyyaml_read_every_shipped_template_alike(name: str):
+    import mintqo_lms.templates as templates
+
+    text = (SHIPPED / name).read_bytes().decode("utf-8-sig")
+    assert templates._parse_yaml(text.encode("utf-8"), name) == templates._parse_yaml_python(text, name)
