@@ -266,8 +266,8 @@ def load_cohort(store: Store, cohort: str) -> CohortRoster:
 def set_moodle_user_ids(store: Store, ids: Iterable[tuple[int, int]]) -> None:
     """Remember Moodle's user id per person (person_id, moodle_user_id)."""
     with store.transaction():
-        for person_id, moodle_id in ids:
-            store.db["people"].update(person_id, {"moodle_user_id": moodle_id})
+        store.db.conn.executemany("UPDATE people SET moodle_user_id = ? WHERE id = ?",
+                                  [(moodle_id, person_id) for person_id, moodle_id in ids])
 
 
 def remove_member(moodle: Moodle, store: Store, email: str, cohort: str) -> int:

@@ -640,12 +640,11 @@ class Provisioner:
                 course.changed_fields = {}
         now = int(time.time())
         with self.store.transaction():
-            for course in plan.courses:
-                self.store.db["courses"].upsert({
-                    "idnumber": course.idnumber, "cohort": plan.cohort, "kind": course.curriculum.kind,
-                    "network_slug": course.network_slug, "moodle_id": course.moodle_id,
-                    "shortname": course.shortname, "fullname": course.fullname, "updated_at": now,
-                }, pk="idnumber")
+            self.store.upsert_rows(
+                "courses", ("idnumber",),
+                ("idnumber", "cohort", "kind", "network_slug", "moodle_id", "shortname", "fullname", "updated_at"),
+                [(c.idnumber, plan.cohort, c.curriculum.kind, c.network_slug, c.moodle_id, c.shortname, c.fullname,
+                  now) for c in plan.courses])
 
     def _apply_users(self, plan: Plan, result: ProvisionResult) -> None:
         missing = [p for p in plan.people.values() if p.person_id not in plan.user_ids]
@@ -697,10 +696,9 @@ class Provisioner:
             result.applied["enrolment created"] += len(todo)
         now = int(time.time())
         with self.store.transaction():
-            for course_idnumber, person_id, role in plan.enrolments:
-                self.store.db["enrolments"].upsert({"course_idnumber": course_idnumber, "person_id": person_id,
-                                                    "role": role, "updated_at": now},
-                                                   pk=("course_idnumber", "person_id", "role"))
+            self.store.upsert_rows("enrolments", ("course_idnumber", "person_id", "role"),
+                                   ("course_idnumber", "person_id", "role", "updated_at"),
+                                   [(*enrolment, now) for enrolment in plan.enrolments])
 
     def _apply_category_roles(self, plan: Plan, result: ProvisionResult) -> None:
         todo = [(person_id, role) for person_id, role in plan.category_roles
@@ -712,12 +710,12 @@ class Provisioner:
             "instanceid": plan.cohort_category_id} for person_id, role in todo])
         now = int(time.time())
         with self.store.transaction():
-            for person_id, role in todo:
-                self.store.db["role_assignments"].upsert({
-                    "contextkey": cohort_category_idnumber(plan.cohort), "person_id": person_id, "role": role,
-                    "contextlevel": "coursecat", "instanceid": plan.cohort_category_id, "updated_at": now},
-                    pk=("contextkey", "person_id", "role"))
-                plan.category_roles_done.add((person_id, role))
+            self.store.upsert_rows(
+                "role_assignments", ("contextkey", "person_id", "role"),
+                ("contextkey", "person_id", "role", "contextlevel", "instanceid", "updated_at"),
+                [(cohort_category_idnumber(plan.cohort), person_id, role, "coursecat", plan.cohort_category_id, now)
+                 for person_id, role in todo])
+        plan.category_roles_done.update(todo)
         result.applied["role created"] += len(todo)
 
     def _apply_groups(self, plan: Plan, result: ProvisionResult) -> None:
@@ -743,9 +741,8 @@ class Provisioner:
             self.moodle.core.add_group_members(members)
             result.applied["membership created"] += len(members)
         with self.store.transaction():
-            for group in plan.groups:
-                self.store.db["groups"].upsert({"idnumber": group.idnumber, "course_idnumber": group.course_idnumber,
-                                                "moodle_id": group.moodle_id, "name": group.name}, pk="idnumber")
+            self.store.upsert_rows("groups", ("idnumber",), ("idnumber", "course_idnumber", "moodle_id", "name"),
+                                   [(g.idnumber, g.course_idnumber, g.moodle_id, g.name) for g in plan.groups])
 
     def _apply_content(self, plan: Plan, result: ProvisionResult) -> None:
         stale = [c for c in plan.courses if c.content_stale]
@@ -769,12 +766,11 @@ class Provisioner:
             result.content_items.update(f"calendar events {e.status}" for e in answer.events)
             now = int(time.time())
             with self.store.transaction():
-                for module in answer.modules:
-                    self.store.db["activities"].upsert({
-                        "course_idnumber": course.idnumber, "idnumber": module.idnumber, "cmid": module.cmid,
-                        "instance_id": module.instanceid, "modname": module.modname,
-                        "name": named[module.idnumber]["name"], "section": named[module.idnumber]["section"],
-                        "updated_at": now}, pk=("course_idnumber", "idnumber"))
+                self.store.upsert_rows(
+                    "activities", ("course_idnumber", "idnumber"),
+                    ("course_idnumber", "idnumber", "cmid", "instance_id", "modname", "name", "section", "updated_at"),
+                    [(course.idnumber, m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"],
+                      named[m.idnumber]["section"], now) for m in answer.modules])
                 self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
             course.content_stale = False
             result.applied["content updated" if course.content_known else "content created"] += 1

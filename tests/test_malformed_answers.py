@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
@@ -60,7 +61,7 @@ def answer_badly(monkeypatch):
 
         def post(self, url, data=None, **kwargs):
             response = original(self, url, data=data, **kwargs)
-            if dict(data or []).get("wsfunction") == function:
+            if dict(parse_qsl(data or "")).get("wsfunction") == function:
                 return fake_response(ctype, lst if as_list else obj)
             return response
 
