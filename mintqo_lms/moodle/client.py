@@ -26,12 +26,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
-from mintqo_lms.moodle.encoding import FormFields, encode_params, flatten
+from mintqo_lms.moodle.encoding import FormFields, encode_params, flatten, form_body
 from mintqo_lms.moodle.errors import (
     IncompleteBatchError,
     InsecureURLError,
@@ -265,7 +265,7 @@ class MoodleClient:
     def _send(self, body: list[tuple[str, Any]]) -> requests.Response:
         """One HTTP request; its duration (requests reads the whole body) is counted as waiting for Moodle.
         The form is encoded before the clock starts: encoding is the client's work, not Moodle's."""
-        encoded = urlencode(body)  # ASCII only: every other character is percent-encoded
+        encoded = form_body(body)
         sent = time.perf_counter()
         try:
             return self.session.post(self.endpoint, data=encoded, headers=FORM_HEADERS, timeout=self.timeout)

@@ -7,8 +7,10 @@ parameter must simply not be sent (PHP has no null in a form).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 from pydantic import BaseModel
 
@@ -53,3 +55,23 @@ def encode_params(params: Mapping[str, Any]) -> FormFields:
 def count_fields(items: Iterable[Any], prefix: str) -> list[int]:
     """How many form fields each item of a batch parameter needs."""
     return [len(flatten(item, f"{prefix}[0]")) for item in items]
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
+_BRACKET_KEY = re.compile(r"[A-Za-z0-9_.~\[\]-]*\Z")
+_BRACKETS = str.maketrans({"[": "%5B", "]": "%5D"})
+
+
+def _quote(text: str) -> str:
+    """``quote_plus`` with fast paths: most values are numbers or plain keys, most names only add brackets
+    (a 16x provisioning encodes hundreds of thousands of fields)."""
+    if _UNRESERVED.match(text):
+        return text
+    if _BRACKET_KEY.match(text):
+        return text.translate(_BRACKETS)
+    return quote_plus(text)
+
+
+def form_body(fields: Iterable[tuple[str, str]]) -> str:
+    """The ``application/x-www-form-urlencoded`` body of ``fields``: exactly what ``urlencode`` writes."""
+    return "&".join(f"{_quote(key)}={_quote(value)}" for key, value in fields)
