@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.client import PROTOCOL_FIELDS
 from mintqo_lms.moodle.errors import MintqoError
 from mintqo_lms.moodle.syncpages import ActivityCompletion, CourseCompletion, QuizResponse, enrolment_digest
 from mintqo_lms.profile import backfill_stream, update_analyses
@@ -328,9 +329,26 @@ def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -
 
 # -- self-analysis answers --------------------------------------------------------------------------
 
+def quiz_groups(quizids: list[int], max_form_fields: int) -> list[list[int]]:
+    """The cohort's quizzes in groups small enough for one request: each id is a form field, and PHP drops
+    whatever lies beyond ``max_input_vars`` (a 16x cohort with a second instrument version has 1,280
+    quizzes). Groups are cut from the sorted ids, so they stay the same from run to run."""
+    size = max(1, max_form_fields - PROTOCOL_FIELDS - 2)  # the cursor and limitnum travel along
+    return [quizids[i:i + size] for i in range(0, len(quizids), size)]
+
+
 def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int], page_size: int, full: bool,
                     result: SyncResult, templates_root: str | os.PathLike[str] | None = None) -> None:
-    stream = responses_stream(cohort)
+    """Each group of quizzes is a stream of its own (the first keeps the cohort's stream name); a group whose
+    ids changed starts again from the beginning (``_start_cursor``)."""
+    for index, group in enumerate(quiz_groups(quizids, moodle.client.max_form_fields)):
+        stream = responses_stream(cohort) + (f":{index + 1}" if index else "")
+        _sync_response_group(moodle, store, cohort, stream, group, page_size, full, result, templates_root)
+
+
+def _sync_response_group(moodle: Moodle, store: Store, cohort: str, stream: str, quizids: list[int],
+                         page_size: int, full: bool, result: SyncResult,
+                         templates_root: str | os.PathLike[str] | None) -> None:
     cursor = _start_cursor(store, stream, quizids, full)
     while True:
         page = moodle.plugin.get_quiz_responses_page(quizids, cursor=cursor, limit=page_size)

@@ -295,3 +295,46 @@ def test_cli_sync_all_syncs_every_active_cohort_and_full_says_so(tmp_path):
                              ["--config", str(config), "sync", "--cohort", "2025", "--all"], env=env)
         assert both.exit_code != 0 and "--all" in both.output
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+GRETA = "greta.vogel@schuelerlabor-witten.example"
+ANTON = "anton.fuchs@bergbau-mint.example"
+
+
+def test_quizzes_beyond_one_request_are_read_in_groups_each_with_its_own_cursor(clocked, monkeypatch):
+    """A cohort with more quizzes than max_input_vars allows in one request (16x with a second instrument
+    version: 1,280) is read in groups; here groups of one quiz, so every quiz is a group of its own."""
+    import mintqo_lms.sync as sync
+
+    sb, store, moodle, clock = clocked
+    quizids = [r["instance_id"] for r in store.db.query("SELECT instance_id FROM activities WHERE modname = 'quiz'")]
+    real_groups = sync.quiz_groups
+    monkeypatch.setattr(sync, "quiz_groups", lambda ids, _fields: real_groups(ids, sync.PROTOCOL_FIELDS + 3))
+    for email, position in ((LEA, 3), (GRETA, 2)):
+        sb.site.submit_quiz_attempt(*reversed(quiz_and_member(store, email)), answers(position))
+    clock.tick()
+
+    first = sync_cohort(moodle, store, "2025")
+    statements = len(load_instrument("selfanalysis/v1").statements())
+    assert (first.attempts, first.responses) == (2, 2 * statements)
+    assert calls(first)["local_mintqo_get_quiz_responses"] == len(quizids) > 2
+    streams = {r["stream"] for r in store.db.query("SELECT stream FROM sync_state WHERE stream LIKE 'responses:%'")}
+    assert streams == {"responses:2025"} | {f"responses:2025:{i}" for i in range(2, len(quizids) + 1)}
+
+    sb.site.submit_quiz_attempt(*reversed(quiz_and_member(store, ANTON)), answers(4))
+    clock.tick()
+    second = sync_cohort(moodle, store, "2025")
+    assert (second.attempts, second.responses) == (1, statements)  # the new one only, nothing read twice
+    assert store.db["responses"].count == 3 * statements
+    assert calls(second)["local_mintqo_get_quiz_responses"] == len(quizids)
+
+
+def test_quiz_groups_respect_the_form_field_budget():
+    from mintqo_lms.moodle.client import PROTOCOL_FIELDS
+    from mintqo_lms.sync import quiz_groups
+
+    ids = list(range(1, 1281))
+    groups = quiz_groups(ids, 1000)
+    assert [len(g) for g in groups] == [995, 285] and sum(groups, []) == ids
+    assert all(len(g) + PROTOCOL_FIELDS + 2 <= 1000 for g in groups)
+    assert quiz_groups(ids[:40], 1000) == [ids[:40]]
