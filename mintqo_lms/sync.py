@@ -20,7 +20,7 @@ Each page the plugin answers is committed in one transaction together with the c
 or a kill therefore re-reads at most one page and never loses or duplicates a row. An unchanged cohort costs
 one call per stream (at most 3), whatever its size; a full sync (``full=True``) reads everything from the
 start, grows with courses and rows (pages of ``sync.page_size``), and converges to the same store. A cursor
-remembers the courses (or quizzes) it belongs to: when provisioning adds one, that stream starts over.
+remembers the courses it belongs to: when provisioning adds one, that stream starts over.
 """
 
 from __future__ import annotations
@@ -33,9 +33,14 @@ from dataclasses import dataclass, field
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.client import PROTOCOL_FIELDS
-from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.moodle.syncpages import ActivityCompletion, CourseCompletion, QuizResponse, enrolment_digest
+from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
+from mintqo_lms.moodle.syncpages import (
+    ActivityCompletion,
+    CourseCompletion,
+    QuizResponse,
+    ResponsesPage,
+    enrolment_digest,
+)
 from mintqo_lms.profile import backfill_stream, update_analyses
 from mintqo_lms.store import Store
 
@@ -156,7 +161,7 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
             "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
             "WHERE c.cohort = ? AND a.modname = 'quiz' ORDER BY a.instance_id", [cohort])]
         if quizids:
-            _sync_responses(moodle, store, cohort, quizids, page_size, full, result, templates_root)
+            _sync_responses(moodle, store, cohort, courseids, quizids, page_size, full, result, templates_root)
     except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
         store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
                          error=str(exc) or exc.__class__.__name__)
@@ -329,30 +334,19 @@ def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -
 
 # -- self-analysis answers --------------------------------------------------------------------------
 
-def quiz_groups(quizids: list[int], max_form_fields: int) -> list[list[int]]:
-    """The cohort's quizzes in groups small enough for one request: each id is a form field, and PHP drops
-    whatever lies beyond ``max_input_vars`` (a 16x cohort with a second instrument version has 1,280
-    quizzes). Groups are cut from the sorted ids, so they stay the same from run to run."""
-    size = max(1, max_form_fields - PROTOCOL_FIELDS - 2)  # the cursor and limitnum travel along
-    return [quizids[i:i + size] for i in range(0, len(quizids), size)]
-
-
-def _sync_responses(moodle: Moodle, store: Store, cohort: str, quizids: list[int], page_size: int, full: bool,
-                    result: SyncResult, templates_root: str | os.PathLike[str] | None = None) -> None:
-    """Each group of quizzes is a stream of its own (the first keeps the cohort's stream name); a group whose
-    ids changed starts again from the beginning (``_start_cursor``)."""
-    for index, group in enumerate(quiz_groups(quizids, moodle.client.max_form_fields)):
-        stream = responses_stream(cohort) + (f":{index + 1}" if index else "")
-        _sync_response_group(moodle, store, cohort, stream, group, page_size, full, result, templates_root)
-
-
-def _sync_response_group(moodle: Moodle, store: Store, cohort: str, stream: str, quizids: list[int],
-                         page_size: int, full: bool, result: SyncResult,
-                         templates_root: str | os.PathLike[str] | None) -> None:
-    cursor = _start_cursor(store, stream, quizids, full)
+def _sync_responses(moodle: Moodle, store: Store, cohort: str, courseids: list[int], quizids: list[int],
+                    page_size: int, full: bool, result: SyncResult,
+                    templates_root: str | os.PathLike[str] | None = None) -> None:
+    """The cohort's quizzes read by course (plugin 1.4.1): one form field per course, where 1,280 quiz ids would
+    be cut by ``max_input_vars``. The cursor carries the course ids, so the first sync after reading by quiz ids
+    starts from the beginning once (a re-read: rows are upserted). Rows of a quiz provisioning does not know (a
+    teacher's own quiz in the course) are left out, as when the quizzes were named."""
+    stream = responses_stream(cohort)
+    ours = set(quizids)
+    cursor = _start_cursor(store, stream, courseids, full)
     while True:
-        page = moodle.plugin.get_quiz_responses_page(quizids, cursor=cursor, limit=page_size)
-        rows: list[QuizResponse] = list(page.rows)
+        page = _responses_page(moodle, courseids, cursor, page_size)
+        rows: list[QuizResponse] = [r for r in page.rows if r.quizid in ours]
         with store.transaction():
             by_attempt: dict[int, list[QuizResponse]] = {}
             for r in rows:
@@ -370,13 +364,23 @@ def _sync_response_group(moodle: Moodle, store: Store, cohort: str, stream: str,
                 r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
             scored = update_analyses(store, cohort, [a.attemptid for a in changed],
                                      templates_root=templates_root) if changed or backfill else []
-            _save_cursor(store, stream, quizids, page.nextcursor)
+            _save_cursor(store, stream, courseids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
         result.responses += len(rows)
         cursor = page.nextcursor
         if not page.hasmore:
             return
+
+
+def _responses_page(moodle: Moodle, courseids: list[int], cursor: str, page_size: int) -> ResponsesPage:
+    """One page by course; a plugin before 1.4.1 refuses the unknown ``courseids`` and is named as such."""
+    try:
+        return moodle.plugin.get_quiz_responses_page([], cursor=cursor, limit=page_size, courseids=courseids)
+    except InvalidParameterError:
+        raise SyncError("local_mintqo_get_quiz_responses refused to read quizzes by course: the site's "
+                        "local_mintqo must be 1.4.1 or newer (update it; 'mintqo-lms doctor' shows its "
+                        "release)") from None
 
 
 def sync_and_feedback(moodle: Moodle, store: Store, cohort: str, config, *, full: bool = False,

@@ -440,6 +440,28 @@ def test_quiz_responses_paging_and_since(sb: Sandbox, ws: Client) -> None:
         "invalidparameter"
 
 
+def test_quiz_responses_by_course_as_by_quiz_ids_and_checked_per_course(sb: Sandbox, ws: Client) -> None:
+    course, other = make_course(ws), make_other_course(ws)
+    quizzes = [ws("local_mintqo_import_quiz", **import_quiz(ws, course))["quizid"]]
+    quizzes.append(ws("local_mintqo_import_quiz", **import_quiz(ws, course, idnumber="q2"))["quizid"])
+    elsewhere = ws("local_mintqo_import_quiz", **import_quiz(ws, other))["quizid"]
+    users = [u["id"] for u in ws("core_user_create_users", **flat("users", [user("anna"), user("bert")]))]
+    for userid, quizid in zip(users * 2, [*quizzes, elsewhere]):
+        sb.site.submit_quiz_attempt(userid, quizid, {"a1": 1, "a2": 2})
+    by_quiz = ws("local_mintqo_get_quiz_responses", **{"quizids[0]": quizzes[0], "quizids[1]": quizzes[1]})
+    assert by_quiz["total"] > 0 and {r["quizid"] for r in by_quiz["responses"]} == set(quizzes)
+    assert ws("local_mintqo_get_quiz_responses", **{"courseids[0]": course}) == by_quiz
+    union = ws("local_mintqo_get_quiz_responses", **{"quizids[0]": quizzes[1], "courseids[0]": course,
+                                                     "courseids[1]": course})
+    assert union == by_quiz, "a quiz named both ways is read once"
+    assert ws("local_mintqo_get_quiz_responses", **{"quizids[0]": elsewhere, "courseids[0]": course})["total"] > \
+        by_quiz["total"]
+    assert ws("local_mintqo_get_quiz_responses")["total"] == 0
+    assert ws.error("local_mintqo_get_quiz_responses", **{"courseids[0]": 999}) == "invalidrecord"
+    sb.site.inaccessible_courses.add(other)
+    assert ws.error("local_mintqo_get_quiz_responses", **{"courseids[0]": other}) == "requireloginerror"
+
+
 def test_completion_waits_for_cron_but_override_is_immediate(sb: Sandbox, ws: Client) -> None:
     course = make_course(ws)
     quiz = ws("local_mintqo_import_quiz", **import_quiz(ws, course))

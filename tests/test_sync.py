@@ -7,6 +7,7 @@ by others), so these tests run the sandbox on a clock they move forward (:class:
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -17,11 +18,14 @@ from faultkit import IGNORED_TABLES, copy_store, store_difference, store_rows
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import question_idnumber
 from mintqo_lms.moodle import Moodle, MoodleClient
+from mintqo_lms.moodle.client import PROTOCOL_FIELDS
 from mintqo_lms.moodle.errors import MintqoError, MoodleError
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import provision
 from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.sandbox.core_user import enrol_user, unenrol_user
+from mintqo_lms.sandbox.params import Params
+from mintqo_lms.sandbox.registry import all_functions
 from mintqo_lms.store import Store
 from mintqo_lms.sync import (
     SyncError,
@@ -301,40 +305,56 @@ GRETA = "greta.vogel@schuelerlabor-witten.example"
 ANTON = "anton.fuchs@bergbau-mint.example"
 
 
-def test_quizzes_beyond_one_request_are_read_in_groups_each_with_its_own_cursor(clocked, monkeypatch):
+def test_quizzes_beyond_one_request_are_read_by_course_in_one_call_per_page(clocked):
     """A cohort with more quizzes than max_input_vars allows in one request (16x with a second instrument
-    version: 1,280) is read in groups; here groups of one quiz, so every quiz is a group of its own."""
-    import mintqo_lms.sync as sync
-
+    version: 1,280) is read by its course ids: here the form-field limit leaves room for the course ids and not
+    for the quiz ids, and every page is still one call."""
     sb, store, moodle, clock = clocked
     quizids = [r["instance_id"] for r in store.db.query("SELECT instance_id FROM activities WHERE modname = 'quiz'")]
-    real_groups = sync.quiz_groups
-    monkeypatch.setattr(sync, "quiz_groups", lambda ids, _fields: real_groups(ids, sync.PROTOCOL_FIELDS + 3))
+    courseids = [r["moodle_id"] for r in store.db.query("SELECT moodle_id FROM courses WHERE cohort = '2025'")]
+    moodle.client.max_form_fields = PROTOCOL_FIELDS + 2 + len(courseids)  # cursor and limitnum travel along
+    assert len(quizids) > len(courseids)
     for email, position in ((LEA, 3), (GRETA, 2)):
         sb.site.submit_quiz_attempt(*reversed(quiz_and_member(store, email)), answers(position))
     clock.tick()
 
-    first = sync_cohort(moodle, store, "2025")
+    first = sync_cohort(moodle, store, "2025", page_size=1)
     statements = len(load_instrument("selfanalysis/v1").statements())
     assert (first.attempts, first.responses) == (2, 2 * statements)
-    assert calls(first)["local_mintqo_get_quiz_responses"] == len(quizids) > 2
-    streams = {r["stream"] for r in store.db.query("SELECT stream FROM sync_state WHERE stream LIKE 'responses:%'")}
-    assert streams == {"responses:2025"} | {f"responses:2025:{i}" for i in range(2, len(quizids) + 1)}
+    assert calls(first)["local_mintqo_get_quiz_responses"] == 2  # a page per attempt, each one call
+    streams = [r["stream"] for r in store.db.query("SELECT stream FROM sync_state WHERE stream LIKE 'responses:%'")]
+    assert streams == [responses_stream("2025")]
 
     sb.site.submit_quiz_attempt(*reversed(quiz_and_member(store, ANTON)), answers(4))
     clock.tick()
     second = sync_cohort(moodle, store, "2025")
     assert (second.attempts, second.responses) == (1, statements)  # the new one only, nothing read twice
     assert store.db["responses"].count == 3 * statements
-    assert calls(second)["local_mintqo_get_quiz_responses"] == len(quizids)
+    unchanged = sync_cohort(moodle, store, "2025")
+    assert unchanged.attempts == 0 and unchanged.total_calls == 3
 
 
-def test_quiz_groups_respect_the_form_field_budget():
-    from mintqo_lms.moodle.client import PROTOCOL_FIELDS
-    from mintqo_lms.sync import quiz_groups
+def test_a_quiz_provisioning_does_not_know_is_not_read_as_a_self_analysis(clocked):
+    """Reading by course brings every quiz of the course; one that is not in the store (a teacher's own quiz)
+    is left out, as when the sync named its quizzes."""
+    sb, store, moodle, clock = clocked
+    ours, lea = quiz_and_member(store, LEA)
+    theirs, greta = quiz_and_member(store, GRETA)
+    sb.site.submit_quiz_attempt(lea, ours, answers(3))
+    sb.site.submit_quiz_attempt(greta, theirs, answers(1))
+    clock.tick()
+    store.db.execute("DELETE FROM activities WHERE instance_id = ? AND modname = 'quiz'", [theirs])
+    result = sync_cohort(moodle, store, "2025")
+    assert ours != theirs and result.attempts == 1
+    assert {r["quizid"] for r in store.db["quiz_attempts"].rows} == {ours}
 
-    ids = list(range(1, 1281))
-    groups = quiz_groups(ids, 1000)
-    assert [len(g) for g in groups] == [995, 285] and sum(groups, []) == ids
-    assert all(len(g) + PROTOCOL_FIELDS + 2 <= 1000 for g in groups)
-    assert quiz_groups(ids[:40], 1000) == [ids[:40]]
+
+def test_a_plugin_before_1_4_1_is_named_when_it_refuses_courseids(clocked, monkeypatch):
+    sb, store, moodle, _clock = clocked
+    name = "local_mintqo_get_quiz_responses"
+    function = all_functions()[name]
+    old = Params(**{k: v for k, v in function.params.keys.items() if k != "courseids"})
+    monkeypatch.setitem(all_functions(), name, dataclasses.replace(function, params=old))
+    with pytest.raises(SyncError) as caught:
+        sync_cohort(moodle, store, "2025")
+    assert "must be 1.4.1" in str(caught.value) and "\n" not in str(caught.value)

@@ -414,16 +414,19 @@ class PluginAPI:
         """Pages until ``hasmore`` is false; commit each page with its ``nextcursor`` before asking for the next."""
         return _follow(lambda c: self.get_completions_page(courseids, c, limit), cursor)
 
-    def get_quiz_responses_page(self, quizids: Sequence[int], cursor: str = "", limit: int = 1000) -> ResponsesPage:
-        """Responses of whole attempts after ``cursor``, as many attempts as fit into ``limit`` rows (at least one)."""
+    def get_quiz_responses_page(self, quizids: Sequence[int], cursor: str = "", limit: int = 1000,
+                                courseids: Sequence[int] = ()) -> ResponsesPage:
+        """Responses of whole attempts after ``cursor``, as many attempts as fit into ``limit`` rows (at least one),
+        of the quizzes ``quizids`` and those of the courses ``courseids`` (plugin 1.4.1: one field per course,
+        where a cohort has far more quizzes than one request can carry)."""
         answer = self.client.call("local_mintqo_get_quiz_responses", quizids=list(quizids), cursor=cursor,
-                                  limitnum=limit)
+                                  limitnum=limit, courseids=list(courseids))  # an empty list sends no field
         return ResponsesPage(rows=answer.get("responses", []), nextcursor=answer.get("nextcursor", ""),
                              hasmore=answer.get("hasmore", False))
 
-    def iter_quiz_response_pages(self, quizids: Sequence[int], cursor: str = "",
-                                 limit: int = 1000) -> Iterator[ResponsesPage]:
-        return _follow(lambda c: self.get_quiz_responses_page(quizids, c, limit), cursor)
+    def iter_quiz_response_pages(self, quizids: Sequence[int], cursor: str = "", limit: int = 1000,
+                                 courseids: Sequence[int] = ()) -> Iterator[ResponsesPage]:
+        return _follow(lambda c: self.get_quiz_responses_page(quizids, c, limit, courseids), cursor)
 
     def get_enrolments_page(self, courseids: Sequence[int], cursor: str = "", limit: int = 1000,
                             fullcourseids: Sequence[int] = ()) -> EnrolmentsPage:

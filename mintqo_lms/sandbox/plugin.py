@@ -530,14 +530,15 @@ def _check_limit(limitfrom: int, limitnum: int) -> None:
         raise invalid_parameter("limitfrom must not be negative")
 
 
-@ws("local_mintqo_get_quiz_responses", Params(quizids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),
-                                              limitnum=V(INT, 1000), cursor=V(RAW, None)))
+@ws("local_mintqo_get_quiz_responses", Params(quizids=M(V(INT), default=[]), since=V(INT, 0), limitfrom=V(INT, 0),
+                                              limitnum=V(INT, 1000), cursor=V(RAW, None),
+                                              courseids=M(V(INT), default=[])))
 def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: int, limitnum: int,
-                       cursor: str | None) -> dict:
+                       cursor: str | None, courseids: list[int]) -> dict:
     site = call.site
     _check_limit(limitfrom, limitnum)
     quizzes = {}
-    for quizid in quizids:
+    for quizid in dict.fromkeys([*quizids, *_course_quizzes(call, courseids)]):
         record = site.get("quiz", quizid)
         if record is None:
             raise missing_record("quiz")
@@ -568,6 +569,15 @@ def get_quiz_responses(call: Call, quizids: list[int], since: int, limitfrom: in
             })
         return rows
     return plugin_sync.responses_answer(call, attempts, rows_of, since, limitfrom, limitnum, cursor)
+
+
+def _course_quizzes(call: Call, courseids: list[int]) -> list[int]:
+    """Quiz ids of the courses (1.4.1); each course must exist and be accessible, its quizzes are checked after."""
+    wanted = set()
+    for courseid in dict.fromkeys(courseids):
+        require_course_access(call, require_course(call.site, courseid)["id"])
+        wanted.add(courseid)
+    return sorted(q["id"] for q in call.site.tables["quiz"].values() if q["course"] in wanted)
 
 
 @ws("local_mintqo_get_completions", Params(courseids=M(V(INT)), since=V(INT, 0), limitfrom=V(INT, 0),

@@ -14,8 +14,8 @@ from .releases import Release
 from .state import Site
 
 # The installed local_mintqo (moodle/local/mintqo/version.php); core functions report the release's version.
-PLUGIN_VERSION = "2025112400"
-PLUGIN_RELEASE = "1.4.0"
+PLUGIN_VERSION = "2025112401"
+PLUGIN_RELEASE = "1.4.1"
 PLUGIN_REQUIRES = 2024042200
 PLUGIN_SUPPORTED = (404, 501)
 

@@ -262,6 +262,16 @@ def test_get_quiz_responses_shape(moodle, quiz):
     assert_missing_record(excinfo)
 
 
+def test_get_quiz_responses_by_course(moodle, course, quiz):
+    """1.4.1: the quizzes of a course, in one form field; the same answer as by the quiz id, cursor included."""
+    by_quiz = moodle.call("local_mintqo_get_quiz_responses", quizids=[quiz["first"]["quizid"]], cursor="")
+    by_course = moodle.call("local_mintqo_get_quiz_responses", courseids=[course["id"]], cursor="")
+    assert by_course == by_quiz and set(by_course) == {"responses", "total", "nextcursor", "hasmore"}
+    with pytest.raises(MoodleError) as excinfo:
+        moodle.call("local_mintqo_get_quiz_responses", courseids=[987654321])
+    assert_missing_record(excinfo)
+
+
 def test_get_completions_sees_an_override(moodle, course, activities):
     run = course["run"]
     user = moodle.call("core_user_create_users", users=[{

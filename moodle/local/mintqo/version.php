@@ -25,8 +25,8 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_mintqo';
-$plugin->version   = 2025112400;
-$plugin->release   = '1.4.0';
+$plugin->version   = 2025112401;
+$plugin->release   = '1.4.1';
 $plugin->requires  = 2024042200; // Moodle 4.4.
 $plugin->supported = [404, 501];
 $plugin->maturity  = MATURITY_STABLE;

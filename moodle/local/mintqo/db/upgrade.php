@@ -76,5 +76,10 @@ function xmldb_local_mintqo_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2025112400, 'local', 'mintqo');
     }
 
+    if ($oldversion < 2025112401) {
+        // 1.4.1: get_quiz_responses reads quizzes by course too (courseids); no table.
+        upgrade_plugin_savepoint(true, 2025112401, 'local', 'mintqo');
+    }
+
     return true;
 }

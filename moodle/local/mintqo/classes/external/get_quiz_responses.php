@@ -16,6 +16,7 @@
 
 namespace local_mintqo\external;
 
+use context_course;
 use context_module;
 use core_external\external_api;
 use core_external\external_function_parameters;
@@ -44,7 +45,12 @@ class get_quiz_responses extends external_api {
      */
     public static function execute_parameters(): external_function_parameters {
         return new external_function_parameters([
-            'quizids' => new external_multiple_structure(new external_value(PARAM_INT, 'Quiz id')),
+            'quizids' => new external_multiple_structure(
+                new external_value(PARAM_INT, 'Quiz id'),
+                'Quizzes to read',
+                VALUE_DEFAULT,
+                []
+            ),
             'since' => new external_value(PARAM_INT, 'Only attempts with timemodified >= since', VALUE_DEFAULT, 0),
             'limitfrom' => new external_value(PARAM_INT, 'Rows to skip', VALUE_DEFAULT, 0),
             'limitnum' => new external_value(PARAM_INT, 'Rows to return, at most 5000', VALUE_DEFAULT, 1000),
@@ -54,6 +60,12 @@ class get_quiz_responses extends external_api {
                 VALUE_DEFAULT,
                 null,
                 NULL_ALLOWED
+            ),
+            'courseids' => new external_multiple_structure(
+                new external_value(PARAM_INT, 'Course id'),
+                'Courses whose quizzes are read too (1.4.1)',
+                VALUE_DEFAULT,
+                []
             ),
         ]);
     }
@@ -66,21 +78,23 @@ class get_quiz_responses extends external_api {
      * @param int $limitfrom
      * @param int $limitnum
      * @param string|null $cursor
+     * @param array $courseids
      * @return array
      */
     public static function execute(
-        array $quizids,
+        array $quizids = [],
         int $since = 0,
         int $limitfrom = 0,
         int $limitnum = 1000,
-        ?string $cursor = null
+        ?string $cursor = null,
+        array $courseids = []
     ): array {
         global $CFG, $DB;
         require_once($CFG->libdir . '/questionlib.php');
 
         $params = self::validate_parameters(self::execute_parameters(), [
             'quizids' => $quizids, 'since' => $since, 'limitfrom' => $limitfrom, 'limitnum' => $limitnum,
-            'cursor' => $cursor,
+            'cursor' => $cursor, 'courseids' => $courseids,
         ]);
         helper::validate_paging($params['limitfrom'], $params['limitnum']);
         $cursor = $params['cursor'];
@@ -88,7 +102,9 @@ class get_quiz_responses extends external_api {
             throw new \invalid_parameter_exception('limitfrom cannot be combined with a cursor');
         }
         $position = $cursor === null ? null : cursor::decode($cursor, 'q', 1, $params['since'])[0];
-        $quizids = array_values(array_unique(array_map('intval', $params['quizids'])));
+        $quizids = array_map('intval', $params['quizids']);
+        array_push($quizids, ...self::course_quizzes(array_map('intval', $params['courseids'])));
+        $quizids = array_values(array_unique($quizids));
         if (!$quizids) {
             return ['responses' => [], 'total' => 0, 'nextcursor' => (string)$cursor, 'hasmore' => false];
         }
@@ -157,6 +173,28 @@ class get_quiz_responses extends external_api {
             'nextcursor' => $taken ? cursor::encode('q', [$position]) : $cursor,
             'hasmore' => $taken < count($candidates),
         ];
+    }
+
+    /**
+     * Quiz ids of the given courses (a course id in a form field each, so many quizzes fit one request).
+     *
+     * Each course must exist and be accessible; the quizzes' own checks follow in execute().
+     *
+     * @param int[] $courseids
+     * @return int[]
+     */
+    protected static function course_quizzes(array $courseids): array {
+        global $DB;
+        $courseids = array_values(array_unique($courseids));
+        foreach ($courseids as $courseid) {
+            $course = $DB->get_record('course', ['id' => $courseid], 'id', MUST_EXIST);
+            self::validate_context(context_course::instance($course->id));
+        }
+        if (!$courseids) {
+            return [];
+        }
+        [$insql, $inparams] = $DB->get_in_or_equal($courseids, SQL_PARAMS_NAMED, 'course');
+        return array_map('intval', $DB->get_fieldset_select('quiz', 'id', "course {$insql}", $inparams));
     }
 
     /**

@@ -75,6 +75,7 @@ final class get_quiz_responses_test extends \advanced_testcase {
      * @param int $limitfrom
      * @param int $limitnum
      * @param string|null $cursor
+     * @param array $courseids
      * @return array
      */
     protected function responses(
@@ -82,9 +83,10 @@ final class get_quiz_responses_test extends \advanced_testcase {
         int $since = 0,
         int $limitfrom = 0,
         int $limitnum = 1000,
-        ?string $cursor = null
+        ?string $cursor = null,
+        array $courseids = []
     ): array {
-        $result = get_quiz_responses::execute($quizids, $since, $limitfrom, $limitnum, $cursor);
+        $result = get_quiz_responses::execute($quizids, $since, $limitfrom, $limitnum, $cursor, $courseids);
         return external_api::clean_returnvalue(get_quiz_responses::execute_returns(), $result);
     }
 
@@ -210,5 +212,72 @@ final class get_quiz_responses_test extends \advanced_testcase {
         $this->assertSame([$attempts[1]], array_values(array_unique(array_column($again['responses'], 'attemptid'))));
         $this->assertCount(3, $again['responses']);
         $this->assertFalse($again['hasmore']);
+    }
+
+    /**
+     * Courseids (1.4.1) read the quizzes of the courses: the same rows as by their quiz ids, offset and keyset,
+     * a quiz named both ways is read once, and another course's quiz stays out.
+     */
+    public function test_courseids_read_the_courses_quizzes(): void {
+        $this->resetAfterTest();
+        [$course, $quiz, $student] = $this->setup_quiz();
+        $second = $this->getDataGenerator()->get_plugin_generator('local_mintqo')->create_quiz(
+            $course->id,
+            'mintqo:quiz:b',
+            ['Angebot' => self::IDNUMBERS]
+        );
+        [$othercourse, $otherquiz, $otherstudent] = $this->setup_quiz();
+        $time = time() - 100;
+        $this->attempt($quiz['quizid'], $student, [1 => 'trifft voll zu'], $time);
+        $this->attempt($second['quizid'], $student, [2 => 'trifft nicht zu'], $time);
+        $this->attempt($otherquiz['quizid'], $otherstudent, [1 => 'trifft voll zu'], $time);
+
+        $byquiz = $this->responses([$quiz['quizid'], $second['quizid']]);
+        $this->assertSame(6, $byquiz['total']);
+        $this->assertSame($byquiz, $this->responses([], 0, 0, 1000, null, [$course->id]));
+        $this->assertSame($byquiz, $this->responses([$second['quizid']], 0, 0, 1000, null, [$course->id, $course->id]));
+        $keyset = $this->responses([$quiz['quizid'], $second['quizid']], 0, 0, 1000, '');
+        $this->assertSame($keyset, $this->responses([], 0, 0, 1000, '', [$course->id]));
+        $this->assertSame($byquiz['responses'], $keyset['responses']);
+
+        $both = $this->responses([$otherquiz['quizid']], 0, 0, 1000, null, [$course->id]);
+        $this->assertSame(9, $both['total']);
+        $this->assertSame(
+            [$quiz['quizid'], $second['quizid'], $otherquiz['quizid']],
+            array_values(array_unique(array_column($both['responses'], 'quizid')))
+        );
+        $this->assertSame(
+            $this->responses([], 0, 0, 1000, null, [$othercourse->id])['responses'],
+            $this->responses([$otherquiz['quizid']])['responses']
+        );
+        $none = ['responses' => [], 'total' => 0, 'nextcursor' => '', 'hasmore' => false];
+        $this->assertSame($none, $this->responses([], 0, 0, 1000, null, []));
+    }
+
+    /**
+     * A course is checked like a quiz: a student gets nopermissions for its quizzes, a course the user is not
+     * enrolled in is refused, a missing course is a missing record.
+     */
+    public function test_courseids_access(): void {
+        $this->resetAfterTest();
+        [$course, , $student] = $this->setup_quiz();
+        [$othercourse] = $this->setup_quiz();
+        $this->setUser($student);
+        try {
+            $this->responses([], 0, 0, 1000, null, [$course->id]);
+            $this->fail('a student read the answers of a course');
+        } catch (\required_capability_exception $e) {
+            $this->assertSame('nopermissions', $e->errorcode);
+        }
+        try {
+            $this->responses([], 0, 0, 1000, null, [$othercourse->id]);
+            $this->fail('a course of somebody else was read');
+        } catch (\require_login_exception $e) {
+            $this->assertSame('requireloginerror', $e->errorcode);
+        }
+
+        $this->setAdminUser();
+        $this->expectException(\dml_missing_record_exception::class);
+        $this->responses([], 0, 0, 1000, null, [987654]);
     }
 }
