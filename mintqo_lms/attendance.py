@@ -20,7 +20,6 @@ A participant's own tick on an in-person activity (a completion without ``overri
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import re
@@ -42,7 +41,7 @@ from mintqo_lms.roster import (
     split_header,
 )
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Curriculum, load_curriculum, templates_dir
+from mintqo_lms.templates import Curriculum, load_curriculum
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -113,22 +112,6 @@ class AttendanceResult:
                 f"Moodle completion set for {self.moodle_changed} ({self.calls} web-service call(s))")
 
 
-@functools.lru_cache(maxsize=16)
-def _cached_curriculum(name: str, root: str | None, stamp: int) -> Curriculum:
-    return load_curriculum(name, root)
-
-
-def curriculum(name: str, templates_root: str | os.PathLike[str] | None = None) -> Curriculum:
-    """The curriculum, parsed once per file version: every sync asks which activities are in person, and
-    parsing the YAML costs more than the sync of an unchanged cohort."""
-    root = str(templates_root) if templates_root else None
-    try:
-        stamp = (templates_dir(root) / "curriculum" / f"{name}.yaml").stat().st_mtime_ns
-    except OSError:
-        return load_curriculum(name, root)  # let the loader say what is wrong
-    return _cached_curriculum(name, root, stamp)
-
-
 def in_person_keys(curriculum: Curriculum) -> list[str]:
     return [a.key for _, a in curriculum.activities() if a.in_person]
 
@@ -137,7 +120,7 @@ def in_person_idnumbers(templates_root: str | os.PathLike[str] | None = None) ->
     """Activity idnumbers (``mintqo:regional_cycle:ws1-teilnahme``) of every in-person activity."""
     out = set()
     for name in (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE):
-        loaded = curriculum(name, templates_root)
+        loaded = load_curriculum(name, templates_root)
         out.update(f"mintqo:{loaded.key}:{key}" for key in in_person_keys(loaded))
     return out
 
@@ -146,8 +129,8 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
                    templates_root: str | os.PathLike[str] | None = None) -> Target:
     """The provisioned course module ``activity_key`` names in ``cohort`` (see the module doc for the rule)."""
     require_cohort(store, cohort)
-    qualification = curriculum(QUALIFICATION_TEMPLATE, templates_root)
-    regional = curriculum(REGIONAL_TEMPLATE, templates_root)
+    qualification = load_curriculum(QUALIFICATION_TEMPLATE, templates_root)
+    regional = load_curriculum(REGIONAL_TEMPLATE, templates_root)
     if activity_key in in_person_keys(qualification):
         chosen = qualification
         if network:
