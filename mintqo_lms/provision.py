@@ -755,7 +755,7 @@ class Provisioner:
         self.progress("Course content", 0, len(stale))
         # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
         # entry answered, so a run cut off in between sends that course again.
-        for done, (index, answer) in enumerate(_content_calls(plugin, entries, questionsets), start=1):
+        for done, (index, answer) in enumerate(content_calls(plugin, entries, questionsets), start=1):
             course = stale[index]
             content = course.content
             named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
@@ -763,20 +763,26 @@ class Provisioner:
             result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
             result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
             result.content_items.update(f"calendar events {e.status}" for e in answer.events)
-            now = int(time.time())
             with self.store.transaction():
-                self.store.upsert_rows(
-                    "activities", ("course_idnumber", "idnumber"),
-                    ("course_idnumber", "idnumber", "cmid", "instance_id", "modname", "name", "section", "updated_at"),
-                    [(course.idnumber, m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"],
-                      named[m.idnumber]["section"], now) for m in answer.modules])
+                store_activities(self.store, course.idnumber, [
+                    (m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"],
+                     named[m.idnumber]["section"]) for m in answer.modules])
                 self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
             course.content_stale = False
             result.applied["content updated" if course.content_known else "content created"] += 1
             self.progress("Course content", done, len(stale))
 
 
-def _content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
+def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str, int, int, str, str, int]]) -> None:
+    """Remember the course modules Moodle answered for: ``(idnumber, cmid, instance_id, modname, name, section)``
+    each (inside the caller's transaction)."""
+    now = int(time.time())
+    store.upsert_rows("activities", ("course_idnumber", "idnumber"),
+                      ("course_idnumber", "idnumber", "cmid", "instance_id", "modname", "name", "section", "updated_at"),
+                      [(course_idnumber, *module, now) for module in modules])
+
+
+def content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
     """``iter_course_content``; a service without the function (plugin before 1.4.0) is named as such."""
     try:
         yield from plugin.iter_course_content(entries, questionsets)

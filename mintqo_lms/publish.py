@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import Provisioner, quiz_module
+from mintqo_lms.provision import Provisioner, content_calls, quiz_module, store_activities
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument
 
@@ -151,15 +150,14 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
                 "modules": [quiz_module(p, questionsets) for p in pending]} for course, pending in todo]
     if progress:
         progress("Quizzes", 0, len(todo))
-    for done, (index, answer) in enumerate(moodle.plugin.iter_course_content(entries, questionsets), start=1):
+    for done, (index, answer) in enumerate(content_calls(moodle.plugin, entries, questionsets), start=1):
         course, pending = todo[index]
+        placed = list(zip(pending, answer.quizzes))
         with store.transaction():
-            for payload, quiz in zip(pending, answer.quizzes):
-                store.db["activities"].upsert({
-                    "course_idnumber": course.idnumber, "idnumber": quiz.idnumber, "cmid": quiz.cmid,
-                    "instance_id": quiz.quizid, "modname": "quiz", "name": payload["name"],
-                    "section": payload["section"], "updated_at": int(time.time())},
-                    pk=("course_idnumber", "idnumber"))
+            store_activities(store, course.idnumber, [
+                (quiz.idnumber, quiz.cmid, quiz.quizid, "quiz", payload["name"], payload["section"])
+                for payload, quiz in placed])
+            for payload, _ in placed:
                 store.set_cursor(_stream(course, payload), _fingerprint(payload))
         for quiz in answer.quizzes:
             result.quizzes[quiz.status] += 1
