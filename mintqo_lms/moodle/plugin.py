@@ -340,8 +340,8 @@ class PluginAPI:
             answer = self.client.call("local_mintqo_upsert_course_content", **call.params(questionsets))
             results = [CourseContentResult.model_validate(c) for c in answer["courses"]]
             if len(results) != len(call.pieces):
-                raise IncompleteBatchError(f"local_mintqo_upsert_course_content: sent {len(call.pieces)} course entries, "
-                                  f"Moodle answered {len(results)}")
+                raise IncompleteBatchError(f"local_mintqo_upsert_course_content: sent {len(call.pieces)} course "
+                                           f"entries, Moodle answered {len(results)}")
             for piece, result in zip(call.pieces, results):
                 merged = partial[piece.index].merge(result) if piece.index in partial else result
                 if piece.last:
