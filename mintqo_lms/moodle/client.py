@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,12 +195,24 @@ class MoodleClient:
         self.max_form_fields = max_form_fields
         self.session = session or requests.Session()
         self.stats = ClientStats()
-        self.last_function: str | None = None
+        # one request at a time, also when a read runs ahead in another thread (moodle/ahead.py)
+        self._one_request = threading.Lock()
+        self._thread_state = threading.local()
         self._sleep = sleep
         _SECRETS.add(token)
 
     def __repr__(self) -> str:
         return f"MoodleClient(url={self.url!r}, token=***)"
+
+    @property
+    def last_function(self) -> str | None:
+        """The function this thread called last (named by errors about the answer's shape, moodle/shape.py);
+        per thread, so a read running ahead does not change what a shape error names."""
+        return getattr(self._thread_state, "last_function", None)
+
+    @last_function.setter
+    def last_function(self, function: str | None) -> None:
+        self._thread_state.last_function = function
 
     def redact(self, text: str) -> str:
         return text.replace(self.__token, "***") if self.__token else text
@@ -220,8 +233,12 @@ class MoodleClient:
         return self._post(function, fields)
 
     def _post(self, function: str, fields: FormFields) -> Any:
+        with self._one_request:
+            return self._post_alone(function, fields)
+
+    def _post_alone(self, function: str, fields: FormFields) -> Any:
         body = [("wstoken", self.__token), ("wsfunction", function), ("moodlewsrestformat", "json"), *fields]
-        self.last_function = function  # named by errors about the answer's shape (moodle/shape.py)
+        self.last_function = function
         retry_any_failure = is_read_function(function)
         attempt = 0
         started = time.perf_counter()
