@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"provision_unchanged_calls": 5, "sync_unchanged_calls": 3, "ratio_at_1x": 20, "client_pct": 10,
            "ingest_rows_per_s": 50_000}
-MEASURED_KEYS = ("calls", "wall_s", "wait_s", "client_s", "client_pct", "peak_mb", "base_mb")
+MEASURED_KEYS = ("calls", "wall_s", "wait_s", "client_s", "client_pct", "cpu_s", "peak_mb", "base_mb")
 
 
 def run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:

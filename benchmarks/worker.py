@@ -9,6 +9,9 @@ What is measured, and how:
 * ``wall_s``: around the library call only (not the interpreter's start or imports);
 * ``wait_s``: time inside HTTP requests (``stats.wait_s``); ``client_s = wall_s - wait_s`` is the client's
   own overhead: planning, encoding, decoding, the store;
+* ``cpu_s``: CPU seconds the client's process used during the call (all its threads): with reads running
+  ahead (``mintqo_lms.moodle.ahead``) the client's work overlaps the wait, so ``client_s`` shows what the
+  client adds to the wall time and ``cpu_s`` what it costs the machine;
 * ``peak_mb``: the process's peak RSS; ``base_mb`` its RSS just before the call (interpreter and imports);
 * ingest: rows the store's transactions changed (SQLite ``total_changes``) over the seconds spent inside
   them (``Store.transaction`` wrapped for the run; nested transactions count once).
@@ -88,11 +91,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             if side == "ours" and scenario.prepare is not None:
                 ctx.data = scenario.prepare(ctx)
             base = rss_mb()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             result = action(ctx)
         except NotAvailable as exc:
             return {"status": "not available", "reason": str(exc)}
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
     finally:
         if store is not None:
             store.close()
@@ -105,6 +109,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "wait_s": round(stats.wait_s, 3),
         "client_s": round(wall - stats.wait_s, 3),
         "client_pct": round(100 * (wall - stats.wait_s) / wall, 1) if wall else 0.0,
+        "cpu_s": round(cpu, 3),
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "base_mb": round(base, 1),
         "calls_by_function": dict(sorted(by_function.items(), key=lambda item: -item[1])),
