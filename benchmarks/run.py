@@ -252,14 +252,14 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     """The results as a Markdown table (for benchmarks/README.md)."""
-    lines = ["| scale | scenario | calls | wall s | client s (%) | peak MB | ingest rows/s "
+    lines = ["| scale | scenario | calls | wall s | client s (%) | cpu s | peak MB | ingest rows/s "
              "| per-person calls | per-person wall s | calls ratio | time ratio |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for scale, record in sorted(results["scales"].items(), key=lambda item: float(item[0])):
         for name, e in record["scenarios"].items():
             pp = e.get("per_person", {})
             if e.get("status") != "ok":
-                lines.append(f"| {scale}× | {name} | {e.get('status')} | | | | | | | | |")
+                lines.append(f"| {scale}× | {name} | {e.get('status')} | | | | | | | | | |")
                 continue
             rate = (e.get("ingest") or {}).get("rows_per_s")
             pp_calls = pp.get("calls", pp.get("status", "")) if pp.get("status") == "ok" else pp.get("status", "")
@@ -267,9 +267,14 @@ def table(results: dict[str, Any]) -> str:
             ratio = e.get("ratio") or {}
             lines.append(
                 f"| {scale}× | {name} | {e['calls']} | {e['wall_s']:.2f} | {e['client_s']:.2f} ({e['client_pct']:.1f} %) "
-                f"| {e['peak_mb']:.0f} | {f'{rate:,}' if rate else ''} | {pp_calls} | {pp_wall} "
+                f"| {_cpu(e)} | {e['peak_mb']:.0f} | {f'{rate:,}' if rate else ''} | {pp_calls} | {pp_wall} "
                 f"| {_num(ratio.get('calls'))} | {_num(ratio.get('wall_s'))} |")
     return "\n".join(lines)
+
+
+def _cpu(entry: dict[str, Any]) -> str:
+    """Results written before ``cpu_s`` was measured have none."""
+    return f"{entry['cpu_s']:.2f}" if "cpu_s" in entry else ""
 
 
 def _num(value: float | None) -> str:
