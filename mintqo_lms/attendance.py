@@ -129,43 +129,60 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
                    templates_root: str | os.PathLike[str] | None = None) -> Target:
     """The provisioned course module ``activity_key`` names in ``cohort`` (see the module doc for the rule)."""
     require_cohort(store, cohort)
-    qualification = load_curriculum(QUALIFICATION_TEMPLATE, templates_root)
-    regional = load_curriculum(REGIONAL_TEMPLATE, templates_root)
-    if activity_key in in_person_keys(qualification):
-        chosen = qualification
+    template, curriculum = _curriculum_of(activity_key, network, templates_root)
+    if template == QUALIFICATION_TEMPLATE:
         if network:
             raise AttendanceTargetError(f"--activity {activity_key} is an activity of the cohort course; "
                                         "leave out --network")
-        course = next(iter(store.db["courses"].rows_where("cohort = ? AND kind = 'cohort'", [cohort])), None)
+        course = _first(store, "SELECT idnumber FROM courses WHERE cohort = ? AND kind = 'cohort'", [cohort])
         label = f"{activity_key} (cohort course {cohort})"
-    elif activity_key in in_person_keys(regional):
-        chosen = regional
+    else:
         if not network:
             raise AttendanceTargetError(f"--activity {activity_key} is held in every regional course; name the "
                                         "network with --network (slug or full name)")
-        networks = list(store.db["networks"].rows_where("cohort = ?", [cohort]))
-        wanted = slugify(network)
-        match = [n for n in networks if n["slug"] == network or n["slug"] == wanted or n["name"] == network]
-        if not match:
-            known = ", ".join(sorted(n["name"] for n in networks))
-            raise AttendanceTargetError(f"unknown network '{network}' in cohort {cohort} (networks: {known})")
-        course = next(iter(store.db["courses"].rows_where(
-            "cohort = ? AND kind = 'regional' AND network_slug = ?", [cohort, match[0]["slug"]])), None)
-        label = f"{activity_key} ({match[0]['name']})"
-    else:
-        keys = sorted({*in_person_keys(qualification), *in_person_keys(regional)})
-        raise AttendanceTargetError(f"'{activity_key}' is not an in-person activity of the curricula "
-                                    f"(in-person activities: {', '.join(keys)})")
+        chosen = _network(store, cohort, network)
+        course = _first(store, "SELECT idnumber FROM courses WHERE cohort = ? AND kind = 'regional' AND "
+                        "network_slug = ?", [cohort, chosen["slug"]])
+        label = f"{activity_key} ({chosen['name']})"
     if course is None:
         raise AttendanceTargetError(f"the course of {label} is not in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
-    idnumber = f"mintqo:{chosen.key}:{activity_key}"
-    activity = store.db["activities"].get((course["idnumber"], idnumber)) if store.db["activities"].count_where(
-        "course_idnumber = ? AND idnumber = ?", [course["idnumber"], idnumber]) else None
+    activity = _first(store, "SELECT cmid FROM activities WHERE course_idnumber = ? AND idnumber = ?",
+                      [course["idnumber"], f"mintqo:{curriculum.key}:{activity_key}"])
     if activity is None or not activity["cmid"]:
         raise AttendanceTargetError(f"{label} has no activity in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
     return Target(cohort, course["idnumber"], activity_key, int(activity["cmid"]), label)
+
+
+def _curriculum_of(activity_key: str, network: str | None,
+                   templates_root: str | os.PathLike[str] | None) -> tuple[str, Curriculum]:
+    """The template and curriculum holding the in-person activity ``activity_key``. The likely one is loaded
+    first (with ``--network`` the regional cycle), the other only when the key is not there."""
+    order = (REGIONAL_TEMPLATE, QUALIFICATION_TEMPLATE) if network else (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE)
+    keys: set[str] = set()
+    for template in order:
+        curriculum = load_curriculum(template, templates_root)
+        if activity_key in in_person_keys(curriculum):
+            return template, curriculum
+        keys.update(in_person_keys(curriculum))
+    raise AttendanceTargetError(f"'{activity_key}' is not an in-person activity of the curricula "
+                                f"(in-person activities: {', '.join(sorted(keys))})")
+
+
+def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
+    """The cohort's network named by slug, by a name that slugifies to it, or by its full name."""
+    networks = list(store.db.query("SELECT slug, name FROM networks WHERE cohort = ?", [cohort]))
+    wanted = slugify(network)
+    match = [n for n in networks if n["slug"] == network or n["slug"] == wanted or n["name"] == network]
+    if not match:
+        known = ", ".join(sorted(n["name"] for n in networks))
+        raise AttendanceTargetError(f"unknown network '{network}' in cohort {cohort} (networks: {known})")
+    return match[0]
+
+
+def _first(store: Store, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    return next(iter(store.db.query(sql, params)), None)
 
 
 def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list[RosterProblem], str]:
@@ -232,16 +249,15 @@ def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list
 def check_people(store: Store, target: Target, rows: list[SheetRow], shown: str, unit: str,
                  problems: list[RosterProblem]) -> None:
     """Each e-mail must be a participant of the target's course with a Moodle account."""
+    people = _sheet_people(store, target.course_idnumber, [row.email for row in rows])
     for row in rows:
-        person = next(iter(store.db["people"].rows_where("lower(email) = ?", [row.email])), None)
+        person = people.get(row.email)
         where = dict(file=shown, line=row.line, column="E-Mail", unit=unit)
         if person is None:
             problems.append(RosterProblem(**where, message=f"{row.email} is not in the roster of cohort "
                                                            f"{target.cohort}"))
             continue
-        enrolled = store.db["enrolments"].count_where(
-            "course_idnumber = ? AND person_id = ? AND role = 'student'", [target.course_idnumber, person["id"]])
-        if not enrolled:
+        if not person["enrolled"]:
             problems.append(RosterProblem(**where, message=f"{row.email} is not a participant of the course of "
                                                            f"{target.label}"))
             continue
@@ -250,6 +266,19 @@ def check_people(store: Store, target: Target, rows: list[SheetRow], shown: str,
                                                            f"'mintqo-lms provision --cohort {target.cohort}'"))
             continue
         row.person_id, row.userid = int(person["id"]), int(person["moodle_user_id"])
+
+
+def _sheet_people(store: Store, course_idnumber: str, emails: list[str]) -> dict[str, dict[str, Any]]:
+    """The sheet's people by e-mail (stored lower-case, as the sheet's are read) and whether each is a student
+    of the course: indexed look-ups of just these people, so a sheet costs the same in any size of cohort."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(emails), 500):   # SQLite's limit on host parameters
+        chunk = emails[start:start + 500]
+        out.update((row["email"], row) for row in store.db.query(
+            "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
+            "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p "
+            f"WHERE p.email IN ({','.join('?' * len(chunk))})", [course_idnumber, *chunk]))
+    return out
 
 
 def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLike[str], cohort: str,
@@ -268,9 +297,9 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         problems.sort(key=lambda p: p.line or 0)
         raise AttendanceError(problems)
     result = AttendanceResult(target=target, rows=len(rows))
-    recorded = {r["person_id"]: r for r in store.db["attendance"].rows_where(
-        "cohort = ? AND course_idnumber = ? AND activity_key = ?",
-        [cohort, target.course_idnumber, activity_key])}
+    recorded = {r["person_id"]: r for r in store.db.query(
+        "SELECT person_id, present, source, pushed_at FROM attendance WHERE cohort = ? AND course_idnumber = ? "
+        "AND activity_key = ?", [cohort, target.course_idnumber, activity_key])}
     todo = [row for row in rows if _differs(recorded.get(row.person_id), row.present)]
     result.unchanged = len(rows) - len(todo)
     if not todo:
@@ -293,27 +322,25 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
             raise AttendanceTargetError(
                 f"Moodle refused the attendance of {', '.join(named)} ({exc.errorcode}: {exc.moodle_message}); "
                 "are they still enrolled in the course? Nothing of this sheet was recorded") from exc
-        states = {a.userid: a for a in answers}
+        states = {a.userid: a.state for a in answers}
         result.moodle_changed = sum(1 for a in answers if a.changed)
         now = int(time.time())
         who = recorded_by or _operator()
+        calls = stats.delta(snapshot)
+        # The sheet's records and the end of the run in one commit: one write to disk per sheet less.
         with store.transaction():
-            store.db["attendance"].upsert_all(({
-                "cohort": cohort, "course_idnumber": target.course_idnumber, "activity_key": activity_key,
-                "cmid": target.cmid, "person_id": r.person_id, "present": int(r.present), "source": "staff",
-                "recorded_by": who, "recorded_at": now, "sheet": shown, "line": r.line, "pushed_at": now,
-                "moodle_state": states[r.userid].state if r.userid in states else None,
-            } for r in todo), pk=("cohort", "course_idnumber", "activity_key", "person_id"))
+            store.upsert_rows("attendance", _TICK_KEY, _TICK_COLUMNS, [
+                (cohort, target.course_idnumber, activity_key, r.person_id, target.cmid, int(r.present), "staff", who,
+                 now, shown, r.line, now, states.get(r.userid)) for r in todo])
+            store.finish_run(run_id, status="ok", calls=calls, summary={
+                "activity": activity_key, "course": target.course_idnumber, "rows": len(rows), "records": len(todo),
+                "moodle_changed": result.moodle_changed})
     except BaseException as exc:
         store.finish_run(run_id, status="failed", calls=stats.delta(snapshot), error=str(exc) or exc.__class__.__name__,
                          summary={"activity": activity_key, "course": target.course_idnumber, "rows": len(rows)})
         raise
-    calls = stats.delta(snapshot)
     result.calls = int(sum(c["calls"] for c in calls.values()))
     result.changed = [r.email for r in todo]
-    store.finish_run(run_id, status="ok", calls=calls, summary={
-        "activity": activity_key, "course": target.course_idnumber, "rows": len(rows), "records": len(todo),
-        "moodle_changed": result.moodle_changed})
     return result
 
 

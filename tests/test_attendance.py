@@ -98,6 +98,21 @@ def test_bad_rows_are_named_by_line_and_nothing_is_applied(world, tmp_path):
     assert len(sb.calls) == mark and store.db["attendance"].count == 0
 
 
+def test_people_are_found_by_e_mail_in_any_case_and_need_an_account(world, tmp_path):
+    sb, store, moodle = world
+    with store.transaction():
+        store.db.execute("UPDATE people SET moodle_user_id = NULL WHERE email = ?", [TRIER[2]])
+    path = sheet(tmp_path, [(TRIER[0].upper(), "ja"), (TRIER[2], "ja")])
+    with pytest.raises(AttendanceError) as caught:
+        import_attendance(moodle, store, path, "2025", "ws1-teilnahme", network="mint-region-trier")
+    assert str(caught.value).count("line") == 1
+    assert f"line 3, E-Mail: {TRIER[2]} has no Moodle account yet" in str(caught.value)
+    result = import_attendance(moodle, store, sheet(tmp_path, [(TRIER[0].upper(), "ja")]), "2025", "ws1-teilnahme",
+                               network="mint-region-trier")
+    assert result.changed == [TRIER[0]]
+    assert moodle_state(sb, result.target.cmid, uid(store, TRIER[0])) == (1, 2)
+
+
 def test_headers_and_excel_sheets(world, tmp_path):
     from openpyxl import Workbook
 
