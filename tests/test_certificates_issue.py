@@ -97,6 +97,7 @@ def test_exactly_one_certificate_for_the_one_who_completed_everything(world, tmp
 
     again = issue_certificates(store, COHORT, site_url=sb.url, moodle=moodle)
     assert again.issued == [] and again.already == [(code, "Jürgen Weißmüller")]
+    assert first.render_s > 0 and again.render_s == 0   # drawing is counted apart (nothing drawn again)
     assert store.db["certificates"].count == 1 and len(messages_to(sb, userid(store, TRIER))) == 1
     assert again.publish.published == [] and again.publish.calls == 0   # nothing new: no call at all
     for email in (RUHR, ERZGEBIRGE):
