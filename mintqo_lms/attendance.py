@@ -21,6 +21,8 @@ A participant's own tick on an in-person activity (a completion without ``overri
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 import os
 import re
 import time
@@ -41,7 +43,7 @@ from mintqo_lms.roster import (
     split_header,
 )
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Curriculum, load_curriculum
+from mintqo_lms.templates import Curriculum, load_curriculum, templates_dir
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -129,7 +131,7 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
                    templates_root: str | os.PathLike[str] | None = None) -> Target:
     """The provisioned course module ``activity_key`` names in ``cohort`` (see the module doc for the rule)."""
     require_cohort(store, cohort)
-    template, curriculum = _curriculum_of(activity_key, network, templates_root)
+    template, in_person = _curriculum_of(store, activity_key, network, templates_root)
     if template == QUALIFICATION_TEMPLATE:
         if network:
             raise AttendanceTargetError(f"--activity {activity_key} is an activity of the cohort course; "
@@ -148,26 +150,57 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
         raise AttendanceTargetError(f"the course of {label} is not in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
     activity = _first(store, "SELECT cmid FROM activities WHERE course_idnumber = ? AND idnumber = ?",
-                      [course["idnumber"], f"mintqo:{curriculum.key}:{activity_key}"])
+                      [course["idnumber"], f"mintqo:{in_person.curriculum}:{activity_key}"])
     if activity is None or not activity["cmid"]:
         raise AttendanceTargetError(f"{label} has no activity in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
     return Target(cohort, course["idnumber"], activity_key, int(activity["cmid"]), label)
 
 
-def _curriculum_of(activity_key: str, network: str | None,
-                   templates_root: str | os.PathLike[str] | None) -> tuple[str, Curriculum]:
-    """The template and curriculum holding the in-person activity ``activity_key``. The likely one is loaded
-    first (with ``--network`` the regional cycle), the other only when the key is not there."""
+def _curriculum_of(store: Store, activity_key: str, network: str | None,
+                   templates_root: str | os.PathLike[str] | None) -> tuple[str, InPerson]:
+    """The template and in-person activities of the curriculum holding ``activity_key``. The likely one is
+    looked at first (with ``--network`` the regional cycle), the other only when the key is not there."""
     order = (REGIONAL_TEMPLATE, QUALIFICATION_TEMPLATE) if network else (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE)
     keys: set[str] = set()
     for template in order:
-        curriculum = load_curriculum(template, templates_root)
-        if activity_key in in_person_keys(curriculum):
-            return template, curriculum
-        keys.update(in_person_keys(curriculum))
+        found = _in_person(store, template, templates_root)
+        if activity_key in found.keys:
+            return template, found
+        keys.update(found.keys)
     raise AttendanceTargetError(f"'{activity_key}' is not an in-person activity of the curricula "
                                 f"(in-person activities: {', '.join(sorted(keys))})")
+
+
+@dataclass(frozen=True)
+class InPerson:
+    curriculum: str          # the curriculum's key, as in activity idnumbers (mintqo:<curriculum>:<activity>)
+    keys: tuple[str, ...]    # its in-person activities
+
+
+# What a sheet needs of a curriculum is kept in the store under the digest of the curriculum file, so a sheet
+# needs no YAML parsing and validation while the file is unchanged; any edit changes the digest and the file
+# is loaded and checked again. The version changes when what is kept (or how it is derived) changes.
+_IN_PERSON_VERSION = b"in-person/1"
+
+
+def _in_person(store: Store, template: str, templates_root: str | os.PathLike[str] | None) -> InPerson:
+    stream = f"attendance:in-person:{template}"
+    try:
+        raw = (templates_dir(templates_root) / "curriculum" / f"{template}.yaml").read_bytes()
+    except OSError:
+        raw = None   # load_curriculum names the problem
+    digest = hashlib.sha256(_IN_PERSON_VERSION + b"\0" + raw).hexdigest() if raw is not None else None
+    kept = json.loads(store.get_cursor(stream, "{}"))
+    if digest is not None and kept.get("digest") == digest:
+        return InPerson(kept["curriculum"], tuple(kept["keys"]))
+    curriculum = load_curriculum(template, templates_root)
+    found = InPerson(curriculum.key, tuple(in_person_keys(curriculum)))
+    if digest is not None:
+        with store.transaction():
+            store.set_cursor(stream, json.dumps({"digest": digest, "curriculum": found.curriculum,
+                                                 "keys": list(found.keys)}))
+    return found
 
 
 def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
