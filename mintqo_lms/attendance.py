@@ -204,14 +204,16 @@ def _in_person(store: Store, template: str, templates_root: str | os.PathLike[st
 
 
 def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
-    """The cohort's network named by slug, by a name that slugifies to it, or by its full name."""
-    networks = list(store.db.query("SELECT slug, name FROM networks WHERE cohort = ?", [cohort]))
-    wanted = slugify(network)
-    match = [n for n in networks if n["slug"] == network or n["slug"] == wanted or n["name"] == network]
-    if not match:
-        known = ", ".join(sorted(n["name"] for n in networks))
+    """The cohort's network named by slug, by a name that slugifies to it, or by its full name (all networks
+    are read only to list them when none matches)."""
+    match = _first(store, "SELECT slug, name FROM networks WHERE cohort = ? AND slug IN (?, ?) UNION ALL "
+                   "SELECT slug, name FROM networks WHERE cohort = ? AND name = ?",
+                   [cohort, network, slugify(network), cohort, network])
+    if match is None:
+        known = ", ".join(sorted(n["name"] for n in store.db.query("SELECT name FROM networks WHERE cohort = ?",
+                                                                   [cohort])))
         raise AttendanceTargetError(f"unknown network '{network}' in cohort {cohort} (networks: {known})")
-    return match[0]
+    return match
 
 
 def _first(store: Store, sql: str, params: list[Any]) -> dict[str, Any] | None:
