@@ -157,6 +157,12 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
     return Target(cohort, course["idnumber"], activity_key, int(activity["cmid"]), label)
 
 
+@dataclass(frozen=True)
+class InPerson:
+    curriculum: str          # the curriculum's key, as in activity idnumbers (mintqo:<curriculum>:<activity>)
+    keys: tuple[str, ...]    # its in-person activities
+
+
 def _curriculum_of(store: Store, activity_key: str, network: str | None,
                    templates_root: str | os.PathLike[str] | None) -> tuple[str, InPerson]:
     """The template and in-person activities of the curriculum holding ``activity_key``. The likely one is
@@ -172,12 +178,6 @@ def _curriculum_of(store: Store, activity_key: str, network: str | None,
                                 f"(in-person activities: {', '.join(sorted(keys))})")
 
 
-@dataclass(frozen=True)
-class InPerson:
-    curriculum: str          # the curriculum's key, as in activity idnumbers (mintqo:<curriculum>:<activity>)
-    keys: tuple[str, ...]    # its in-person activities
-
-
 # What a sheet needs of a curriculum is kept in the store under the digest of the curriculum file, so a sheet
 # needs no YAML parsing and validation while the file is unchanged; any edit changes the digest and the file
 # is loaded and checked again. The version changes when what is kept (or how it is derived) changes.
@@ -185,6 +185,7 @@ _IN_PERSON_VERSION = b"in-person/1"
 
 
 def _in_person(store: Store, template: str, templates_root: str | os.PathLike[str] | None) -> InPerson:
+    """The template's curriculum key and in-person activities: kept ones while the file is unchanged."""
     stream = f"attendance:in-person:{template}"
     try:
         raw = (templates_dir(templates_root) / "curriculum" / f"{template}.yaml").read_bytes()
@@ -364,7 +365,7 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         calls = stats.delta(snapshot)
         # The sheet's records and the end of the run in one commit: one write to disk per sheet less.
         with store.transaction():
-            store.upsert_rows("attendance", _TICK_KEY, _TICK_COLUMNS, [
+            store.upsert_rows("attendance", _ATTENDANCE_KEY, _ATTENDANCE_COLUMNS, [
                 (cohort, target.course_idnumber, activity_key, r.person_id, target.cmid, int(r.present), "staff", who,
                  now, shown, r.line, now, states.get(r.userid)) for r in todo])
             store.finish_run(run_id, status="ok", calls=calls, summary={
@@ -433,13 +434,13 @@ def record_moodle_ticks(store: Store, cohort: str, completions: list, in_person_
     # One prepared statement each for the page (the rows of a page name each person and activity once).
     store.db.conn.executemany("UPDATE attendance SET moodle_state = ? WHERE cohort = ? AND course_idnumber = ? "
                               "AND activity_key = ? AND person_id = ?", states)
-    store.upsert_rows("attendance", _TICK_KEY, _TICK_COLUMNS, records)
+    store.upsert_rows("attendance", _ATTENDANCE_KEY, _ATTENDANCE_COLUMNS, records)
     return len(records)
 
 
-_TICK_KEY = ("cohort", "course_idnumber", "activity_key", "person_id")
-_TICK_COLUMNS = (*_TICK_KEY, "cmid", "present", "source", "recorded_by", "recorded_at", "sheet", "line", "pushed_at",
-                 "moodle_state")
+_ATTENDANCE_KEY = ("cohort", "course_idnumber", "activity_key", "person_id")
+_ATTENDANCE_COLUMNS = (*_ATTENDANCE_KEY, "cmid", "present", "source", "recorded_by", "recorded_at", "sheet", "line",
+                       "pushed_at", "moodle_state")
 
 
 def _attendance_of(store: Store, cohort: str, person_ids: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:

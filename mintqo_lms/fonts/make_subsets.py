@@ -2,15 +2,16 @@
 
     python mintqo_lms/fonts/make_subsets.py      # from the checkout's root; writes beside this file
 
-Why: fpdf2 parses and subsets the whole font for every certificate; DejaVu Sans has 6,253 glyphs, the cut has
-about a third, so a certificate is drawn in a fraction of the time. A certificate whose text has a character
-outside the cut is drawn with the full font (``mintqo_lms.certificates``), so no name ever lacks a glyph.
+Why: fpdf2 parses and subsets the whole font for every certificate; DejaVu Sans has 6,253 glyphs, the cut
+about a quarter, so a certificate is drawn in half the time. A certificate whose text has a character outside
+the cut is drawn with the full font (``mintqo_lms.certificates``), so no name ever lacks a glyph.
 
 Kept: the characters of RANGES (Latin with every extension, modifier letters, combining accents, Greek,
-Cyrillic, general punctuation, currency and letter-like symbols, the Latin ligatures), with their outlines, widths and names unchanged. Dropped: the other glyphs, the
-hinting instructions (a third of the bytes to parse; renderers hint outlines on their own) and the tables fpdf2 drops from every embedded font anyway or never reads (layout: GSUB, GPOS, GDEF, kern; MATH;
-FontForge's timestamp FFTM). The font's names stay "DejaVu Sans": the licence (LICENSE) allows modified
-copies under any name without "Bitstream" or "Vera".
+Cyrillic, general punctuation, currency and letter-like symbols, the Latin ligatures) with their outlines,
+widths and names unchanged. Dropped: the other glyphs, the hinting instructions (a fifth of the bytes to
+parse; renderers hint outlines on their own) and tables fpdf2 drops from every embedded font anyway or never
+reads (layout: GSUB, GPOS, GDEF, kern; MATH; FontForge's timestamp FFTM). The names stay "DejaVu Sans": the
+licence (LICENSE) allows modified copies under any name without "Bitstream" or "Vera".
 """
 
 from __future__ import annotations
