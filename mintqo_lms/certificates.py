@@ -492,15 +492,25 @@ def pdf_file(store: Store, row: dict) -> Path:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write through a 0600 temporary file in the same folder, then rename: never a half-written PDF."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=path.parent)
+    tmp = _write_temporary(path.parent, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_temporary(folder: Path, data: bytes) -> str:
+    """``data`` in a new 0600 file ``.tmp-*.pdf`` of ``folder`` (a leftover of a killed run is deleted by the next)."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _pdf_for(template: CertificateTemplate, row: dict, site_url: str, result: IssueResult) -> bytes:
@@ -569,34 +579,45 @@ def _issue(store: Store, cohort: str, template: CertificateTemplate, people: lis
                 store.db["certificates"].update(row["id"], {"pdf_sha256": hashlib.sha256(data).hexdigest()})
             result.redrawn.append(row["code"])
     issued_by = _operator()
-    for person in people:
-        if person.person_id in existing or not person.eligible:
-            continue
-        code = _unused_code(store)
-        issued_at = int(now if now is not None else time.time())
-        row = {"cohort": cohort, "person_id": person.person_id, "code": code, "issued_at": issued_at,
-               "fullname": person.fullname, "network": person.network, "modules": json.dumps(modules, ensure_ascii=False),
-               "issued_by": issued_by, "moodle_user_id": person.moodle_user_id}
-        path = folder / f"Teilnahmebescheinigung-{cohort}-{code}.pdf"   # no name in the file name
-        data = _pdf_for(template, row, site_url, result)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o600)
+    drawn: list[tuple[dict, str]] = []   # records with their temporary PDFs, all recorded in one commit
+    try:
+        for person in people:
+            if person.person_id in existing or not person.eligible:
+                continue
+            code = _unused_code(store, {row["code"] for row, _ in drawn})
+            issued_at = int(now if now is not None else time.time())
+            row = {"cohort": cohort, "person_id": person.person_id, "code": code, "issued_at": issued_at,
+                   "fullname": person.fullname, "network": person.network,
+                   "modules": json.dumps(modules, ensure_ascii=False), "issued_by": issued_by,
+                   "moodle_user_id": person.moodle_user_id}
+            data = _pdf_for(template, row, site_url, result)
+            name = f"Teilnahmebescheinigung-{cohort}-{code}.pdf"   # no name of a person in the file name
+            drawn.append(({**row, "pdf_path": f"{folder.name}/{name}", "pdf_sha256": hashlib.sha256(data).hexdigest()},
+                          _write_temporary(folder, data)))
+    finally:   # what was drawn before a failure is issued, as it would have been one by one
+        _record_drawn(store, drawn, result)
+
+
+def _record_drawn(store: Store, drawn: list[tuple[dict, str]], result: IssueResult) -> None:
+    """The records in one commit, then each PDF renamed into place: a record always exists before its PDF. A run
+    killed in between leaves records whose PDF the next run draws again and temporary files it deletes."""
+    try:
+        if drawn:
             with store.transaction():   # the unique index (cohort, person_id) makes a second one impossible
-                store.db["certificates"].insert({**row, "pdf_path": f"{folder.name}/{path.name}",
-                                                 "pdf_sha256": hashlib.sha256(data).hexdigest()})
-            os.replace(tmp, path)
-        finally:
+                store.db["certificates"].insert_all([row for row, _ in drawn])
+        for row, tmp in drawn:
+            os.replace(tmp, pdf_file(store, row))
+            result.issued.append((row["code"], row["fullname"]))
+    finally:
+        for _, tmp in drawn:
             Path(tmp).unlink(missing_ok=True)
-        result.issued.append((code, person.fullname))
 
 
-def _unused_code(store: Store) -> str:
+def _unused_code(store: Store, taken: set[str]) -> str:
+    """A code neither in the store nor ``taken`` (drawn in this run, not recorded yet)."""
     while True:   # 2^55 codes: a collision is astronomically rare, but the unique index would refuse it
         code = new_code()
-        if not store.db["certificates"].count_where("code = ?", [code]):
+        if code not in taken and not store.db["certificates"].count_where("code = ?", [code]):
             return code
 
 
@@ -691,9 +712,6 @@ def _notify(moodle: Moodle, store: Store, cohort: str, template: CertificateTemp
             "attempts": attempt, "created_at": (record or {}).get("created_at") or int(time.time())},
             touserid=int(row["moodle_user_id"]), text=text,
             clientmsgid=f"mintqo-certificate-{row['code']}-{attempt}")
-        with store.transaction():
-            store.db["certificates"].update(row["id"], {"message_status": outcome.status,
-                                                        "message_id": outcome.msgid})
         if outcome.status == "sent":
             result.messages_sent.append(row["fullname"])
         elif outcome.status == "sending":
@@ -702,7 +720,20 @@ def _notify(moodle: Moodle, store: Store, cohort: str, template: CertificateTemp
             result.messages_failed[row["fullname"]] = outcome.error or "unknown"
         if outcome.stop:
             result.stopped = outcome.stop
-            return
+            break
+    _copy_message_status(store, cohort)
+
+
+def _copy_message_status(store: Store, cohort: str) -> None:
+    """Each certificate shows its message's status (``certificates list``): copied from the message records
+    once per run, not once per message (a commit each); this also mends a copy a killed run left behind."""
+    with store.transaction():
+        store.db.execute(
+            "UPDATE certificates SET message_status = (SELECT status FROM certificate_messages m WHERE m.code = "
+            "certificates.code), message_id = (SELECT msgid FROM certificate_messages m WHERE m.code = "
+            "certificates.code) WHERE cohort = ? AND code IN (SELECT m.code FROM certificate_messages m "
+            "WHERE m.cohort = ? AND (m.status IS NOT certificates.message_status OR "
+            "m.msgid IS NOT certificates.message_id))", [cohort, cohort])
 
 
 # -- reading, verifying, revoking -------------------------------------------------------------------
