@@ -21,6 +21,8 @@ A participant's own tick on an in-person activity (a completion without ``overri
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 import os
 import re
 import time
@@ -41,7 +43,7 @@ from mintqo_lms.roster import (
     split_header,
 )
 from mintqo_lms.store import Store
-from mintqo_lms.templates import Curriculum, load_curriculum
+from mintqo_lms.templates import Curriculum, load_curriculum, templates_dir
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -129,43 +131,94 @@ def resolve_target(store: Store, cohort: str, activity_key: str, network: str | 
                    templates_root: str | os.PathLike[str] | None = None) -> Target:
     """The provisioned course module ``activity_key`` names in ``cohort`` (see the module doc for the rule)."""
     require_cohort(store, cohort)
-    qualification = load_curriculum(QUALIFICATION_TEMPLATE, templates_root)
-    regional = load_curriculum(REGIONAL_TEMPLATE, templates_root)
-    if activity_key in in_person_keys(qualification):
-        chosen = qualification
+    template, in_person = _curriculum_of(store, activity_key, network, templates_root)
+    if template == QUALIFICATION_TEMPLATE:
         if network:
             raise AttendanceTargetError(f"--activity {activity_key} is an activity of the cohort course; "
                                         "leave out --network")
-        course = next(iter(store.db["courses"].rows_where("cohort = ? AND kind = 'cohort'", [cohort])), None)
+        course = _first(store, "SELECT idnumber FROM courses WHERE cohort = ? AND kind = 'cohort'", [cohort])
         label = f"{activity_key} (cohort course {cohort})"
-    elif activity_key in in_person_keys(regional):
-        chosen = regional
+    else:
         if not network:
             raise AttendanceTargetError(f"--activity {activity_key} is held in every regional course; name the "
                                         "network with --network (slug or full name)")
-        networks = list(store.db["networks"].rows_where("cohort = ?", [cohort]))
-        wanted = slugify(network)
-        match = [n for n in networks if n["slug"] == network or n["slug"] == wanted or n["name"] == network]
-        if not match:
-            known = ", ".join(sorted(n["name"] for n in networks))
-            raise AttendanceTargetError(f"unknown network '{network}' in cohort {cohort} (networks: {known})")
-        course = next(iter(store.db["courses"].rows_where(
-            "cohort = ? AND kind = 'regional' AND network_slug = ?", [cohort, match[0]["slug"]])), None)
-        label = f"{activity_key} ({match[0]['name']})"
-    else:
-        keys = sorted({*in_person_keys(qualification), *in_person_keys(regional)})
-        raise AttendanceTargetError(f"'{activity_key}' is not an in-person activity of the curricula "
-                                    f"(in-person activities: {', '.join(keys)})")
+        chosen = _network(store, cohort, network)
+        course = _first(store, "SELECT idnumber FROM courses WHERE cohort = ? AND kind = 'regional' AND "
+                        "network_slug = ?", [cohort, chosen["slug"]])
+        label = f"{activity_key} ({chosen['name']})"
     if course is None:
         raise AttendanceTargetError(f"the course of {label} is not in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
-    idnumber = f"mintqo:{chosen.key}:{activity_key}"
-    activity = store.db["activities"].get((course["idnumber"], idnumber)) if store.db["activities"].count_where(
-        "course_idnumber = ? AND idnumber = ?", [course["idnumber"], idnumber]) else None
+    activity = _first(store, "SELECT cmid FROM activities WHERE course_idnumber = ? AND idnumber = ?",
+                      [course["idnumber"], f"mintqo:{in_person.curriculum}:{activity_key}"])
     if activity is None or not activity["cmid"]:
         raise AttendanceTargetError(f"{label} has no activity in Moodle yet; run "
                                     f"'mintqo-lms provision --cohort {cohort}' first")
     return Target(cohort, course["idnumber"], activity_key, int(activity["cmid"]), label)
+
+
+@dataclass(frozen=True)
+class InPerson:
+    curriculum: str          # the curriculum's key, as in activity idnumbers (mintqo:<curriculum>:<activity>)
+    keys: tuple[str, ...]    # its in-person activities
+
+
+def _curriculum_of(store: Store, activity_key: str, network: str | None,
+                   templates_root: str | os.PathLike[str] | None) -> tuple[str, InPerson]:
+    """The template and in-person activities of the curriculum holding ``activity_key``. The likely one is
+    looked at first (with ``--network`` the regional cycle), the other only when the key is not there."""
+    order = (REGIONAL_TEMPLATE, QUALIFICATION_TEMPLATE) if network else (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE)
+    keys: set[str] = set()
+    for template in order:
+        found = _in_person(store, template, templates_root)
+        if activity_key in found.keys:
+            return template, found
+        keys.update(found.keys)
+    raise AttendanceTargetError(f"'{activity_key}' is not an in-person activity of the curricula "
+                                f"(in-person activities: {', '.join(sorted(keys))})")
+
+
+# What a sheet needs of a curriculum is kept in the store under the digest of the curriculum file, so a sheet
+# needs no YAML parsing and validation while the file is unchanged; any edit changes the digest and the file
+# is loaded and checked again. The version changes when what is kept (or how it is derived) changes.
+_IN_PERSON_VERSION = b"in-person/1"
+
+
+def _in_person(store: Store, template: str, templates_root: str | os.PathLike[str] | None) -> InPerson:
+    """The template's curriculum key and in-person activities: kept ones while the file is unchanged."""
+    stream = f"attendance:in-person:{template}"
+    try:
+        raw = (templates_dir(templates_root) / "curriculum" / f"{template}.yaml").read_bytes()
+    except OSError:
+        raw = None   # load_curriculum names the problem
+    digest = hashlib.sha256(_IN_PERSON_VERSION + b"\0" + raw).hexdigest() if raw is not None else None
+    kept = json.loads(store.get_cursor(stream, "{}"))
+    if digest is not None and kept.get("digest") == digest:
+        return InPerson(kept["curriculum"], tuple(kept["keys"]))
+    curriculum = load_curriculum(template, templates_root)
+    found = InPerson(curriculum.key, tuple(in_person_keys(curriculum)))
+    if digest is not None:
+        with store.transaction():
+            store.set_cursor(stream, json.dumps({"digest": digest, "curriculum": found.curriculum,
+                                                 "keys": list(found.keys)}))
+    return found
+
+
+def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
+    """The cohort's network named by slug, by a name that slugifies to it, or by its full name (all networks
+    are read only to list them when none matches)."""
+    match = _first(store, "SELECT slug, name FROM networks WHERE cohort = ? AND slug IN (?, ?) UNION ALL "
+                   "SELECT slug, name FROM networks WHERE cohort = ? AND name = ?",
+                   [cohort, network, slugify(network), cohort, network])
+    if match is None:
+        known = ", ".join(sorted(n["name"] for n in store.db.query("SELECT name FROM networks WHERE cohort = ?",
+                                                                   [cohort])))
+        raise AttendanceTargetError(f"unknown network '{network}' in cohort {cohort} (networks: {known})")
+    return match
+
+
+def _first(store: Store, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    return next(iter(store.db.query(sql, params)), None)
 
 
 def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list[RosterProblem], str]:
@@ -232,16 +285,15 @@ def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list
 def check_people(store: Store, target: Target, rows: list[SheetRow], shown: str, unit: str,
                  problems: list[RosterProblem]) -> None:
     """Each e-mail must be a participant of the target's course with a Moodle account."""
+    people = _sheet_people(store, target.course_idnumber, [row.email for row in rows])
     for row in rows:
-        person = next(iter(store.db["people"].rows_where("lower(email) = ?", [row.email])), None)
+        person = people.get(row.email)
         where = dict(file=shown, line=row.line, column="E-Mail", unit=unit)
         if person is None:
             problems.append(RosterProblem(**where, message=f"{row.email} is not in the roster of cohort "
                                                            f"{target.cohort}"))
             continue
-        enrolled = store.db["enrolments"].count_where(
-            "course_idnumber = ? AND person_id = ? AND role = 'student'", [target.course_idnumber, person["id"]])
-        if not enrolled:
+        if not person["enrolled"]:
             problems.append(RosterProblem(**where, message=f"{row.email} is not a participant of the course of "
                                                            f"{target.label}"))
             continue
@@ -250,6 +302,19 @@ def check_people(store: Store, target: Target, rows: list[SheetRow], shown: str,
                                                            f"'mintqo-lms provision --cohort {target.cohort}'"))
             continue
         row.person_id, row.userid = int(person["id"]), int(person["moodle_user_id"])
+
+
+def _sheet_people(store: Store, course_idnumber: str, emails: list[str]) -> dict[str, dict[str, Any]]:
+    """The sheet's people by e-mail (stored lower-case, as the sheet's are read) and whether each is a student
+    of the course: indexed look-ups of just these people, so a sheet costs the same in any size of cohort."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(emails), 500):   # SQLite's limit on host parameters
+        chunk = emails[start:start + 500]
+        out.update((row["email"], row) for row in store.db.query(
+            "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
+            "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p "
+            f"WHERE p.email IN ({','.join('?' * len(chunk))})", [course_idnumber, *chunk]))
+    return out
 
 
 def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLike[str], cohort: str,
@@ -268,9 +333,9 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         problems.sort(key=lambda p: p.line or 0)
         raise AttendanceError(problems)
     result = AttendanceResult(target=target, rows=len(rows))
-    recorded = {r["person_id"]: r for r in store.db["attendance"].rows_where(
-        "cohort = ? AND course_idnumber = ? AND activity_key = ?",
-        [cohort, target.course_idnumber, activity_key])}
+    recorded = {r["person_id"]: r for r in store.db.query(
+        "SELECT person_id, present, source, pushed_at FROM attendance WHERE cohort = ? AND course_idnumber = ? "
+        "AND activity_key = ?", [cohort, target.course_idnumber, activity_key])}
     todo = [row for row in rows if _differs(recorded.get(row.person_id), row.present)]
     result.unchanged = len(rows) - len(todo)
     if not todo:
@@ -293,27 +358,25 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
             raise AttendanceTargetError(
                 f"Moodle refused the attendance of {', '.join(named)} ({exc.errorcode}: {exc.moodle_message}); "
                 "are they still enrolled in the course? Nothing of this sheet was recorded") from exc
-        states = {a.userid: a for a in answers}
+        states = {a.userid: a.state for a in answers}
         result.moodle_changed = sum(1 for a in answers if a.changed)
         now = int(time.time())
         who = recorded_by or _operator()
+        calls = stats.delta(snapshot)
+        # The sheet's records and the end of the run in one commit: one write to disk per sheet less.
         with store.transaction():
-            store.db["attendance"].upsert_all(({
-                "cohort": cohort, "course_idnumber": target.course_idnumber, "activity_key": activity_key,
-                "cmid": target.cmid, "person_id": r.person_id, "present": int(r.present), "source": "staff",
-                "recorded_by": who, "recorded_at": now, "sheet": shown, "line": r.line, "pushed_at": now,
-                "moodle_state": states[r.userid].state if r.userid in states else None,
-            } for r in todo), pk=("cohort", "course_idnumber", "activity_key", "person_id"))
+            store.upsert_rows("attendance", _ATTENDANCE_KEY, _ATTENDANCE_COLUMNS, [
+                (cohort, target.course_idnumber, activity_key, r.person_id, target.cmid, int(r.present), "staff", who,
+                 now, shown, r.line, now, states.get(r.userid)) for r in todo])
+            store.finish_run(run_id, status="ok", calls=calls, summary={
+                "activity": activity_key, "course": target.course_idnumber, "rows": len(rows), "records": len(todo),
+                "moodle_changed": result.moodle_changed})
     except BaseException as exc:
         store.finish_run(run_id, status="failed", calls=stats.delta(snapshot), error=str(exc) or exc.__class__.__name__,
                          summary={"activity": activity_key, "course": target.course_idnumber, "rows": len(rows)})
         raise
-    calls = stats.delta(snapshot)
     result.calls = int(sum(c["calls"] for c in calls.values()))
     result.changed = [r.email for r in todo]
-    store.finish_run(run_id, status="ok", calls=calls, summary={
-        "activity": activity_key, "course": target.course_idnumber, "rows": len(rows), "records": len(todo),
-        "moodle_changed": result.moodle_changed})
     return result
 
 
@@ -371,13 +434,13 @@ def record_moodle_ticks(store: Store, cohort: str, completions: list, in_person_
     # One prepared statement each for the page (the rows of a page name each person and activity once).
     store.db.conn.executemany("UPDATE attendance SET moodle_state = ? WHERE cohort = ? AND course_idnumber = ? "
                               "AND activity_key = ? AND person_id = ?", states)
-    store.upsert_rows("attendance", _TICK_KEY, _TICK_COLUMNS, records)
+    store.upsert_rows("attendance", _ATTENDANCE_KEY, _ATTENDANCE_COLUMNS, records)
     return len(records)
 
 
-_TICK_KEY = ("cohort", "course_idnumber", "activity_key", "person_id")
-_TICK_COLUMNS = (*_TICK_KEY, "cmid", "present", "source", "recorded_by", "recorded_at", "sheet", "line", "pushed_at",
-                 "moodle_state")
+_ATTENDANCE_KEY = ("cohort", "course_idnumber", "activity_key", "person_id")
+_ATTENDANCE_COLUMNS = (*_ATTENDANCE_KEY, "cmid", "present", "source", "recorded_by", "recorded_at", "sheet", "line",
+                       "pushed_at", "moodle_state")
 
 
 def _attendance_of(store: Store, cohort: str, person_ids: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:

@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +59,7 @@ __all__ = [
     "IssueResult",
     "PublishResult",
     "Verification",
+    "certificate_fonts",
     "check_symbol",
     "eligibility",
     "format_code",
@@ -84,6 +86,11 @@ CERTIFICATE_TEMPLATE = "certificate/certificate.yaml"
 COMPLETE_STATES = (1, 2)
 BERLIN = ZoneInfo("Europe/Berlin")
 FONTS = Path(__file__).resolve().parent / "fonts"
+# DejaVu Sans cut down to Latin, Greek, Cyrillic and punctuation (fonts/make_subsets.py): fpdf2 parses and
+# subsets a font per document, and the cut takes a fraction of the time. A certificate with any character
+# outside the cut is drawn with the full fonts, so no name ever lacks a glyph the full font has.
+FULL_FONTS = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+SMALL_FONTS = {"": "DejaVuSans-LGC.ttf", "B": "DejaVuSans-Bold-LGC.ttf"}
 PLACEHOLDERS = ("name", "network", "cohort", "date", "issuer", "code", "verify_url")
 GERMAN_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
                  "November", "Dezember")
@@ -342,8 +349,9 @@ def render_pdf(template: CertificateTemplate, *, name: str, network: str, cohort
     pdf.set_creation_date(datetime.fromtimestamp(issued_at, timezone.utc))
     pdf.set_title(f"Teilnahmebescheinigung {cohort}")
     pdf.set_author(template.issuer)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    fonts = certificate_fonts([*values.values(), *(block.text for block in template.blocks), *modules, "• —"])
+    for style, file in fonts.items():
+        pdf.add_font("DejaVu", style, str(FONTS / file))
     pdf.add_page()
     accent = _rgb(page.accent)
     if page.frame:
@@ -379,6 +387,24 @@ def render_pdf(template: CertificateTemplate, *, name: str, network: str, cohort
         raise CertificateError("the certificate does not fit on one page: shorten the texts in "
                                f"{CERTIFICATE_TEMPLATE} or the module names")
     return bytes(pdf.output())
+
+
+def certificate_fonts(texts: Iterable[str]) -> dict[str, str]:
+    """The font files (by style) for a certificate printing ``texts``: the small cut when both of its styles
+    have every character, else the full fonts. Line breaks and other control characters are never drawn."""
+    needed = {ord(char) for text in texts for char in text if char >= " "}
+    if all(needed <= _characters(file) for file in SMALL_FONTS.values()):
+        return SMALL_FONTS
+    return FULL_FONTS
+
+
+@lru_cache(maxsize=None)
+def _characters(file: str) -> frozenset[int]:
+    """The characters a bundled font has a glyph for (its cmap; the files ship with the package)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(FONTS / file, lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 def _verification(pdf: Any, segno: Any, block: Block, values: dict, bottom: float, width: float, lh: float,
@@ -426,6 +452,7 @@ class IssueResult:
     messages_unknown: list[str] = field(default_factory=list)
     without_account: list[str] = field(default_factory=list)
     stopped: str | None = None
+    render_s: float = 0.0    # seconds spent drawing PDFs (local work, apart from the store and Moodle)
 
     @property
     def ok(self) -> bool:
@@ -465,21 +492,35 @@ def pdf_file(store: Store, row: dict) -> Path:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write through a 0600 temporary file in the same folder, then rename: never a half-written PDF."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=path.parent)
+    tmp = _write_temporary(path.parent, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _pdf_for(template: CertificateTemplate, row: dict, site_url: str) -> bytes:
-    return render_pdf(template, name=row["fullname"], network=row["network"] or "", cohort=row["cohort"],
-                      modules=json.loads(row["modules"] or "[]"), issued_at=row["issued_at"], code=row["code"],
-                      url=verify_url(site_url, row["code"]))
+def _write_temporary(folder: Path, data: bytes) -> str:
+    """``data`` in a new 0600 file ``.tmp-*.pdf`` of ``folder`` (a leftover of a killed run is deleted by the next)."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _pdf_for(template: CertificateTemplate, row: dict, site_url: str, result: IssueResult) -> bytes:
+    started = time.perf_counter()
+    try:
+        return render_pdf(template, name=row["fullname"], network=row["network"] or "", cohort=row["cohort"],
+                          modules=json.loads(row["modules"] or "[]"), issued_at=row["issued_at"], code=row["code"],
+                          url=verify_url(site_url, row["code"]))
+    finally:
+        result.render_s += time.perf_counter() - started
 
 
 def issue_certificates(store: Store, cohort: str, *, site_url: str, moodle: Moodle | None = None,
@@ -506,7 +547,7 @@ def issue_certificates(store: Store, cohort: str, *, site_url: str, moodle: Mood
         "issued": len(result.issued), "would_issue": len(result.would_issue), "already": len(result.already),
         "not_eligible": len(result.incomplete), "redrawn": len(result.redrawn),
         "published": len(result.publish.published) if result.publish else 0,
-        "messages_sent": len(result.messages_sent)},
+        "messages_sent": len(result.messages_sent), "render_s": round(result.render_s, 3)},
         error=result.stopped or (result.publish.error if result.publish else None))
     return result
 
@@ -532,40 +573,51 @@ def _issue(store: Store, cohort: str, template: CertificateTemplate, people: lis
     # Records without their PDF (a run that died between commit and rename): draw them again from the record.
     for row in list(store.db["certificates"].rows_where("cohort = ? AND fullname IS NOT NULL", [cohort])):
         if row["pdf_path"] and not pdf_file(store, row).exists():
-            data = _pdf_for(template, row, site_url)
+            data = _pdf_for(template, row, site_url, result)
             _write_private(pdf_file(store, row), data)
             with store.transaction():
                 store.db["certificates"].update(row["id"], {"pdf_sha256": hashlib.sha256(data).hexdigest()})
             result.redrawn.append(row["code"])
     issued_by = _operator()
-    for person in people:
-        if person.person_id in existing or not person.eligible:
-            continue
-        code = _unused_code(store)
-        issued_at = int(now if now is not None else time.time())
-        row = {"cohort": cohort, "person_id": person.person_id, "code": code, "issued_at": issued_at,
-               "fullname": person.fullname, "network": person.network, "modules": json.dumps(modules, ensure_ascii=False),
-               "issued_by": issued_by, "moodle_user_id": person.moodle_user_id}
-        path = folder / f"Teilnahmebescheinigung-{cohort}-{code}.pdf"   # no name in the file name
-        data = _pdf_for(template, row, site_url)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o600)
+    drawn: list[tuple[dict, str]] = []   # records with their temporary PDFs, all recorded in one commit
+    try:
+        for person in people:
+            if person.person_id in existing or not person.eligible:
+                continue
+            code = _unused_code(store, {row["code"] for row, _ in drawn})
+            issued_at = int(now if now is not None else time.time())
+            row = {"cohort": cohort, "person_id": person.person_id, "code": code, "issued_at": issued_at,
+                   "fullname": person.fullname, "network": person.network,
+                   "modules": json.dumps(modules, ensure_ascii=False), "issued_by": issued_by,
+                   "moodle_user_id": person.moodle_user_id}
+            data = _pdf_for(template, row, site_url, result)
+            name = f"Teilnahmebescheinigung-{cohort}-{code}.pdf"   # no name of a person in the file name
+            drawn.append(({**row, "pdf_path": f"{folder.name}/{name}", "pdf_sha256": hashlib.sha256(data).hexdigest()},
+                          _write_temporary(folder, data)))
+    finally:   # what was drawn before a failure is issued, as it would have been one by one
+        _record_drawn(store, drawn, result)
+
+
+def _record_drawn(store: Store, drawn: list[tuple[dict, str]], result: IssueResult) -> None:
+    """The records in one commit, then each PDF renamed into place: a record always exists before its PDF. A run
+    killed in between leaves records whose PDF the next run draws again and temporary files it deletes."""
+    try:
+        if drawn:
             with store.transaction():   # the unique index (cohort, person_id) makes a second one impossible
-                store.db["certificates"].insert({**row, "pdf_path": f"{folder.name}/{path.name}",
-                                                 "pdf_sha256": hashlib.sha256(data).hexdigest()})
-            os.replace(tmp, path)
-        finally:
+                store.db["certificates"].insert_all([row for row, _ in drawn])
+        for row, tmp in drawn:
+            os.replace(tmp, pdf_file(store, row))
+            result.issued.append((row["code"], row["fullname"]))
+    finally:
+        for _, tmp in drawn:
             Path(tmp).unlink(missing_ok=True)
-        result.issued.append((code, person.fullname))
 
 
-def _unused_code(store: Store) -> str:
+def _unused_code(store: Store, taken: set[str]) -> str:
+    """A code neither in the store nor ``taken`` (drawn in this run, not recorded yet)."""
     while True:   # 2^55 codes: a collision is astronomically rare, but the unique index would refuse it
         code = new_code()
-        if not store.db["certificates"].count_where("code = ?", [code]):
+        if code not in taken and not store.db["certificates"].count_where("code = ?", [code]):
             return code
 
 
@@ -660,9 +712,6 @@ def _notify(moodle: Moodle, store: Store, cohort: str, template: CertificateTemp
             "attempts": attempt, "created_at": (record or {}).get("created_at") or int(time.time())},
             touserid=int(row["moodle_user_id"]), text=text,
             clientmsgid=f"mintqo-certificate-{row['code']}-{attempt}")
-        with store.transaction():
-            store.db["certificates"].update(row["id"], {"message_status": outcome.status,
-                                                        "message_id": outcome.msgid})
         if outcome.status == "sent":
             result.messages_sent.append(row["fullname"])
         elif outcome.status == "sending":
@@ -671,7 +720,20 @@ def _notify(moodle: Moodle, store: Store, cohort: str, template: CertificateTemp
             result.messages_failed[row["fullname"]] = outcome.error or "unknown"
         if outcome.stop:
             result.stopped = outcome.stop
-            return
+            break
+    _copy_message_status(store, cohort)
+
+
+def _copy_message_status(store: Store, cohort: str) -> None:
+    """Each certificate shows its message's status (``certificates list``): copied from the message records
+    once per run, not once per message (a commit each); this also mends a copy a killed run left behind."""
+    with store.transaction():
+        store.db.execute(
+            "UPDATE certificates SET message_status = (SELECT status FROM certificate_messages m WHERE m.code = "
+            "certificates.code), message_id = (SELECT msgid FROM certificate_messages m WHERE m.code = "
+            "certificates.code) WHERE cohort = ? AND code IN (SELECT m.code FROM certificate_messages m "
+            "WHERE m.cohort = ? AND (m.status IS NOT certificates.message_status OR "
+            "m.msgid IS NOT certificates.message_id))", [cohort, cohort])
 
 
 # -- reading, verifying, revoking -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from mintqo_lms.attendance import AttendanceError, AttendanceTargetError, import_attendance, parse_sheet
 from mintqo_lms.cli import main
 from mintqo_lms.sync import sync_cohort
+from mintqo_lms.templates import load_curriculum
 
 TRIER = ["lea.schaefer@forscherwerkstatt.example", "tobias.becker@forscherwerkstatt.example",
          "m.lenz@robotik-mosel.example", "f.kraemer@robotik-mosel.example",
@@ -98,6 +99,21 @@ def test_bad_rows_are_named_by_line_and_nothing_is_applied(world, tmp_path):
     assert len(sb.calls) == mark and store.db["attendance"].count == 0
 
 
+def test_people_are_found_by_e_mail_in_any_case_and_need_an_account(world, tmp_path):
+    sb, store, moodle = world
+    with store.transaction():
+        store.db.execute("UPDATE people SET moodle_user_id = NULL WHERE email = ?", [TRIER[2]])
+    path = sheet(tmp_path, [(TRIER[0].upper(), "ja"), (TRIER[2], "ja")])
+    with pytest.raises(AttendanceError) as caught:
+        import_attendance(moodle, store, path, "2025", "ws1-teilnahme", network="mint-region-trier")
+    assert str(caught.value).count("line") == 1
+    assert f"line 3, E-Mail: {TRIER[2]} has no Moodle account yet" in str(caught.value)
+    result = import_attendance(moodle, store, sheet(tmp_path, [(TRIER[0].upper(), "ja")]), "2025", "ws1-teilnahme",
+                               network="mint-region-trier")
+    assert result.changed == [TRIER[0]]
+    assert moodle_state(sb, result.target.cmid, uid(store, TRIER[0])) == (1, 2)
+
+
 def test_headers_and_excel_sheets(world, tmp_path):
     from openpyxl import Workbook
 
@@ -128,6 +144,43 @@ def test_which_course_an_activity_key_means(world, tmp_path):
         import_attendance(moodle, store, path, "2025", "kickoff-reflexion")
     with pytest.raises(AttendanceTargetError, match="leave out --network"):
         import_attendance(moodle, store, path, "2025", "kickoff-teilnahme", network="MINT-Region Trier")
+
+
+def test_an_unchanged_curriculum_is_not_parsed_again_and_an_edited_one_is(world, tmp_path, monkeypatch):
+    """What a sheet needs of a curriculum is kept under the file's digest: an unchanged file is not loaded
+    again (the store keeps it: a new process does not either), an edited one is, and the edit counts."""
+    import shutil
+
+    import yaml
+
+    from mintqo_lms import attendance
+    from mintqo_lms.templates import templates_dir
+
+    sb, store, moodle = world
+    root = tmp_path / "lms_templates"
+    shutil.copytree(templates_dir(), root)
+    loaded = []
+    monkeypatch.setattr(attendance, "load_curriculum",
+                        lambda name, where=None: loaded.append(name) or load_curriculum(name, where))
+
+    def run(rows, name):
+        return import_attendance(moodle, store, sheet(tmp_path, rows, name), "2025", "ws1-teilnahme",
+                                 network="mint-region-trier", templates_root=root)
+
+    run([(TRIER[0], "ja")], "a.csv")
+    assert loaded == ["regional_cycle"]
+    assert run([(TRIER[0], "nein")], "b.csv").changed == [TRIER[0]] and loaded == ["regional_cycle"]
+    file = root / "curriculum" / "regional_cycle.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    for section in data["sections"]:
+        for activity in section["activities"]:
+            if activity["key"] == "ws1-teilnahme":
+                activity["in_person"] = False
+    data["allowance"]["workshops"].remove("ws1-teilnahme")
+    file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(AttendanceTargetError, match="'ws1-teilnahme' is not an in-person activity"):
+        run([(TRIER[0], "ja")], "c.csv")
+    assert loaded == ["regional_cycle", "regional_cycle", "qualification"]
 
 
 def test_a_participants_own_tick_is_stored_as_self_reported_and_staff_records_win(world, tmp_path):

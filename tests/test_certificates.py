@@ -185,3 +185,82 @@ def test_a_certificate_that_cannot_fit_on_one_page_is_refused(tmp_path):
         render_pdf(load_certificate_template(), name="Ada Lovelace", network="MINT-Region Trier", cohort="2025",
                    modules=[f"Modul {n}: eine lange Vertiefung mit vielen Worten" for n in range(40)],
                    issued_at=ISSUED, code="K7QM-2XVD-93HC", url="https://moodle.example.org/v")
+
+
+# -- the fonts: a small cut of DejaVu Sans, the full font for any character outside it ---------------
+
+def embedded_fonts(pdf: bytes) -> list:
+    """The TrueType fonts embedded in a PDF of fpdf2 (each FontFile2 stream, inflated)."""
+    import io
+    import re
+    import zlib
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for ref in re.finditer(rb"/FontFile2 (\d+) 0 R", pdf):
+        obj = re.search(rb"(?:^|\n)%s 0 obj\s*<<(.*?)>>\s*stream\r?\n" % ref.group(1), pdf, re.S)
+        length = int(re.search(rb"/Length (\d+)", obj.group(1)).group(1))
+        fonts.append(TTFont(io.BytesIO(zlib.decompress(pdf[obj.end():obj.end() + length]))))
+    return fonts
+
+
+def drawn(font, char: str) -> bool:
+    """The font has a glyph with an outline for ``char`` (not the empty box of a missing one)."""
+    glyph = (font.getBestCmap() or {}).get(ord(char))
+    return glyph is not None and glyph != ".notdef" and font["glyf"][glyph].numberOfContours != 0
+
+
+def certificate_for(name: str) -> bytes:
+    code = "K7QM-2XVD-93HC"
+    return render_pdf(load_certificate_template(), name=name, network=NETWORK, cohort="2025", modules=MODULES,
+                      issued_at=ISSUED, code=code, url=verify_url("https://moodle.example.org", code))
+
+
+@pytest.mark.parametrize("name", [NAME, "Zoë Ångström-Łukasiewicz", "Şükrü Çelik", "Ελένη Παπαδοπούλου",
+                                  "Анна Иванова", "Nguyễn Thị Hồng"])
+def test_names_in_latin_greek_and_cyrillic_are_drawn_with_the_small_fonts(name, caplog):
+    from mintqo_lms.certificates import SMALL_FONTS, certificate_fonts
+
+    assert certificate_fonts([name]) == SMALL_FONTS
+    data = certificate_for(name)
+    bold = [font for font in embedded_fonts(data) if "Bold" in font["name"].getBestFullName()]
+    assert len(bold) == 1 and all(drawn(bold[0], char) for char in name if not char.isspace())
+    assert "missing the following glyphs" not in caplog.text
+
+
+def test_a_character_outside_the_small_fonts_switches_the_certificate_to_the_full_fonts(tmp_path, caplog):
+    from mintqo_lms.certificates import FULL_FONTS, SMALL_FONTS, certificate_fonts
+
+    name = "Nino ჯანელიძე-Ἀθηνᾶ"     # Georgian and Greek Extended: in DejaVu Sans, not in the small cut
+    assert certificate_fonts([name]) == FULL_FONTS and certificate_fonts(["Nino Jaselidse"]) == SMALL_FONTS
+    assert certificate_fonts(["Netz ✓"]) == FULL_FONTS     # any text of the certificate, not only the name
+    data = certificate_for(name)
+    bold = [font for font in embedded_fonts(data) if "Bold" in font["name"].getBestFullName()]
+    assert len(bold) == 1 and all(drawn(bold[0], char) for char in name if not char.isspace())
+    assert "missing the following glyphs" not in caplog.text
+    pdf = tmp_path / "zertifikat.pdf"
+    pdf.write_bytes(data)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert name in text
+
+
+def test_the_small_fonts_are_the_full_fonts_cut_by_the_script_beside_them(tmp_path):
+    """The shipped files are what ``make_subsets.py`` makes, and every character they have is the full font's
+    glyph with the full font's width (a certificate lays out the same with either)."""
+    from fontTools.ttLib import TTFont
+
+    from mintqo_lms.certificates import FONTS
+    from mintqo_lms.fonts import make_subsets
+
+    make_subsets.main(tmp_path)
+    for full, small in make_subsets.FONTS.items():
+        shipped, made, original = TTFont(FONTS / small), TTFont(tmp_path / small), TTFont(FONTS / full)
+        cmap, full_cmap = shipped.getBestCmap(), original.getBestCmap()
+        assert cmap == made.getBestCmap()
+        assert set(cmap) == {code for code in make_subsets.codepoints() if code in full_cmap}
+        for code, glyph in cmap.items():
+            assert glyph == full_cmap[code]
+            assert shipped["hmtx"][glyph] == original["hmtx"][glyph] == made["hmtx"][glyph]
+            assert shipped["glyf"][glyph].numberOfContours == original["glyf"][glyph].numberOfContours
+        assert "Bitstream" not in shipped["name"].getBestFamilyName() + shipped["name"].getBestFullName()

@@ -97,10 +97,20 @@ def test_exactly_one_certificate_for_the_one_who_completed_everything(world, tmp
 
     again = issue_certificates(store, COHORT, site_url=sb.url, moodle=moodle)
     assert again.issued == [] and again.already == [(code, "Jürgen Weißmüller")]
+    assert first.render_s > 0 and again.render_s == 0   # drawing is counted apart (nothing drawn again)
     assert store.db["certificates"].count == 1 and len(messages_to(sb, userid(store, TRIER))) == 1
     assert again.publish.published == [] and again.publish.calls == 0   # nothing new: no call at all
     for email in (RUHR, ERZGEBIRGE):
         assert messages_to(sb, userid(store, email)) == []
+
+    sent = next(store.db["certificates"].rows_where("code = ?", [code]))
+    assert sent["message_status"] == "sent" and sent["message_id"]
+    with store.transaction():   # what a run killed between the message and the copy of its status leaves
+        store.db.execute("UPDATE certificates SET message_status = NULL, message_id = NULL")
+    issue_certificates(store, COHORT, site_url=sb.url, moodle=moodle)
+    mended = next(store.db["certificates"].rows_where("code = ?", [code]))
+    assert (mended["message_status"], mended["message_id"]) == ("sent", sent["message_id"])
+    assert len(messages_to(sb, userid(store, TRIER))) == 1
 
 
 def test_verify_in_the_store_and_on_the_plugins_page_then_revoke(world):
@@ -179,6 +189,32 @@ def test_a_record_whose_pdf_went_missing_is_drawn_again_with_the_same_code(world
     again = issue_certificates(store, COHORT, site_url=sb.url)
     assert again.issued == [] and again.redrawn == [code] and pdf_file(store, row).exists()
     assert store.db["certificates"].count == 1
+
+
+def test_what_was_drawn_before_a_failure_is_issued_and_the_rest_next_time(world, monkeypatch):
+    """The run records its certificates together: one that cannot be drawn stops the run, those drawn before it
+    are issued (record and PDF, no temporary file left), and the next run issues the rest."""
+    from mintqo_lms import certificates
+
+    sb, store, _ = world
+    complete_everything(store, TRIER)
+    complete_everything(store, RUHR)
+    draw = certificates.render_pdf
+
+    def failing(template, **values):
+        if values["name"] == "Jürgen Weißmüller":   # drawn after Özlem Kaya (by last name)
+            raise CertificateError("the certificate does not fit on one page")
+        return draw(template, **values)
+
+    monkeypatch.setattr(certificates, "render_pdf", failing)
+    with pytest.raises(CertificateError, match="does not fit"):
+        issue_certificates(store, COHORT, site_url=sb.url)
+    rows = list(store.db["certificates"].rows)
+    assert [row["fullname"] for row in rows] == ["Özlem Kaya"] and pdf_file(store, rows[0]).exists()
+    assert sorted(p.name for p in pdf_file(store, rows[0]).parent.iterdir()) == [pdf_file(store, rows[0]).name]
+    monkeypatch.setattr(certificates, "render_pdf", draw)
+    again = issue_certificates(store, COHORT, site_url=sb.url)
+    assert [name for _, name in again.issued] == ["Jürgen Weißmüller"] and again.already[0][1] == "Özlem Kaya"
 
 
 def test_staff_sheet_wins_and_self_reported_attendance_never_counts(world):
