@@ -45,9 +45,9 @@ from mintqo_lms.scoring import AnalysisScores, change, score_answers
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, ScaleLevel, load_instrument
 
-__all__ = ["Analysis", "FIRST_QUIZ", "FOLLOWUP_QUIZ", "PROFILE_HEADER", "ProfileError", "analysis_kind",
-           "backfill_stream", "current_analyses", "new_analyses", "profile", "profile_csv", "profile_rows", "profile_table",
-           "update_analyses"]
+__all__ = ["Analysis", "FIRST_QUIZ", "FOLLOWUP_QUIZ", "Instruments", "PROFILE_HEADER", "ProfileError",
+           "analysis_kind", "backfill_stream", "current_analyses", "new_analyses", "profile", "profile_csv",
+           "profile_rows", "profile_table", "update_analyses"]
 
 FIRST_QUIZ = "selbstanalyse-1"
 FOLLOWUP_QUIZ = "selbstanalyse-2"
@@ -80,7 +80,9 @@ def backfill_stream(cohort: str) -> str:
     return f"analyses:{cohort}"
 
 
-class _Instruments:
+class Instruments:
+    """The self-analysis instruments by version, each loaded once (a sync keeps one for its whole run)."""
+
     def __init__(self, templates_root: Any = None) -> None:
         self.root = templates_root
         self.loaded: dict[str, Instrument] = {}
@@ -109,13 +111,14 @@ class _Instruments:
 
 # -- computing (inside sync's transaction) ----------------------------------------------------------------
 
-def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None) -> list[int]:
+def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None,
+                    instruments: Instruments | None = None) -> list[int]:
     """Re-apply the team rule for every initiative and quiz that one of ``attemptids`` belongs to, score the
     team's analysis and its change, and store them. Idempotent; joins the caller's transaction (``sync``
     calls it in the one that stores the answers). Also scores, once per cohort, every answer stored before
     scores existed. Returns the attempt ids of the analyses (re)scored."""
     ids = sorted(set(attemptids))
-    instruments = _Instruments(templates_root)
+    instruments = instruments or Instruments(templates_root)
     with store.transaction():
         if store.get_cursor(backfill_stream(cohort), "") != "1":
             ids = sorted(set(ids) | {r["attemptid"] for r in store.db.query(
@@ -159,7 +162,7 @@ def _offers(store: Store, cohort: str, networks: list[str]) -> dict[tuple[str, s
 
 
 def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: int, activity: str,
-                instruments: _Instruments, offer: str | None, statements: dict[int, dict[str, float | None]]
+                instruments: Instruments, offer: str | None, statements: dict[int, dict[str, float | None]]
                 ) -> int | None:
     """The team's analysis in one quiz: its latest finished attempt (timefinish, then attempt id) by any member.
     Its statement scores are added to ``statements``."""
@@ -192,7 +195,7 @@ def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: 
     return int(attempt["attemptid"])
 
 
-def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[str | None, dict[str, ScaleLevel | None]]:
+def _answers(store: Store, attemptid: int, instruments: Instruments) -> tuple[str | None, dict[str, ScaleLevel | None]]:
     """The attempt's instrument version and chosen level per statement. The level is the answer's position in
     the quiz (the instrument's scale order), else the one its fraction names; description items and questions
     that are not ours are skipped."""
@@ -235,7 +238,7 @@ def _score_rows(attemptid: int, scores: AnalysisScores) -> list[tuple[Any, ...]]
     return rows
 
 
-def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: _Instruments,
+def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: Instruments,
                    scored: dict[int, dict[str, float | None]]) -> None:
     """Latest follow-up minus first analysis of the same initiative and offer (a first analysis in the
     follow-up's instrument version preferred; across versions only identical statements count)."""
@@ -407,7 +410,7 @@ def _titles(instrument: Instrument) -> dict[str, str]:
 def profile_table(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> str:
     """The profile as text for the terminal: per initiative each analysis with its scores per dimension
     (criteria indented), the change, and the potentials in full wording."""
-    instruments = _Instruments(templates_root)
+    instruments = Instruments(templates_root)
     lines: list[str] = [f"Self-analysis profile, cohort {data['cohort']}"]
     for item in data["initiatives"]:
         lines += ["", f"{item['network']} / {item['initiative']}: {item['name']}"
@@ -451,7 +454,7 @@ PROFILE_HEADER = ["Netzwerk", "Initiative", "Name", "Angebot", "Analyse", "Frage
 def profile_rows(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> list[list[Any]]:
     """The profile as rows for German Excel (:data:`PROFILE_HEADER`): one row per initiative, analysis and
     dimension or criterion, then one per improvement potential; an initiative without analysis has one row."""
-    instruments = _Instruments(templates_root)
+    instruments = Instruments(templates_root)
     rows: list[list[Any]] = []
     for item in data["initiatives"]:
         base = [item["network"], item["initiative"], item["name"], item["offer"] or ""]

@@ -28,20 +28,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
+from typing import Any
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.ahead import read_ahead
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
 from mintqo_lms.moodle.syncpages import (
     ActivityCompletion,
+    CompletionsPage,
     CourseCompletion,
+    EnrolmentDigest,
+    EnrolmentsPage,
     QuizResponse,
     ResponsesPage,
     enrolment_digest,
 )
-from mintqo_lms.profile import backfill_stream, update_analyses
 from mintqo_lms.store import Store
 
 COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
@@ -55,6 +60,8 @@ ACTIVITY_COMPLETION_COLUMNS = ("cmid", "userid", "courseid", "activity_idnumber"
 COURSE_COMPLETION_COLUMNS = ("courseid", "userid", "timeenrolled", "timestarted", "timecompleted", "timemodified")
 ATTEMPT_COLUMNS = ("attemptid", "quizid", "cmid", "userid", "attempt", "timestart", "timefinish", "timemodified")
 RESPONSE_COLUMNS = ("attemptid", "slot", "question_idnumber", "answer_position", "answer_text", "fraction")
+ENROLMENTS, COMPLETIONS, RESPONSES = "enrolments", "completions", "responses"   # the streams' kinds
+_CHUNK = 500  # SQLite host parameters per query, well below every build's limit
 
 
 class SyncError(MintqoError):
@@ -145,30 +152,84 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     ``sync_runs``.
 
     An unknown cohort (a typo) or one that was never provisioned is an error, not an empty success: "0
-    answers" must mean that nobody answered."""
+    answers" must mean that nobody answered.
+
+    The pages of the three streams are read one after the other in a background thread, always one ahead of
+    the page being stored (:func:`~mintqo_lms.moodle.ahead.read_ahead`): the client's work hides in Moodle's
+    answer time. Only the reading runs there; every page is still stored, with its cursor, here."""
     check_syncable(store, cohort)
     result = SyncResult(cohort=cohort, full=full)
     stats = moodle.client.stats
     snapshot = stats.as_dict()
-    run_id = store.start_run("sync", cohort)
-    try:
-        courseids = sorted(int(row["moodle_id"]) for row in store.db["courses"].rows_where(
-            "cohort = ? AND moodle_id IS NOT NULL", [cohort]))
-        if courseids:
-            _sync_enrolments(moodle, store, cohort, courseids, page_size, full, result)
-            _sync_completions(moodle, store, cohort, courseids, page_size, full, result, templates_root)
-        quizids = [row["instance_id"] for row in store.db.query(
-            "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
-            "WHERE c.cohort = ? AND a.modname = 'quiz' ORDER BY a.instance_id", [cohort])]
-        if quizids:
-            _sync_responses(moodle, store, cohort, courseids, quizids, page_size, full, result, templates_root)
-    except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
-        store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
-                         error=str(exc) or exc.__class__.__name__)
-        raise
+    plan = _plan(store, cohort, page_size, full)
+    with closing(read_ahead(_pages(moodle, plan))) as pages:
+        run_id = store.start_run("sync", cohort)
+        try:
+            _store_pages(moodle, store, cohort, plan, pages, result, templates_root)
+        except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
+            pages.close()  # no read left running while the failure is recorded
+            store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
+                             error=str(exc) or exc.__class__.__name__)
+            raise
     result.calls = stats.delta(snapshot)
     store.finish_run(run_id, status="ok", summary=result.counts(), calls=result.calls)
     return result
+
+
+@dataclass
+class _Plan:
+    """What the streams read, decided from the store before the first request (the reads ahead never see the
+    store)."""
+
+    cohort: str
+    courseids: list[int]
+    quizids: frozenset[int]
+    page_size: int
+    enrolments_cursor: str
+    completions_cursor: str
+    responses_cursor: str
+
+
+def _plan(store: Store, cohort: str, page_size: int, full: bool) -> _Plan:
+    courseids = sorted(int(row["moodle_id"]) for row in store.db["courses"].rows_where(
+        "cohort = ? AND moodle_id IS NOT NULL", [cohort]))
+    quizids = frozenset(row["instance_id"] for row in store.db.query(
+        "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
+        "WHERE c.cohort = ? AND a.modname = 'quiz'", [cohort]))
+    return _Plan(cohort, courseids, quizids, page_size,
+                 *(_start_cursor(store, stream(cohort), courseids, full)
+                   for stream in (enrolments_stream, completions_stream, responses_stream)))
+
+
+def _pages(moodle: Moodle, plan: _Plan) -> Iterator[tuple[str, Any]]:
+    """Every page of the cohort's streams, in stream order, each tagged with its stream's kind. Runs ahead in a
+    background thread: it reads from Moodle and nothing else."""
+    if plan.courseids:
+        for page in moodle.plugin.iter_enrolments(plan.courseids, plan.enrolments_cursor, plan.page_size):
+            yield ENROLMENTS, page
+        for page in moodle.plugin.iter_completions(plan.courseids, plan.completions_cursor, plan.page_size):
+            yield COMPLETIONS, page
+    if plan.quizids:
+        for page in _response_pages(moodle, plan.courseids, plan.responses_cursor, plan.page_size):
+            yield RESPONSES, page
+
+
+def _store_pages(moodle: Moodle, store: Store, cohort: str, plan: _Plan, pages: Iterator[tuple[str, Any]],
+                 result: SyncResult, templates_root: str | os.PathLike[str] | None) -> None:
+    """Store every page with the cursor that follows it, then read again in full the courses whose digest says
+    that rows were removed in Moodle (after the other streams: that read depends on the stored rows)."""
+    enrolments = _Enrolments(store, cohort, plan.courseids, full_read=not plan.enrolments_cursor)
+    completions = _Completions(store, cohort, plan.courseids, templates_root)
+    responses = _Responses(store, cohort, plan, templates_root)
+    ingest = {ENROLMENTS: enrolments.store, COMPLETIONS: completions.store, RESPONSES: responses.store}
+    for kind, page in pages:
+        ingest[kind](page, result)
+    if enrolments.stale:
+        # Someone was unenrolled or taken out of a group by hand: read those courses in full.
+        again = _Enrolments(store, cohort, plan.courseids, reread=enrolments.stale, check=False)
+        for page in moodle.plugin.iter_enrolments(plan.courseids, enrolments.cursor, plan.page_size,
+                                                  sorted(enrolments.stale)):
+            again.store(page, result)
 
 
 def check_syncable(store: Store, cohort: str) -> None:
@@ -210,118 +271,148 @@ def stream_position(raw: str) -> str:
 
 # -- enrolments and group members -------------------------------------------------------------------
 
-def _sync_enrolments(moodle: Moodle, store: Store, cohort: str, courseids: list[int], page_size: int,
-                     full: bool, result: SyncResult) -> None:
-    stream = enrolments_stream(cohort)
-    cursor = _start_cursor(store, stream, courseids, full)
-    # From the start (a full sync, a first one) the keyset brings every row: all courses are read in full.
-    reread = set(courseids) if not cursor else set()
-    fullcourseids: list[int] = []
-    for round_ in range(2):
-        seen_enrolled: dict[int, set[int]] = {c: set() for c in reread}
-        seen_members: dict[int, set[tuple[int, int]]] = {c: set() for c in reread}
-        first = True
-        while True:
-            # The full rows of the re-read courses come with the first page (the plugin's rule).
-            page = moodle.plugin.get_enrolments_page(courseids, cursor=cursor, limit=page_size,
-                                                     fullcourseids=fullcourseids if first else [])
-            first = False
-            now = int(time.time())
-            with store.transaction():
-                store.upsert_rows("moodle_enrolments", ("courseid", "userid"), ENROLMENT_COLUMNS, ((
-                    e.courseid, e.userid, ",".join(sorted(e.roles)), e.status, e.timestart, e.timeend,
-                    e.timemodified, 1, now) for e in page.enrolments))
-                store.upsert_rows("moodle_group_members", ("groupid", "userid"), MEMBER_COLUMNS, ((
-                    m.courseid, m.groupid, m.groupidnumber, m.userid, m.timeadded, now) for m in page.members))
-                for e in page.enrolments:
-                    if e.courseid in seen_enrolled:
-                        seen_enrolled[e.courseid].add(e.userid)
-                for m in page.members:
-                    if m.courseid in seen_members:
-                        seen_members[m.courseid].add((m.groupid, m.userid))
-                if not page.hasmore:  # the re-read courses are complete: what was not seen is gone from Moodle
-                    result.removed_in_moodle += _replace_course_rows(store, seen_enrolled, seen_members)
-                _save_cursor(store, stream, courseids, page.nextcursor)
-            result.enrolment_records += len(page.enrolments)
-            result.member_records += len(page.members)
-            if page.hasmore and page.nextcursor == cursor:
-                raise SyncError(f"Moodle said there are more enrolments after cursor '{cursor}' but did not move it")
-            cursor = page.nextcursor
-            if not page.hasmore:
-                break
-        result.reread_courses += len(reread)
-        stale = _stale_courses(store, page.digests)
-        if not stale or round_ == 1:
-            return
-        # Someone was unenrolled or taken out of a group by hand: read those courses in full.
-        reread, fullcourseids = stale, sorted(stale)
+class _Enrolments:
+    """Stores the pages of the enrolments stream. The courses of ``reread`` (every course when the stream reads
+    from the start) come in full: after their last page, a stored row that was not seen is gone from Moodle.
+    After the last page (``check``) the digests tell which courses lost rows by hand: :attr:`stale`."""
+
+    def __init__(self, store: Store, cohort: str, courseids: list[int], *, full_read: bool = False,
+                 reread: set[int] | None = None, check: bool = True):
+        self.store_, self.stream, self.courseids, self.check = store, enrolments_stream(cohort), courseids, check
+        self.reread = set(courseids) if full_read else set(reread or ())
+        self.enrolled: dict[int, set[int]] = {c: set() for c in self.reread}
+        self.members: dict[int, set[tuple[int, int]]] = {c: set() for c in self.reread}
+        self.stale: set[int] = set()
+        self.cursor = ""
+
+    def store(self, page: EnrolmentsPage, result: SyncResult) -> None:
+        store, now = self.store_, int(time.time())
+        with store.transaction():
+            store.upsert_rows("moodle_enrolments", ("courseid", "userid"), ENROLMENT_COLUMNS, ((
+                e.courseid, e.userid, ",".join(sorted(e.roles)), e.status, e.timestart, e.timeend,
+                e.timemodified, 1, now) for e in page.enrolments))
+            store.upsert_rows("moodle_group_members", ("groupid", "userid"), MEMBER_COLUMNS, ((
+                m.courseid, m.groupid, m.groupidnumber, m.userid, m.timeadded, now) for m in page.members))
+            for e in page.enrolments:
+                if e.courseid in self.enrolled:
+                    self.enrolled[e.courseid].add(e.userid)
+            for m in page.members:
+                if m.courseid in self.members:
+                    self.members[m.courseid].add((m.groupid, m.userid))
+            if not page.hasmore:  # the re-read courses are complete: what was not seen is gone from Moodle
+                result.removed_in_moodle += _replace_course_rows(store, self.enrolled, self.members)
+            _save_cursor(store, self.stream, self.courseids, page.nextcursor)
+        result.enrolment_records += len(page.enrolments)
+        result.member_records += len(page.members)
+        self.cursor = page.nextcursor
+        if not page.hasmore:
+            result.reread_courses += len(self.reread)
+            if self.check:
+                self.stale = _stale_courses(store, page.digests)
 
 
 def _replace_course_rows(store: Store, enrolled: dict[int, set[int]], members: dict[int, set[tuple[int, int]]]) -> int:
-    removed = 0
-    for courseid, userids in enrolled.items():
-        for row in store.db.query("SELECT userid FROM moodle_enrolments WHERE courseid = ? AND active = 1",
-                                  [courseid]):
-            if row["userid"] not in userids:
-                store.db["moodle_enrolments"].update((courseid, row["userid"]), {"active": 0})
-                removed += 1
-    for courseid, keys in members.items():
-        for row in list(store.db.query("SELECT groupid, userid FROM moodle_group_members WHERE courseid = ?",
-                                       [courseid])):
-            if (row["groupid"], row["userid"]) not in keys:
-                store.db["moodle_group_members"].delete((row["groupid"], row["userid"]))
-                removed += 1
-    return removed
+    """Mark the stored enrolments not in ``enrolled`` inactive and delete the memberships not in ``members``."""
+    gone_enrolments = [(row["courseid"], row["userid"]) for row in _rows_of_courses(
+        store, "SELECT courseid, userid FROM moodle_enrolments WHERE active = 1 AND courseid IN ({})", enrolled)
+        if row["userid"] not in enrolled[row["courseid"]]]
+    gone_members = [(row["groupid"], row["userid"]) for row in _rows_of_courses(
+        store, "SELECT courseid, groupid, userid FROM moodle_group_members WHERE courseid IN ({})", members)
+        if (row["groupid"], row["userid"]) not in members[row["courseid"]]]
+    store.db.conn.executemany("UPDATE moodle_enrolments SET active = 0 WHERE courseid = ? AND userid = ?",
+                              gone_enrolments)
+    store.db.conn.executemany("DELETE FROM moodle_group_members WHERE groupid = ? AND userid = ?", gone_members)
+    return len(gone_enrolments) + len(gone_members)
 
 
-def store_digest(store: Store, courseid: int):
+def _rows_of_courses(store: Store, sql: str, courseids: Iterable[int]) -> list[dict[str, Any]]:
+    """``sql`` (with ``{}`` where the course ids go) for the courses, in chunks SQLite's host parameters allow."""
+    ids = sorted(courseids)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        rows += store.db.query(sql.format(",".join("?" * len(chunk))), chunk)
+    return rows
+
+
+def store_digest(store: Store, courseid: int) -> EnrolmentDigest:
     """The digest of the store's rows of one course, computed like the plugin computes Moodle's."""
-    enrolments = list(store.db.query("SELECT userid, roles FROM moodle_enrolments WHERE courseid = ? AND active = 1",
-                                     [courseid]))
-    members = list(store.db.query("SELECT groupid, userid FROM moodle_group_members WHERE courseid = ?",
-                                  [courseid]))
-    return enrolment_digest(courseid, enrolments, members)
+    return store_digests(store, [courseid])[courseid]
 
 
-def _stale_courses(store: Store, digests: Iterable) -> set[int]:
-    return {d.courseid for d in digests if not store_digest(store, d.courseid).same_rows(d)}
+def store_digests(store: Store, courseids: Iterable[int]) -> dict[int, EnrolmentDigest]:
+    """:func:`store_digest` of each course, with one query per table for all of them."""
+    ids = list(courseids)
+    enrolments: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
+    members: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
+    for row in _rows_of_courses(store, "SELECT courseid, userid, roles FROM moodle_enrolments "
+                                       "WHERE active = 1 AND courseid IN ({})", ids):
+        enrolments[row["courseid"]].append(row)
+    for row in _rows_of_courses(store, "SELECT courseid, groupid, userid FROM moodle_group_members "
+                                       "WHERE courseid IN ({})", ids):
+        members[row["courseid"]].append(row)
+    return {c: enrolment_digest(c, enrolments[c], members[c]) for c in ids}
+
+
+def _stale_courses(store: Store, digests: list[EnrolmentDigest]) -> set[int]:
+    ours = store_digests(store, [d.courseid for d in digests])
+    return {d.courseid for d in digests if not ours[d.courseid].same_rows(d)}
 
 
 # -- completions ------------------------------------------------------------------------------------
 
-def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list[int], page_size: int, full: bool,
-                      result: SyncResult, templates_root: str | os.PathLike[str] | None) -> None:
-    from mintqo_lms.attendance import in_person_idnumbers, record_moodle_ticks
+class _Completions:
+    """Stores the pages of the completions stream. What only a page with activity completions needs (the
+    in-person activities of the curricula, the people by Moodle user id) is looked up once, on the first such
+    page: an unchanged cohort's empty page needs none of it."""
 
-    stream = completions_stream(cohort)
-    cursor = _start_cursor(store, stream, courseids, full)
-    idnumbers = {row["cmid"]: row["idnumber"] for row in store.db["activities"].rows}
-    in_person = in_person_idnumbers(templates_root)
-    key_of = {row["cmid"]: (row["course_idnumber"], row["idnumber"].rsplit(":", 1)[-1]) for row in store.db.query(
-        "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a "
-        "JOIN courses c ON c.idnumber = a.course_idnumber "
-        "WHERE c.cohort = ?", [cohort]) if row["idnumber"] in in_person}
-    people = {row["moodle_user_id"]: row["id"] for row in store.db.query(
-        "SELECT id, moodle_user_id FROM people WHERE moodle_user_id IS NOT NULL")}
-    while True:
-        page = moodle.plugin.get_completions_page(courseids, cursor=cursor, limit=page_size)
+    def __init__(self, store: Store, cohort: str, courseids: list[int],
+                 templates_root: str | os.PathLike[str] | None):
+        self.store_, self.cohort, self.courseids, self.root = store, cohort, courseids, templates_root
+        self.stream = completions_stream(cohort)
+        self._in_person: dict[int, tuple[str, str]] | None = None
+        self._people: dict[int, int] = {}
+
+    def in_person(self) -> dict[int, tuple[str, str]]:
+        """cmid -> (course idnumber, activity key) of the cohort's in-person activities."""
+        if self._in_person is None:
+            from mintqo_lms.attendance import in_person_idnumbers
+
+            idnumbers = in_person_idnumbers(self.root)
+            self._in_person = {row["cmid"]: (row["course_idnumber"], row["idnumber"].rsplit(":", 1)[-1])
+                               for row in self.store_.db.query(
+                "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a "
+                "JOIN courses c ON c.idnumber = a.course_idnumber WHERE c.cohort = ?", [self.cohort])
+                if row["idnumber"] in idnumbers}
+            self._people = {row["moodle_user_id"]: row["id"] for row in self.store_.db.query(
+                "SELECT id, moodle_user_id FROM people WHERE moodle_user_id IS NOT NULL")}
+        return self._in_person
+
+    def store(self, page: CompletionsPage, result: SyncResult) -> None:
+        store = self.store_
+        key_of = self.in_person() if page.activities else {}
         with store.transaction():
-            _upsert_activity_completions(store, page.activities, idnumbers)
+            _upsert_activity_completions(store, page.activities)
             _upsert_course_completions(store, page.courses)
-            record_moodle_ticks(store, cohort, page.activities, key_of, people)
-            _save_cursor(store, stream, courseids, page.nextcursor)
+            if key_of:
+                from mintqo_lms.attendance import record_moodle_ticks
+
+                record_moodle_ticks(store, self.cohort, page.activities, key_of, self._people)
+            _save_cursor(store, self.stream, self.courseids, page.nextcursor)
         result.activity_records += len(page.activities)
         result.activities_completed += sum(1 for a in page.activities if a.state in COMPLETE_STATES)
         result.self_ticks += sum(1 for a in page.activities if a.cmid in key_of and not a.overrideby
                                  and a.state in COMPLETE_STATES)
         result.course_records += len(page.courses)
         result.courses_completed += sum(1 for c in page.courses if c.timecompleted)
-        cursor = page.nextcursor
-        if not page.hasmore:
-            return
 
 
-def _upsert_activity_completions(store: Store, rows: Iterable[ActivityCompletion], idnumbers: dict[int, str]) -> None:
+def _upsert_activity_completions(store: Store, rows: list[ActivityCompletion]) -> None:
+    """The rows with their activity's idnumber (the store's, for a row Moodle sent without one)."""
+    missing = {r.cmid for r in rows if not r.idnumber}
+    idnumbers = {row["cmid"]: row["idnumber"] for row in store.db.query(
+        f"SELECT cmid, idnumber FROM activities WHERE cmid IN ({','.join('?' * len(missing))})",
+        sorted(missing))} if missing else {}
     store.upsert_rows("activity_completion", ("cmid", "userid"), ACTIVITY_COMPLETION_COLUMNS, ((
         r.cmid, r.userid, r.courseid, r.idnumber or idnumbers.get(r.cmid), r.state, r.timemodified, r.overrideby,
     ) for r in rows))
@@ -334,49 +425,53 @@ def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -
 
 # -- self-analysis answers --------------------------------------------------------------------------
 
-def _sync_responses(moodle: Moodle, store: Store, cohort: str, courseids: list[int], quizids: list[int],
-                    page_size: int, full: bool, result: SyncResult,
-                    templates_root: str | os.PathLike[str] | None = None) -> None:
-    """The cohort's quizzes read by course (plugin 1.4.1): one form field per course, where 1,280 quiz ids would
+class _Responses:
+    """Stores the pages of the responses stream and scores what is new or changed in the same transaction.
+
+    The cohort's quizzes are read by course (plugin 1.4.1): one form field per course, where 1,280 quiz ids would
     be cut by ``max_input_vars``. The cursor carries the course ids, so the first sync after reading by quiz ids
     starts from the beginning once (a re-read: rows are upserted). Rows of a quiz provisioning does not know (a
     teacher's own quiz in the course) are left out, as when the quizzes were named."""
-    stream = responses_stream(cohort)
-    ours = set(quizids)
-    cursor = _start_cursor(store, stream, courseids, full)
-    while True:
-        page = _responses_page(moodle, courseids, cursor, page_size)
+
+    def __init__(self, store: Store, cohort: str, plan: _Plan, templates_root: str | os.PathLike[str] | None):
+        self.store_, self.cohort, self.plan, self.root = store, cohort, plan, templates_root
+        self.stream = responses_stream(cohort)
+        self.instruments: Any = None   # loaded once per run, on the first page with something to score
+
+    def store(self, page: ResponsesPage, result: SyncResult) -> None:
+        from mintqo_lms.profile import Instruments, backfill_stream, update_analyses
+
+        store, ours = self.store_, self.plan.quizids
         rows: list[QuizResponse] = [r for r in page.rows if r.quizid in ours]
+        by_attempt: dict[int, list[QuizResponse]] = {}
+        for r in rows:
+            by_attempt.setdefault(r.attemptid, []).append(r)
+        attempts = {attemptid: answers[-1] for attemptid, answers in by_attempt.items()}
         with store.transaction():
-            by_attempt: dict[int, list[QuizResponse]] = {}
-            for r in rows:
-                by_attempt.setdefault(r.attemptid, []).append(r)
-            attempts = {attemptid: answers[-1] for attemptid, answers in by_attempt.items()}
             # Score what is new or changed (a re-read of unchanged attempts — a full sync, a re-run after a
             # crash — leaves their scores as they are); a store that never scored gets its backfill.
-            backfill = store.get_cursor(backfill_stream(cohort), "") != "1"
-            changed = list(attempts.values()) if backfill else [
-                a for a in attempts.values() if _attempt_changed(store, a, by_attempt[a.attemptid])]
+            backfill = store.get_cursor(backfill_stream(self.cohort), "") != "1"
+            changed = sorted(attempts) if backfill else _changed_attempts(store, by_attempt)
             store.upsert_rows("quiz_attempts", ("attemptid",), ATTEMPT_COLUMNS, ((
                 r.attemptid, r.quizid, r.cmid, r.userid, r.attempt, r.timestart, r.timefinish, r.timemodified,
             ) for r in attempts.values()))
             store.upsert_rows("responses", ("attemptid", "slot"), RESPONSE_COLUMNS, ((
                 r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
-            scored = update_analyses(store, cohort, [a.attemptid for a in changed],
-                                     templates_root=templates_root) if changed or backfill else []
-            _save_cursor(store, stream, courseids, page.nextcursor)
+            scored: list[int] = []
+            if changed or backfill:
+                self.instruments = self.instruments or Instruments(self.root)
+                scored = update_analyses(store, self.cohort, changed, templates_root=self.root,
+                                         instruments=self.instruments)
+            _save_cursor(store, self.stream, self.plan.courseids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
         result.responses += len(rows)
-        cursor = page.nextcursor
-        if not page.hasmore:
-            return
 
 
-def _responses_page(moodle: Moodle, courseids: list[int], cursor: str, page_size: int) -> ResponsesPage:
-    """One page by course; a plugin before 1.4.1 refuses the unknown ``courseids`` and is named as such."""
+def _response_pages(moodle: Moodle, courseids: list[int], cursor: str, page_size: int) -> Iterator[ResponsesPage]:
+    """The pages by course; a plugin before 1.4.1 refuses the unknown ``courseids`` and is named as such."""
     try:
-        return moodle.plugin.get_quiz_responses_page([], cursor=cursor, limit=page_size, courseids=courseids)
+        yield from moodle.plugin.iter_quiz_response_pages([], cursor, page_size, courseids)
     except InvalidParameterError:
         raise SyncError("local_mintqo_get_quiz_responses refused to read quizzes by course: the site's "
                         "local_mintqo must be 1.4.1 or newer (update it; 'mintqo-lms doctor' shows its "
@@ -398,15 +493,27 @@ def sync_and_feedback(moodle: Moodle, store: Store, cohort: str, config, *, full
     return result, feedback
 
 
-def _attempt_changed(store: Store, attempt: QuizResponse, rows: list[QuizResponse]) -> bool:
-    """New, re-finished, or with other answers than stored (a regrade)."""
-    stored = next(iter(store.db.query("SELECT timemodified, timefinish FROM quiz_attempts WHERE attemptid = ?",
-                                      [attempt.attemptid])), None)
-    if stored is None or (stored["timemodified"], stored["timefinish"]) != (attempt.timemodified, attempt.timefinish):
-        return True
-    answers = {(r["slot"], r["answer_position"], r["fraction"]) for r in store.db.query(
-        "SELECT slot, answer_position, fraction FROM responses WHERE attemptid = ?", [attempt.attemptid])}
-    return answers != {(r.slot, r.answerposition, r.fraction) for r in rows}
+def _changed_attempts(store: Store, by_attempt: dict[int, list[QuizResponse]]) -> list[int]:
+    """The attempts of a page that are new, re-finished, or with other answers than stored (a regrade); a
+    query per table for the whole page."""
+    ids = sorted(by_attempt)
+    stored: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        stored.update((r["attemptid"], (r["timemodified"], r["timefinish"])) for r in store.db.query(
+            f"SELECT attemptid, timemodified, timefinish FROM quiz_attempts WHERE attemptid IN "
+            f"({','.join('?' * len(chunk))})", chunk))
+    changed = [a for a in ids if stored.get(a) != (by_attempt[a][-1].timemodified, by_attempt[a][-1].timefinish)]
+    same_times = [a for a in ids if a in stored and a not in set(changed)]
+    answers: dict[int, set[tuple[Any, ...]]] = {a: set() for a in same_times}
+    for start in range(0, len(same_times), _CHUNK):
+        chunk = same_times[start:start + _CHUNK]
+        for r in store.db.query(f"SELECT attemptid, slot, answer_position, fraction FROM responses WHERE attemptid "
+                                f"IN ({','.join('?' * len(chunk))})", chunk):
+            answers[r["attemptid"]].add((r["slot"], r["answer_position"], r["fraction"]))
+    changed += [a for a in same_times
+                if answers[a] != {(r.slot, r.answerposition, r.fraction) for r in by_attempt[a]}]
+    return sorted(changed)
 
 
 __all__ = ["COMPLETE_STATES", "SyncError", "SyncResult", "active_cohorts", "check_syncable", "completions_stream",
