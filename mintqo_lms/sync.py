@@ -28,14 +28,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import closing
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
-from mintqo_lms.moodle.ahead import read_ahead
+from mintqo_lms.moodle.ahead import Ahead, read_ahead
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
 from mintqo_lms.moodle.syncpages import (
     ActivityCompletion,
@@ -61,7 +60,6 @@ COURSE_COMPLETION_COLUMNS = ("courseid", "userid", "timeenrolled", "timestarted"
 ATTEMPT_COLUMNS = ("attemptid", "quizid", "cmid", "userid", "attempt", "timestart", "timefinish", "timemodified")
 RESPONSE_COLUMNS = ("attemptid", "slot", "question_idnumber", "answer_position", "answer_text", "fraction")
 ENROLMENTS, COMPLETIONS, RESPONSES = "enrolments", "completions", "responses"   # the streams' kinds
-_CHUNK = 500  # SQLite host parameters per query, well below every build's limit
 
 
 class SyncError(MintqoError):
@@ -162,18 +160,36 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     stats = moodle.client.stats
     snapshot = stats.as_dict()
     plan = _plan(store, cohort, page_size, full)
-    with closing(read_ahead(_pages(moodle, plan))) as pages:
+    pages = read_ahead(_pages(moodle, plan))
+    # read_ahead starts reading when first asked: asked here, the first page travels while the run is recorded
+    head: Ahead[Any] = Ahead(next, pages, None)
+    try:
         run_id = store.start_run("sync", cohort)
         try:
-            _store_pages(moodle, store, cohort, plan, pages, result, templates_root)
+            _store_pages(moodle, store, cohort, plan, _after(head, pages), result, templates_root)
         except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
-            pages.close()  # no read left running while the failure is recorded
+            _stop(head, pages)  # no read left running while the failure is recorded
             store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
                              error=str(exc) or exc.__class__.__name__)
             raise
+    finally:
+        _stop(head, pages)
     result.calls = stats.delta(snapshot)
     store.finish_run(run_id, status="ok", summary=result.counts(), calls=result.calls)
     return result
+
+
+def _after(head: Ahead[Any], pages: Iterator[Any]) -> Iterator[Any]:
+    """The first page (already on its way in ``head``), then the rest of ``pages``."""
+    first = head.result()
+    if first is not None:
+        yield first
+        yield from pages
+
+
+def _stop(head: Ahead[Any], pages: Generator[Any, None, None]) -> None:
+    head.wait()  # a generator cannot be closed while another thread runs it
+    pages.close()
 
 
 @dataclass
@@ -313,26 +329,16 @@ class _Enrolments:
 
 def _replace_course_rows(store: Store, enrolled: dict[int, set[int]], members: dict[int, set[tuple[int, int]]]) -> int:
     """Mark the stored enrolments not in ``enrolled`` inactive and delete the memberships not in ``members``."""
-    gone_enrolments = [(row["courseid"], row["userid"]) for row in _rows_of_courses(
-        store, "SELECT courseid, userid FROM moodle_enrolments WHERE active = 1 AND courseid IN ({})", enrolled)
+    gone_enrolments = [(row["courseid"], row["userid"]) for row in store.query_in(
+        "SELECT courseid, userid FROM moodle_enrolments WHERE active = 1 AND courseid IN ({})", sorted(enrolled))
         if row["userid"] not in enrolled[row["courseid"]]]
-    gone_members = [(row["groupid"], row["userid"]) for row in _rows_of_courses(
-        store, "SELECT courseid, groupid, userid FROM moodle_group_members WHERE courseid IN ({})", members)
+    gone_members = [(row["groupid"], row["userid"]) for row in store.query_in(
+        "SELECT courseid, groupid, userid FROM moodle_group_members WHERE courseid IN ({})", sorted(members))
         if (row["groupid"], row["userid"]) not in members[row["courseid"]]]
     store.db.conn.executemany("UPDATE moodle_enrolments SET active = 0 WHERE courseid = ? AND userid = ?",
                               gone_enrolments)
     store.db.conn.executemany("DELETE FROM moodle_group_members WHERE groupid = ? AND userid = ?", gone_members)
     return len(gone_enrolments) + len(gone_members)
-
-
-def _rows_of_courses(store: Store, sql: str, courseids: Iterable[int]) -> list[dict[str, Any]]:
-    """``sql`` (with ``{}`` where the course ids go) for the courses, in chunks SQLite's host parameters allow."""
-    ids = sorted(courseids)
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        rows += store.db.query(sql.format(",".join("?" * len(chunk))), chunk)
-    return rows
 
 
 def store_digest(store: Store, courseid: int) -> EnrolmentDigest:
@@ -345,11 +351,11 @@ def store_digests(store: Store, courseids: Iterable[int]) -> dict[int, Enrolment
     ids = list(courseids)
     enrolments: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
     members: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
-    for row in _rows_of_courses(store, "SELECT courseid, userid, roles FROM moodle_enrolments "
-                                       "WHERE active = 1 AND courseid IN ({})", ids):
+    for row in store.query_in("SELECT courseid, userid, roles FROM moodle_enrolments "
+                              "WHERE active = 1 AND courseid IN ({})", ids):
         enrolments[row["courseid"]].append(row)
-    for row in _rows_of_courses(store, "SELECT courseid, groupid, userid FROM moodle_group_members "
-                                       "WHERE courseid IN ({})", ids):
+    for row in store.query_in("SELECT courseid, groupid, userid FROM moodle_group_members WHERE courseid IN ({})",
+                              ids):
         members[row["courseid"]].append(row)
     return {c: enrolment_digest(c, enrolments[c], members[c]) for c in ids}
 
@@ -434,12 +440,14 @@ class _Responses:
     teacher's own quiz in the course) are left out, as when the quizzes were named."""
 
     def __init__(self, store: Store, cohort: str, plan: _Plan, templates_root: str | os.PathLike[str] | None):
-        self.store_, self.cohort, self.plan, self.root = store, cohort, plan, templates_root
-        self.stream = responses_stream(cohort)
-        self.instruments: Any = None   # loaded once per run, on the first page with something to score
+        from mintqo_lms.profile import Instruments, backfill_stream  # imported while the first page travels
+
+        self.store_, self.cohort, self.plan = store, cohort, plan
+        self.stream, self.backfill_stream = responses_stream(cohort), backfill_stream(cohort)
+        self.instruments = Instruments(templates_root)   # each version loaded once per run, when first needed
 
     def store(self, page: ResponsesPage, result: SyncResult) -> None:
-        from mintqo_lms.profile import Instruments, backfill_stream, update_analyses
+        from mintqo_lms.profile import update_analyses
 
         store, ours = self.store_, self.plan.quizids
         rows: list[QuizResponse] = [r for r in page.rows if r.quizid in ours]
@@ -450,7 +458,7 @@ class _Responses:
         with store.transaction():
             # Score what is new or changed (a re-read of unchanged attempts — a full sync, a re-run after a
             # crash — leaves their scores as they are); a store that never scored gets its backfill.
-            backfill = store.get_cursor(backfill_stream(self.cohort), "") != "1"
+            backfill = store.get_cursor(self.backfill_stream, "") != "1"
             changed = sorted(attempts) if backfill else _changed_attempts(store, by_attempt)
             store.upsert_rows("quiz_attempts", ("attemptid",), ATTEMPT_COLUMNS, ((
                 r.attemptid, r.quizid, r.cmid, r.userid, r.attempt, r.timestart, r.timefinish, r.timemodified,
@@ -459,9 +467,7 @@ class _Responses:
                 r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
             scored: list[int] = []
             if changed or backfill:
-                self.instruments = self.instruments or Instruments(self.root)
-                scored = update_analyses(store, self.cohort, changed, templates_root=self.root,
-                                         instruments=self.instruments)
+                scored = update_analyses(store, self.cohort, changed, instruments=self.instruments)
             _save_cursor(store, self.stream, self.plan.courseids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
@@ -497,22 +503,15 @@ def _changed_attempts(store: Store, by_attempt: dict[int, list[QuizResponse]]) -
     """The attempts of a page that are new, re-finished, or with other answers than stored (a regrade); a
     query per table for the whole page."""
     ids = sorted(by_attempt)
-    stored: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        stored.update((r["attemptid"], (r["timemodified"], r["timefinish"])) for r in store.db.query(
-            f"SELECT attemptid, timemodified, timefinish FROM quiz_attempts WHERE attemptid IN "
-            f"({','.join('?' * len(chunk))})", chunk))
-    changed = [a for a in ids if stored.get(a) != (by_attempt[a][-1].timemodified, by_attempt[a][-1].timefinish)]
-    same_times = [a for a in ids if a in stored and a not in set(changed)]
-    answers: dict[int, set[tuple[Any, ...]]] = {a: set() for a in same_times}
-    for start in range(0, len(same_times), _CHUNK):
-        chunk = same_times[start:start + _CHUNK]
-        for r in store.db.query(f"SELECT attemptid, slot, answer_position, fraction FROM responses WHERE attemptid "
-                                f"IN ({','.join('?' * len(chunk))})", chunk):
-            answers[r["attemptid"]].add((r["slot"], r["answer_position"], r["fraction"]))
-    changed += [a for a in same_times
-                if answers[a] != {(r.slot, r.answerposition, r.fraction) for r in by_attempt[a]}]
+    stored = {r["attemptid"]: (r["timemodified"], r["timefinish"]) for r in store.query_in(
+        "SELECT attemptid, timemodified, timefinish FROM quiz_attempts WHERE attemptid IN ({})", ids)}
+    changed = {a for a in ids if stored.get(a) != (by_attempt[a][-1].timemodified, by_attempt[a][-1].timefinish)}
+    answers: dict[int, set[tuple[Any, ...]]] = {a: set() for a in ids if a not in changed}
+    for r in store.query_in("SELECT attemptid, slot, answer_position, fraction FROM responses "
+                            "WHERE attemptid IN ({})", sorted(answers)):
+        answers[r["attemptid"]].add((r["slot"], r["answer_position"], r["fraction"]))
+    changed.update(a for a, stored_answers in answers.items()
+                   if stored_answers != {(r.slot, r.answerposition, r.fraction) for r in by_attempt[a]})
     return sorted(changed)
 
 
