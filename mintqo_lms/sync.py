@@ -17,7 +17,9 @@ Streams of a cohort (``sync_state`` keeps one cursor each):
 
 Each page the plugin answers is committed in one transaction together with the cursor that follows it
 (``nextcursor``, an opaque keyset position: nothing of the same second is read twice or skipped). A crash
-or a kill therefore re-reads at most one page and never loses or duplicates a row. An unchanged cohort costs
+or a kill therefore re-reads at most one page and never loses or duplicates a row. The next page is read while
+the current one is stored (in a background thread that only reads): a page read ahead and never stored is read
+again by the next run, like any page after the stored cursor. An unchanged cohort costs
 one call per stream (at most 3), whatever its size; a full sync (``full=True``) reads everything from the
 start, grows with courses and rows (pages of ``sync.page_size``), and converges to the same store. A cursor
 remembers the courses it belongs to: when provisioning adds one, that stream starts over.
@@ -197,7 +199,6 @@ class _Plan:
     """What the streams read, decided from the store before the first request (the reads ahead never see the
     store)."""
 
-    cohort: str
     courseids: list[int]
     quizids: frozenset[int]
     page_size: int
@@ -212,7 +213,7 @@ def _plan(store: Store, cohort: str, page_size: int, full: bool) -> _Plan:
     quizids = frozenset(row["instance_id"] for row in store.db.query(
         "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
         "WHERE c.cohort = ? AND a.modname = 'quiz'", [cohort]))
-    return _Plan(cohort, courseids, quizids, page_size,
+    return _Plan(courseids, quizids, page_size,
                  *(_start_cursor(store, stream(cohort), courseids, full)
                    for stream in (enrolments_stream, completions_stream, responses_stream)))
 
