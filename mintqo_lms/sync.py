@@ -143,7 +143,9 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     stats = moodle.client.stats
     snapshot = stats.as_dict()
     plan = _plan(store, cohort, page_size, full)
-    pages = read_ahead(_pages(moodle, plan))
+    # Two pages ahead (a read-ahead of a read-ahead): the next request leaves as soon as a page is decoded, also
+    # while a page that takes long to store (the first of completions loads the curricula) is still being stored.
+    pages = read_ahead(read_ahead(_pages(moodle, plan)))
     # read_ahead starts reading when first asked: asked here, the first page travels while the run is recorded
     head: Ahead[Any] = Ahead(next, pages, None)
     try:
