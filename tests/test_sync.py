@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.sandbox.core_user import enrol_user, unenrol_user
 from mintqo_lms.sandbox.params import Params
 from mintqo_lms.sandbox.registry import all_functions
+from mintqo_lms import syncstore
 from mintqo_lms.store import Store
 from mintqo_lms.sync import (
     SyncError,
@@ -358,3 +360,28 @@ def test_a_plugin_before_1_4_1_is_named_when_it_refuses_courseids(clocked, monke
     with pytest.raises(SyncError) as caught:
         sync_cohort(moodle, store, "2025")
     assert "must be 1.4.1" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_next_page_is_read_while_a_page_is_stored(clocked, monkeypatch):
+    """The completions are asked for while the enrolments are still being stored (reading ahead); what is stored
+    is the same."""
+    sb, store, moodle, clock = clocked
+    asked = threading.Event()
+    read = moodle.plugin.get_completions_page
+
+    def completions_page(*args, **kwargs):
+        asked.set()
+        return read(*args, **kwargs)
+
+    store_page = syncstore.EnrolmentPages.store
+    asked_while_storing = []
+
+    def storing(self, page, result):
+        asked_while_storing.append(asked.wait(timeout=10))   # without reading ahead it never comes
+        store_page(self, page, result)
+
+    monkeypatch.setattr(moodle.plugin, "get_completions_page", completions_page)
+    monkeypatch.setattr(syncstore.EnrolmentPages, "store", storing)
+    result = sync_cohort(moodle, store, "2025")
+    assert asked_while_storing == [True]
+    assert result.enrolment_records == store.db["moodle_enrolments"].count > 0
