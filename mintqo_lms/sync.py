@@ -223,7 +223,7 @@ def _store_pages(moodle: Moodle, store: Store, cohort: str, plan: _Plan, pages: 
     enrolments = EnrolmentPages(store, cohort, plan.courseids, full_read=not plan.enrolments_cursor)
     completions = CompletionPages(store, cohort, plan.courseids, templates_root)
     responses = ResponsePages(store, cohort, plan.courseids, plan.quizids, templates_root)
-    ingest = {ENROLMENTS: enrolments.store, COMPLETIONS: completions.store, RESPONSES: responses.store}
+    ingest = {ENROLMENTS: enrolments.save, COMPLETIONS: completions.save, RESPONSES: responses.save}
     for kind, page in pages:
         ingest[kind](page, result)
     if enrolments.stale:
@@ -231,7 +231,7 @@ def _store_pages(moodle: Moodle, store: Store, cohort: str, plan: _Plan, pages: 
         again = EnrolmentPages(store, cohort, plan.courseids, reread=enrolments.stale, check=False)
         for page in moodle.plugin.iter_enrolments(plan.courseids, enrolments.cursor, plan.page_size,
                                                   sorted(enrolments.stale)):
-            again.store(page, result)
+            again.save(page, result)
 
 
 def check_syncable(store: Store, cohort: str) -> None:

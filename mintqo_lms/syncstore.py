@@ -52,15 +52,15 @@ class EnrolmentPages:
 
     def __init__(self, store: Store, cohort: str, courseids: list[int], *, full_read: bool = False,
                  reread: set[int] | None = None, check: bool = True):
-        self.store_, self.stream, self.courseids, self.check = store, enrolments_stream(cohort), courseids, check
+        self.store, self.stream, self.courseids, self.check = store, enrolments_stream(cohort), courseids, check
         self.reread = set(courseids) if full_read else set(reread or ())
         self.enrolled: dict[int, set[int]] = {c: set() for c in self.reread}
         self.members: dict[int, set[tuple[int, int]]] = {c: set() for c in self.reread}
         self.stale: set[int] = set()
         self.cursor = ""
 
-    def store(self, page: EnrolmentsPage, result: SyncResult) -> None:
-        store, now = self.store_, int(time.time())
+    def save(self, page: EnrolmentsPage, result: SyncResult) -> None:
+        store, now = self.store, int(time.time())
         with store.transaction():
             store.upsert_rows("moodle_enrolments", ("courseid", "userid"), ENROLMENT_COLUMNS, ((
                 e.courseid, e.userid, ",".join(sorted(e.roles)), e.status, e.timestart, e.timeend,
@@ -100,7 +100,8 @@ def _replace_course_rows(store: Store, enrolled: dict[int, set[int]], members: d
 
 
 def store_digests(store: Store, courseids: Iterable[int]) -> dict[int, EnrolmentDigest]:
-    """:func:`store_digest` of each course, with one query per table for all of them."""
+    """The digest of each course's stored rows, computed like the plugin computes Moodle's; one query per table
+    for all the courses."""
     ids = list(courseids)
     enrolments: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
     members: dict[int, list[dict[str, Any]]] = {c: [] for c in ids}
@@ -127,7 +128,7 @@ class CompletionPages:
 
     def __init__(self, store: Store, cohort: str, courseids: list[int],
                  templates_root: str | os.PathLike[str] | None):
-        self.store_, self.cohort, self.courseids, self.root = store, cohort, courseids, templates_root
+        self.store, self.cohort, self.courseids, self.root = store, cohort, courseids, templates_root
         self.stream = completions_stream(cohort)
         self._in_person: dict[int, tuple[str, str]] | None = None
         self._people: dict[int, int] = {}
@@ -139,16 +140,16 @@ class CompletionPages:
 
             idnumbers = in_person_idnumbers(self.root)
             self._in_person = {row["cmid"]: (row["course_idnumber"], row["idnumber"].rsplit(":", 1)[-1])
-                               for row in self.store_.db.query(
+                               for row in self.store.db.query(
                 "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a "
                 "JOIN courses c ON c.idnumber = a.course_idnumber WHERE c.cohort = ?", [self.cohort])
                 if row["idnumber"] in idnumbers}
-            self._people = {row["moodle_user_id"]: row["id"] for row in self.store_.db.query(
+            self._people = {row["moodle_user_id"]: row["id"] for row in self.store.db.query(
                 "SELECT id, moodle_user_id FROM people WHERE moodle_user_id IS NOT NULL")}
         return self._in_person
 
-    def store(self, page: CompletionsPage, result: SyncResult) -> None:
-        store = self.store_
+    def save(self, page: CompletionsPage, result: SyncResult) -> None:
+        store = self.store
         key_of = self.in_person() if page.activities else {}
         with store.transaction():
             _upsert_activity_completions(store, page.activities)
@@ -196,14 +197,14 @@ class ResponsePages:
                  templates_root: str | os.PathLike[str] | None):
         from mintqo_lms.profile import Instruments, backfill_stream  # imported while the first page travels
 
-        self.store_, self.cohort, self.courseids, self.quizids = store, cohort, courseids, quizids
+        self.store, self.cohort, self.courseids, self.quizids = store, cohort, courseids, quizids
         self.stream, self.backfill_stream = responses_stream(cohort), backfill_stream(cohort)
         self.instruments = Instruments(templates_root)   # each version loaded once per run, when first needed
 
-    def store(self, page: ResponsesPage, result: SyncResult) -> None:
+    def save(self, page: ResponsesPage, result: SyncResult) -> None:
         from mintqo_lms.profile import update_analyses
 
-        store, ours = self.store_, self.quizids
+        store, ours = self.store, self.quizids
         rows: list[QuizResponse] = [r for r in page.rows if r.quizid in ours]
         by_attempt: dict[int, list[QuizResponse]] = {}
         for r in rows:

@@ -373,15 +373,15 @@ def test_the_next_page_is_read_while_a_page_is_stored(clocked, monkeypatch):
         asked.set()
         return read(*args, **kwargs)
 
-    store_page = syncstore.EnrolmentPages.store
+    save_page = syncstore.EnrolmentPages.save
     asked_while_storing = []
 
     def storing(self, page, result):
         asked_while_storing.append(asked.wait(timeout=10))   # without reading ahead it never comes
-        store_page(self, page, result)
+        save_page(self, page, result)
 
     monkeypatch.setattr(moodle.plugin, "get_completions_page", completions_page)
-    monkeypatch.setattr(syncstore.EnrolmentPages, "store", storing)
+    monkeypatch.setattr(syncstore.EnrolmentPages, "save", storing)
     result = sync_cohort(moodle, store, "2025")
     assert asked_while_storing == [True]
     assert result.enrolment_records == store.db["moodle_enrolments"].count > 0
