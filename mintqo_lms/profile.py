@@ -58,6 +58,7 @@ ANALYSIS_KEY = ("cohort", "network_slug", "initiative_slug", "quiz", "attemptid"
 ANALYSIS_COLUMNS = (*ANALYSIS_KEY, "kind", "instrument", "cmid", "userid", "person_id", "timefinish", "offer",
                     "current", "answered", "statements", "computed_at")
 SCORE_COLUMNS = ("attemptid", "level", "key", "score", "answered", "total", "meaningful", "potential_rank")
+Answer = tuple[int, str, int | None, float | None]   # (attemptid, question idnumber, answer position, fraction)
 CHANGE_COLUMNS = ("cohort", "network_slug", "initiative_slug", "level", "key", "first_attemptid", "latest_attemptid",
                   "change", "compared")
 
@@ -112,11 +113,13 @@ class Instruments:
 # -- computing (inside sync's transaction) ----------------------------------------------------------------
 
 def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None,
-                    instruments: Instruments | None = None) -> list[int]:
+                    instruments: Instruments | None = None, answers: dict[int, list[Answer]] | None = None
+                    ) -> list[int]:
     """Re-apply the team rule for every initiative and quiz that one of ``attemptids`` belongs to, score the
     team's analysis and its change, and store them. Idempotent; joins the caller's transaction (``sync``
     calls it in the one that stores the answers). Also scores, once per cohort, every answer stored before
-    scores existed. Returns the attempt ids of the analyses (re)scored."""
+    scores existed. Returns the attempt ids of the analyses (re)scored. ``answers``: the stored answers of
+    attempts the caller has at hand (sync: the page it just stored), so they are not read back."""
     ids = sorted(set(attemptids))
     instruments = instruments or Instruments(templates_root)
     with store.transaction():
@@ -133,7 +136,7 @@ def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, tem
             "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
             "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
             "WHERE q.attemptid IN ({})", ids, [cohort])}
-        statements = _score_teams(store, cohort, sorted(teams), instruments)
+        statements = _score_teams(store, cohort, sorted(teams), instruments, answers or {})
         scored = list(statements)
         _update_changes(store, cohort, sorted({(t[0], t[1]) for t in teams}), instruments, statements)
     return scored
@@ -147,8 +150,8 @@ def _offers(store: Store, cohort: str, networks: list[str]) -> dict[tuple[str, s
         [cohort])}
 
 
-def _score_teams(store: Store, cohort: str, teams: list[tuple[str, str, int, str]], instruments: Instruments
-                 ) -> dict[int, dict[str, float | None]]:
+def _score_teams(store: Store, cohort: str, teams: list[tuple[str, str, int, str]], instruments: Instruments,
+                 known: dict[int, list[Answer]]) -> dict[int, dict[str, float | None]]:
     """Each team's analysis in its quiz: its latest finished attempt (timefinish, then attempt id) by any member,
     scored and stored. Returns the statement scores of each analysis scored (the change needs no re-read).
     A query per table for all the teams: a page of answers brings hundreds of them."""
@@ -164,7 +167,7 @@ def _score_teams(store: Store, cohort: str, teams: list[tuple[str, str, int, str
                                                                           latest[team]["attemptid"]):
             latest[team] = row
     chosen = [(t, latest[t[:3]]) for t in teams if t[:3] in latest]
-    answers = _answers(store, sorted({attempt["attemptid"] for _, attempt in chosen}), instruments)
+    answers = _answers(store, sorted({attempt["attemptid"] for _, attempt in chosen}), instruments, known)
     offers = _offers(store, cohort, sorted({t[0] for t, _ in chosen}))
     statements: dict[int, dict[str, float | None]] = {}
     stale: list[tuple[Any, ...]] = []
@@ -193,32 +196,36 @@ def _score_teams(store: Store, cohort: str, teams: list[tuple[str, str, int, str
     return statements
 
 
-def _answers(store: Store, attemptids: list[int], instruments: Instruments
-             ) -> dict[int, tuple[str | None, dict[str, ScaleLevel | None]]]:
+def _answers(store: Store, attemptids: list[int], instruments: Instruments,
+             known: dict[int, list[Answer]] | None = None) -> dict[int, tuple[str | None, dict[str, ScaleLevel | None]]]:
     """Per attempt its instrument version and chosen level per statement. The level is the answer's position in
     the quiz (the instrument's scale order), else the one its fraction names; description items and questions
-    that are not ours are skipped."""
+    that are not ours are skipped. ``known``: answers the caller has at hand (the page just stored), in slot
+    order; the others are read from the store."""
+    known = known or {}
+    rows: list[Answer] = [answer for a in attemptids if a in known for answer in known[a]]
+    rows += [(r["attemptid"], r["question_idnumber"], r["answer_position"], r["fraction"]) for r in store.query_in(
+        "SELECT attemptid, question_idnumber, answer_position, fraction FROM responses "
+        "WHERE attemptid IN ({}) ORDER BY attemptid, slot", [a for a in attemptids if a not in known])]
     out: dict[int, tuple[str | None, dict[str, ScaleLevel | None]]] = {}
-    for row in store.query_in("SELECT attemptid, question_idnumber, answer_position, fraction FROM responses "
-                              "WHERE attemptid IN ({}) ORDER BY attemptid, slot", attemptids):
-        parsed = instruments.question(row["question_idnumber"])
+    for attemptid, idnumber, position, fraction in rows:
+        parsed = instruments.question(idnumber)
         if parsed is None:
             continue
         row_version, key = parsed
-        version, answers = out.setdefault(row["attemptid"], (None, {}))
+        version, answers = out.setdefault(attemptid, (None, {}))
         if version not in (None, row_version):
             continue  # one attempt, one instrument: a stray question of another version is not scored
         if key not in instruments.statement_keys(row_version):
             continue  # a criterion's description item
         instrument = instruments(row_version)
-        out[row["attemptid"]] = (row_version, answers)
-        position = row["answer_position"] or 0
+        out[attemptid] = (row_version, answers)
         level = None
-        if 1 <= position <= len(instrument.scale):
+        if 1 <= (position or 0) <= len(instrument.scale):
             level = instrument.scale[position - 1]
-        elif row["fraction"] is not None:
+        elif fraction is not None:
             try:
-                level = scale_level_for_fraction(instrument, row["fraction"])
+                level = scale_level_for_fraction(instrument, fraction)
             except ValueError:
                 level = None
         answers[key] = level

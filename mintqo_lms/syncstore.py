@@ -222,7 +222,9 @@ class ResponsePages:
                 r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
             scored: list[int] = []
             if changed or backfill:
-                scored = update_analyses(store, self.cohort, changed, instruments=self.instruments)
+                scored = update_analyses(store, self.cohort, changed, instruments=self.instruments, answers={
+                    a: [(r.attemptid, r.questionidnumber, r.answerposition, r.fraction)
+                        for r in sorted(answers, key=lambda r: r.slot)] for a, answers in by_attempt.items()})
             save_cursor(store, self.stream, self.courseids, page.nextcursor)
         result.analyses += len(scored)
         result.attempts += len(attempts)
