@@ -8,6 +8,7 @@ by others), so these tests run the sandbox on a clock they move forward (:class:
 from __future__ import annotations
 
 import dataclasses
+import gc
 import shutil
 import threading
 from pathlib import Path
@@ -385,3 +386,23 @@ def test_the_next_page_is_read_while_a_page_is_stored(clocked, monkeypatch):
     result = sync_cohort(moodle, store, "2025")
     assert asked_while_storing == [True]
     assert result.enrolment_records == store.db["moodle_enrolments"].count > 0
+
+
+def test_objects_frozen_for_the_sync_are_collected_as_before_afterwards(clocked, monkeypatch):
+    """The sync keeps garbage collection off the objects that were there before it (gc.freeze); after it, ok or
+    failed, nothing stays frozen."""
+    sb, store, moodle, clock = clocked
+    frozen_during = []
+    save_page = syncstore.ResponsePages.save
+
+    def saving(self, page, result):
+        frozen_during.append(gc.get_freeze_count() > 0)
+        save_page(self, page, result)
+
+    monkeypatch.setattr(syncstore.ResponsePages, "save", saving)
+    sync_cohort(moodle, store, "2025")
+    sb.faults.add("local_mintqo_get_completions", kind="exception")
+    with pytest.raises(MoodleError):
+        sync_cohort(moodle, store, "2025")
+    assert frozen_during == [True, True]
+    assert gc.get_freeze_count() == 0
