@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -165,9 +166,11 @@ def _sync(moodle: Moodle, store: Store, cohort: str, page_size: int, full: bool,
     plan = _plan(store, cohort, page_size, full)
     # Two pages ahead (a read-ahead of a read-ahead): the next request leaves as soon as a page is decoded, also
     # while a page that takes long to store (the first of completions loads the curricula) is still being stored.
-    pages = read_ahead(read_ahead(_pages(moodle, plan)))
+    reading = threading.Event()
+    pages = read_ahead(read_ahead(_pages(moodle, plan, reading)))
     # read_ahead starts reading when first asked: asked here, the first page travels while the run is recorded
     head: Ahead[Any] = Ahead(next, pages, None)
+    reading.wait(timeout=1.0)  # the request is being built: the work here would only hold it back (the GIL)
     try:
         run_id = store.start_run("sync", cohort)
         try:
@@ -221,10 +224,12 @@ def _plan(store: Store, cohort: str, page_size: int, full: bool) -> _Plan:
                    for stream in (enrolments_stream, completions_stream, responses_stream)))
 
 
-def _pages(moodle: Moodle, plan: _Plan) -> Iterator[tuple[str, Any]]:
+def _pages(moodle: Moodle, plan: _Plan, reading: threading.Event) -> Iterator[tuple[str, Any]]:
     """Every page of the cohort's streams, stream after stream, each tagged with its stream's kind. Runs ahead in
     a background thread: it reads from Moodle and nothing else. The answers come first: their pages take the
-    longest to store (scoring), and the last page is stored after the last answer, not hidden behind one."""
+    longest to store (scoring), and the last page is stored after the last answer, not hidden behind one.
+    ``reading`` is set when the first request is about to be made."""
+    reading.set()
     if plan.quizids:
         for page in _response_pages(moodle, plan.courseids, plan.responses_cursor, plan.page_size):
             yield RESPONSES, page
