@@ -45,9 +45,9 @@ from mintqo_lms.scoring import AnalysisScores, change, score_answers
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, ScaleLevel, load_instrument
 
-__all__ = ["Analysis", "FIRST_QUIZ", "FOLLOWUP_QUIZ", "PROFILE_HEADER", "ProfileError", "analysis_kind",
-           "backfill_stream", "current_analyses", "new_analyses", "profile", "profile_csv", "profile_rows", "profile_table",
-           "update_analyses"]
+__all__ = ["Analysis", "FIRST_QUIZ", "FOLLOWUP_QUIZ", "Instruments", "PROFILE_HEADER", "ProfileError",
+           "analysis_kind", "backfill_stream", "current_analyses", "new_analyses", "profile", "profile_csv",
+           "profile_rows", "profile_table", "update_analyses"]
 
 FIRST_QUIZ = "selbstanalyse-1"
 FOLLOWUP_QUIZ = "selbstanalyse-2"
@@ -58,6 +58,7 @@ ANALYSIS_KEY = ("cohort", "network_slug", "initiative_slug", "quiz", "attemptid"
 ANALYSIS_COLUMNS = (*ANALYSIS_KEY, "kind", "instrument", "cmid", "userid", "person_id", "timefinish", "offer",
                     "current", "answered", "statements", "computed_at")
 SCORE_COLUMNS = ("attemptid", "level", "key", "score", "answered", "total", "meaningful", "potential_rank")
+Answer = tuple[int, str, int | None, float | None]   # (attemptid, question idnumber, answer position, fraction)
 CHANGE_COLUMNS = ("cohort", "network_slug", "initiative_slug", "level", "key", "first_attemptid", "latest_attemptid",
                   "change", "compared")
 
@@ -80,7 +81,9 @@ def backfill_stream(cohort: str) -> str:
     return f"analyses:{cohort}"
 
 
-class _Instruments:
+class Instruments:
+    """The self-analysis instruments by version, each loaded once (a sync keeps one for its whole run)."""
+
     def __init__(self, templates_root: Any = None) -> None:
         self.root = templates_root
         self.loaded: dict[str, Instrument] = {}
@@ -109,118 +112,124 @@ class _Instruments:
 
 # -- computing (inside sync's transaction) ----------------------------------------------------------------
 
-def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None) -> list[int]:
+def update_analyses(store: Store, cohort: str, attemptids: Iterable[int], *, templates_root: Any = None,
+                    instruments: Instruments | None = None, answers: dict[int, list[Answer]] | None = None
+                    ) -> list[int]:
     """Re-apply the team rule for every initiative and quiz that one of ``attemptids`` belongs to, score the
     team's analysis and its change, and store them. Idempotent; joins the caller's transaction (``sync``
     calls it in the one that stores the answers). Also scores, once per cohort, every answer stored before
-    scores existed. Returns the attempt ids of the analyses (re)scored."""
+    scores existed. Returns the attempt ids of the analyses (re)scored. ``answers``: the stored answers of
+    attempts the caller has at hand (sync: the page it just stored), so they are not read back."""
     ids = sorted(set(attemptids))
-    instruments = _Instruments(templates_root)
+    instruments = instruments or Instruments(templates_root)
     with store.transaction():
         if store.get_cursor(backfill_stream(cohort), "") != "1":
             ids = sorted(set(ids) | {r["attemptid"] for r in store.db.query(
                 "SELECT q.attemptid FROM quiz_attempts q JOIN activities a ON a.cmid = q.cmid "
                 "JOIN courses c ON c.idnumber = a.course_idnumber WHERE c.cohort = ?", [cohort])})
             store.set_cursor(backfill_stream(cohort), "1")
-        teams: set[tuple[str, str, int, str]] = set()
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
-            teams.update((r["network_slug"], r["initiative_slug"], r["cmid"], r["idnumber"]) for r in store.db.query(
-                "SELECT DISTINCT m.network_slug, m.initiative_slug, q.cmid, a.idnumber FROM quiz_attempts q "
-                "JOIN activities a ON a.cmid = q.cmid "
-                "JOIN courses c ON c.idnumber = a.course_idnumber AND c.cohort = ? "
-                "JOIN people p ON p.moodle_user_id = q.userid "
-                "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
-                "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
-                f"WHERE q.attemptid IN ({','.join('?' * len(chunk))})", [cohort, *chunk]))
-        offers = _offers(store, cohort, sorted({t[0] for t in teams}))
-        statements: dict[int, dict[str, float | None]] = {}   # scored now: the change needs no re-read
-        scored = []
-        for network, initiative, cmid, activity in sorted(teams):
-            attemptid = _score_team(store, cohort, network, initiative, cmid, activity, instruments,
-                                    offers.get((network, initiative)), statements)
-            if attemptid is not None:
-                scored.append(attemptid)
-        for network, initiative in sorted({(t[0], t[1]) for t in teams}):
-            _update_change(store, cohort, network, initiative, instruments, statements)
+        teams = {(r["network_slug"], r["initiative_slug"], r["cmid"], r["idnumber"]) for r in store.query_in(
+            "SELECT DISTINCT m.network_slug, m.initiative_slug, q.cmid, a.idnumber FROM quiz_attempts q "
+            "JOIN activities a ON a.cmid = q.cmid "
+            "JOIN courses c ON c.idnumber = a.course_idnumber AND c.cohort = ? "
+            "JOIN people p ON p.moodle_user_id = q.userid "
+            "JOIN memberships m ON m.person_id = p.id AND m.cohort = c.cohort AND m.role = 'initiative' "
+            "AND m.removed_at IS NULL AND m.network_slug = c.network_slug "
+            "WHERE q.attemptid IN ({})", ids, [cohort])}
+        statements = _score_teams(store, cohort, sorted(teams), instruments, answers or {})
+        scored = list(statements)
+        _update_changes(store, cohort, sorted({(t[0], t[1]) for t in teams}), instruments, statements)
     return scored
 
 
 def _offers(store: Store, cohort: str, networks: list[str]) -> dict[tuple[str, str], str | None]:
     """(network, initiative) -> offer, for the initiatives of these networks (sync scores page by page: a page
     touches a few networks, not the cohort's thousands of initiatives)."""
-    out: dict[tuple[str, str], str | None] = {}
-    for start in range(0, len(networks), _CHUNK):
-        chunk = networks[start:start + _CHUNK]
-        out.update(((r["network_slug"], r["slug"]), r["offer"]) for r in store.db.query(
-            f"SELECT network_slug, slug, offer FROM initiatives WHERE cohort = ? AND network_slug IN "
-            f"({','.join('?' * len(chunk))})", [cohort, *chunk]))
-    return out
+    return {(r["network_slug"], r["slug"]): r["offer"] for r in store.query_in(
+        "SELECT network_slug, slug, offer FROM initiatives WHERE cohort = ? AND network_slug IN ({})", networks,
+        [cohort])}
 
 
-def _score_team(store: Store, cohort: str, network: str, initiative: str, cmid: int, activity: str,
-                instruments: _Instruments, offer: str | None, statements: dict[int, dict[str, float | None]]
-                ) -> int | None:
-    """The team's analysis in one quiz: its latest finished attempt (timefinish, then attempt id) by any member.
-    Its statement scores are added to ``statements``."""
-    rows = list(store.db.query(
-        "SELECT q.attemptid, q.userid, q.timefinish, p.id AS person_id FROM quiz_attempts q "
-        "JOIN people p ON p.moodle_user_id = q.userid "
-        "JOIN memberships m ON m.person_id = p.id AND m.cohort = ? AND m.role = 'initiative' "
-        "AND m.removed_at IS NULL AND m.network_slug = ? AND m.initiative_slug = ? "
-        "WHERE q.cmid = ? AND q.timefinish > 0 ORDER BY q.timefinish DESC, q.attemptid DESC LIMIT 1",
-        [cohort, network, initiative, cmid]))
-    if not rows:
-        return None
-    attempt = rows[0]
-    version, answers = _answers(store, attempt["attemptid"], instruments)
-    if version is None:
-        return None  # no statement of any instrument we know: not a self-analysis
-    instrument = instruments(version)
-    scores = score_answers(instrument, answers)
-    quiz = activity.rsplit(":", 1)[-1]
-    db = store.db
-    db.execute("UPDATE analyses SET current = 0 WHERE cohort = ? AND network_slug = ? AND initiative_slug = ? "
-               "AND cmid = ? AND attemptid != ?", [cohort, network, initiative, cmid, attempt["attemptid"]])
-    store.upsert_rows("analyses", ANALYSIS_KEY, ANALYSIS_COLUMNS, [(
-        cohort, network, initiative, quiz, attempt["attemptid"], analysis_kind(quiz), version, cmid,
-        attempt["userid"], attempt["person_id"], attempt["timefinish"], offer, 1, scores.answered,
-        len(scores.statements), int(time.time()))])
-    db.execute("DELETE FROM analysis_scores WHERE attemptid = ?", [attempt["attemptid"]])
-    store.insert_rows("analysis_scores", SCORE_COLUMNS, _score_rows(attempt["attemptid"], scores))
-    statements[int(attempt["attemptid"])] = scores.statements
-    return int(attempt["attemptid"])
+def _score_teams(store: Store, cohort: str, teams: list[tuple[str, str, int, str]], instruments: Instruments,
+                 known: dict[int, list[Answer]]) -> dict[int, dict[str, float | None]]:
+    """Each team's analysis in its quiz: its latest finished attempt (timefinish, then attempt id) by any member,
+    scored and stored. Returns the statement scores of each analysis scored (the change needs no re-read).
+    A query per table for all the teams: a page of answers brings hundreds of them."""
+    latest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for row in store.query_in(
+            "SELECT m.network_slug, m.initiative_slug, q.cmid, q.attemptid, q.userid, q.timefinish, "
+            "p.id AS person_id FROM quiz_attempts q JOIN people p ON p.moodle_user_id = q.userid "
+            "JOIN memberships m ON m.person_id = p.id AND m.cohort = ? AND m.role = 'initiative' "
+            "AND m.removed_at IS NULL WHERE q.timefinish > 0 AND q.cmid IN ({})", sorted({t[2] for t in teams}),
+            [cohort]):
+        team = (row["network_slug"], row["initiative_slug"], row["cmid"])
+        if team not in latest or (row["timefinish"], row["attemptid"]) > (latest[team]["timefinish"],
+                                                                          latest[team]["attemptid"]):
+            latest[team] = row
+    chosen = [(t, latest[t[:3]]) for t in teams if t[:3] in latest]
+    answers = _answers(store, sorted({attempt["attemptid"] for _, attempt in chosen}), instruments, known)
+    offers = _offers(store, cohort, sorted({t[0] for t, _ in chosen}))
+    statements: dict[int, dict[str, float | None]] = {}
+    stale: list[tuple[Any, ...]] = []
+    analyses: list[tuple[Any, ...]] = []
+    scores: list[tuple[Any, ...]] = []
+    now = int(time.time())
+    for (network, initiative, cmid, activity), attempt in chosen:
+        version, chosen_levels = answers.get(attempt["attemptid"], (None, {}))
+        if version is None:
+            continue  # no statement of any instrument we know: not a self-analysis
+        result = score_answers(instruments(version), chosen_levels)
+        quiz = activity.rsplit(":", 1)[-1]
+        stale.append((cohort, network, initiative, cmid, attempt["attemptid"]))
+        analyses.append((cohort, network, initiative, quiz, attempt["attemptid"], analysis_kind(quiz), version, cmid,
+                         attempt["userid"], attempt["person_id"], attempt["timefinish"],
+                         offers.get((network, initiative)), 1, result.answered, len(result.statements), now))
+        if attempt["attemptid"] not in statements:  # one attempt, one set of scores
+            scores += _score_rows(attempt["attemptid"], result)
+        statements[int(attempt["attemptid"])] = result.statements
+    conn = store.db.conn
+    conn.executemany("UPDATE analyses SET current = 0 WHERE cohort = ? AND network_slug = ? AND "
+                     "initiative_slug = ? AND cmid = ? AND attemptid != ?", stale)
+    store.upsert_rows("analyses", ANALYSIS_KEY, ANALYSIS_COLUMNS, analyses)
+    conn.executemany("DELETE FROM analysis_scores WHERE attemptid = ?", [(a,) for a in statements])
+    store.insert_rows("analysis_scores", SCORE_COLUMNS, scores)
+    return statements
 
 
-def _answers(store: Store, attemptid: int, instruments: _Instruments) -> tuple[str | None, dict[str, ScaleLevel | None]]:
-    """The attempt's instrument version and chosen level per statement. The level is the answer's position in
+def _answers(store: Store, attemptids: list[int], instruments: Instruments,
+             known: dict[int, list[Answer]] | None = None) -> dict[int, tuple[str | None, dict[str, ScaleLevel | None]]]:
+    """Per attempt its instrument version and chosen level per statement. The level is the answer's position in
     the quiz (the instrument's scale order), else the one its fraction names; description items and questions
-    that are not ours are skipped."""
-    version: str | None = None
-    answers: dict[str, ScaleLevel | None] = {}
-    for row in store.db.query("SELECT question_idnumber, answer_position, fraction FROM responses "
-                              "WHERE attemptid = ? ORDER BY slot", [attemptid]):
-        parsed = instruments.question(row["question_idnumber"])
+    that are not ours are skipped. ``known``: answers the caller has at hand (the page just stored), in slot
+    order; the others are read from the store."""
+    known = known or {}
+    rows: list[Answer] = [answer for a in attemptids if a in known for answer in known[a]]
+    rows += [(r["attemptid"], r["question_idnumber"], r["answer_position"], r["fraction"]) for r in store.query_in(
+        "SELECT attemptid, question_idnumber, answer_position, fraction FROM responses "
+        "WHERE attemptid IN ({}) ORDER BY attemptid, slot", [a for a in attemptids if a not in known])]
+    out: dict[int, tuple[str | None, dict[str, ScaleLevel | None]]] = {}
+    for attemptid, idnumber, position, fraction in rows:
+        parsed = instruments.question(idnumber)
         if parsed is None:
             continue
         row_version, key = parsed
+        version, answers = out.setdefault(attemptid, (None, {}))
         if version not in (None, row_version):
             continue  # one attempt, one instrument: a stray question of another version is not scored
         if key not in instruments.statement_keys(row_version):
             continue  # a criterion's description item
         instrument = instruments(row_version)
-        version = row_version
-        position = row["answer_position"] or 0
+        out[attemptid] = (row_version, answers)
         level = None
-        if 1 <= position <= len(instrument.scale):
+        if 1 <= (position or 0) <= len(instrument.scale):
             level = instrument.scale[position - 1]
-        elif row["fraction"] is not None:
+        elif fraction is not None:
             try:
-                level = scale_level_for_fraction(instrument, row["fraction"])
+                level = scale_level_for_fraction(instrument, fraction)
             except ValueError:
                 level = None
         answers[key] = level
-    return version, answers
+    return out
 
 
 def _score_rows(attemptid: int, scores: AnalysisScores) -> list[tuple[Any, ...]]:
@@ -235,41 +244,56 @@ def _score_rows(attemptid: int, scores: AnalysisScores) -> list[tuple[Any, ...]]
     return rows
 
 
-def _update_change(store: Store, cohort: str, network: str, initiative: str, instruments: _Instruments,
-                   scored: dict[int, dict[str, float | None]]) -> None:
-    """Latest follow-up minus first analysis of the same initiative and offer (a first analysis in the
-    follow-up's instrument version preferred; across versions only identical statements count)."""
-    db = store.db
-    db.execute("DELETE FROM analysis_changes WHERE cohort = ? AND network_slug = ? AND initiative_slug = ?",
-               [cohort, network, initiative])
+def _update_changes(store: Store, cohort: str, initiatives: list[tuple[str, str]], instruments: Instruments,
+                    scored: dict[int, dict[str, float | None]]) -> None:
+    """Per initiative: latest follow-up minus first analysis of the same initiative and offer (a first analysis
+    in the follow-up's instrument version preferred; across versions only identical statements count). A query
+    per table for all the initiatives."""
+    wanted = set(initiatives)
+    store.db.conn.executemany("DELETE FROM analysis_changes WHERE cohort = ? AND network_slug = ? AND "
+                              "initiative_slug = ?", [(cohort, *i) for i in initiatives])
     # `current` filtered here: with it in the WHERE, SQLite picks the (cohort, current) index and reads the
-    # whole cohort's analyses per initiative (3.6 s of scoring at 16x the programme).
-    current = [a for a in db.query("SELECT * FROM analyses WHERE cohort = ? AND network_slug = ? AND "
-                                   "initiative_slug = ?", [cohort, network, initiative]) if a["current"] == 1]
+    # whole cohort's analyses (3.6 s of scoring at 16x the programme); by network it uses the primary key.
+    current: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in store.query_in("SELECT * FROM analyses WHERE cohort = ? AND network_slug IN ({})",
+                            sorted({i[0] for i in initiatives}), [cohort]):
+        if a["current"] == 1 and (a["network_slug"], a["initiative_slug"]) in wanted:
+            current.setdefault((a["network_slug"], a["initiative_slug"]), []).append(a)
+    pairs = {i: pair for i in initiatives if (pair := _compared_pair(current.get(i, [])))}
+    _load_statement_scores(store, scored, [a["attemptid"] for pair in pairs.values() for a in pair])
+    rows: list[tuple[Any, ...]] = []
+    for (network, initiative), (first, latest) in pairs.items():
+        result = change(instruments(first["instrument"]), scored[first["attemptid"]],
+                        instruments(latest["instrument"]), scored[latest["attemptid"]])
+        rows += [(cohort, network, initiative, level, key, first["attemptid"], latest["attemptid"], value,
+                  result.compared[key])
+                 for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
+                 for key, value in table.items()]
+    store.insert_rows("analysis_changes", CHANGE_COLUMNS, rows)
+
+
+def _compared_pair(current: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(first, latest) analysis of an initiative to compare, or None (no follow-up yet, or another offer)."""
     firsts = [a for a in current if a["kind"] == "first"]
     followups = [a for a in current if a["kind"] == "followup"]
     if not firsts or not followups:
-        return
+        return None
     latest = max(followups, key=lambda a: (a["timefinish"], a["attemptid"]))
     first = min([a for a in firsts if a["instrument"] == latest["instrument"]] or firsts,
                 key=lambda a: (a["timefinish"], a["attemptid"]))
     if (first["offer"] or "") != (latest["offer"] or ""):
-        return  # another offer: nothing to compare
-    result = change(instruments(first["instrument"]), _statement_scores(store, first["attemptid"], scored),
-                    instruments(latest["instrument"]), _statement_scores(store, latest["attemptid"], scored))
-    store.insert_rows("analysis_changes", CHANGE_COLUMNS, ((
-        cohort, network, initiative, level, key, first["attemptid"], latest["attemptid"], value, result.compared[key],
-    ) for level, table in (("dimension", result.dimensions), ("criterion", result.criteria))
-        for key, value in table.items()))
+        return None  # another offer: nothing to compare
+    return first, latest
 
 
-def _statement_scores(store: Store, attemptid: int, scored: dict[int, dict[str, float | None]]
-                      ) -> dict[str, float | None]:
-    if attemptid in scored:
-        return scored[attemptid]
-    return {r["key"]: r["score"] for r in store.db.query(
-        "SELECT key, score FROM analysis_scores WHERE attemptid = ? AND level = 'statement' ORDER BY rowid",
-        [attemptid])}
+def _load_statement_scores(store: Store, scored: dict[int, dict[str, float | None]], attemptids: list[int]) -> None:
+    """Add the stored statement scores of the attempts not scored now to ``scored`` (for the comparison)."""
+    missing = sorted({a for a in attemptids if a not in scored})
+    for a in missing:
+        scored[a] = {}
+    for r in store.query_in("SELECT attemptid, key, score FROM analysis_scores WHERE level = 'statement' "
+                            "AND attemptid IN ({}) ORDER BY rowid", missing):
+        scored[r["attemptid"]][r["key"]] = r["score"]
 
 
 # -- reading ----------------------------------------------------------------------------------------------
@@ -407,7 +431,7 @@ def _titles(instrument: Instrument) -> dict[str, str]:
 def profile_table(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> str:
     """The profile as text for the terminal: per initiative each analysis with its scores per dimension
     (criteria indented), the change, and the potentials in full wording."""
-    instruments = _Instruments(templates_root)
+    instruments = Instruments(templates_root)
     lines: list[str] = [f"Self-analysis profile, cohort {data['cohort']}"]
     for item in data["initiatives"]:
         lines += ["", f"{item['network']} / {item['initiative']}: {item['name']}"
@@ -451,7 +475,7 @@ PROFILE_HEADER = ["Netzwerk", "Initiative", "Name", "Angebot", "Analyse", "Frage
 def profile_rows(store: Store, data: dict[str, Any], *, templates_root: Any = None) -> list[list[Any]]:
     """The profile as rows for German Excel (:data:`PROFILE_HEADER`): one row per initiative, analysis and
     dimension or criterion, then one per improvement potential; an initiative without analysis has one row."""
-    instruments = _Instruments(templates_root)
+    instruments = Instruments(templates_root)
     rows: list[list[Any]] = []
     for item in data["initiatives"]:
         base = [item["network"], item["initiative"], item["name"], item["offer"] or ""]

@@ -95,25 +95,51 @@ def _mean(scores: list[float | None], total: int) -> float | None:
     return sum(answered) / len(answered)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """An instrument's statement keys in order, those of each criterion and dimension, and its value range:
+    worked out once per instrument, not once per analysis (a sync scores hundreds per page)."""
+
+    keys: tuple[str, ...]
+    criteria: tuple[tuple[str, tuple[str, ...]], ...]
+    dimensions: tuple[tuple[str, tuple[str, ...]], ...]
+    low: int
+    high: int
+
+
+_LAYOUTS: dict[int, tuple[Instrument, _Layout]] = {}   # by id(); the instrument is kept so its id stays its own
+_MAX_LAYOUTS = 16   # a long-running serve loads its instruments again every run: keep the latest few
+
+
+def _layout(instrument: Instrument) -> _Layout:
+    cached = _LAYOUTS.get(id(instrument))
+    if cached is None or cached[0] is not instrument:
+        layout = _Layout(tuple(s.key for s in instrument.statements()),
+                         tuple((c.key, tuple(s.key for s in c.statements))
+                               for d in instrument.dimensions for c in d.criteria),
+                         tuple((d.key, tuple(s.key for s in d.statements())) for d in instrument.dimensions),
+                         *_value_range(instrument))
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()
+        cached = _LAYOUTS[id(instrument)] = (instrument, layout)
+    return cached[1]
+
+
+def _group_score(key: str, statements: dict[str, float | None], keys: tuple[str, ...]) -> Score:
+    values = [statements[k] for k in keys]
+    return Score(key, _mean(values, len(values)), sum(v is not None for v in values), len(values))
+
+
 def score_answers(instrument: Instrument, answers: Mapping[str, ScaleLevel | None]) -> AnalysisScores:
     """Score one analysis from ``answers`` (statement key -> chosen level; a missing key is not answered).
     Keys that are not statements of ``instrument`` raise ValueError."""
-    keys = [s.key for s in instrument.statements()]
-    unknown = sorted(set(answers) - set(keys))
+    layout = _layout(instrument)
+    unknown = sorted(set(answers) - set(layout.keys))
     if unknown:
         raise ValueError(f"not statements of instrument {instrument.version}: {', '.join(unknown)}")
-    low, high = _value_range(instrument)  # once per analysis, not per statement
-    statements = {key: _level_score(answers.get(key), low, high) for key in keys}
-    criteria: dict[str, Score] = {}
-    dimensions: dict[str, Score] = {}
-    for dimension in instrument.dimensions:
-        for criterion in dimension.criteria:
-            values = [statements[s.key] for s in criterion.statements]
-            criteria[criterion.key] = Score(criterion.key, _mean(values, len(values)),
-                                            sum(v is not None for v in values), len(values))
-        values = [statements[s.key] for s in dimension.statements()]
-        dimensions[dimension.key] = Score(dimension.key, _mean(values, len(values)),
-                                          sum(v is not None for v in values), len(values))
+    statements = {key: _level_score(answers.get(key), layout.low, layout.high) for key in layout.keys}
+    criteria = {key: _group_score(key, statements, keys) for key, keys in layout.criteria}
+    dimensions = {key: _group_score(key, statements, keys) for key, keys in layout.dimensions}
     ranked = sorted((score, index, key) for index, (key, score) in enumerate(statements.items())
                     if score is not None and score < 100.0)
     potentials = [key for _, _, key in ranked[:MAX_POTENTIALS]]

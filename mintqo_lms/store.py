@@ -423,6 +423,14 @@ class Store:
         """Insert many rows (values in ``columns`` order) with one prepared statement."""
         self.db.conn.executemany(_upsert_sql(table, (), tuple(columns)), rows)
 
+    def query_in(self, sql: str, values: Iterable[Any], params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of ``sql``, whose ``{}`` stands for the placeholders of ``values`` (``IN ({})``), asked in
+        chunks within SQLite's host-parameter limit; ``params`` are the placeholders before ``{}``."""
+        values = list(values)
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = values[start:start + _IN_CHUNK]
+            yield from self.db.query(sql.format(",".join("?" * len(chunk))), [*params, *chunk])
+
     # -- cursors and runs ---------------------------------------------------------------------------
 
     def get_cursor(self, stream: str, default: str = "0") -> str:
@@ -483,6 +491,9 @@ class Store:
             log.warning("marked %d earlier run(s) as interrupted (their process is gone): %s",
                         len(dead), ", ".join(f"#{i}" for i in dead))
         return dead
+
+
+_IN_CHUNK = 500  # host parameters per query of query_in, well below every SQLite build's limit
 
 
 @lru_cache(maxsize=64)

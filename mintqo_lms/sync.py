@@ -17,7 +17,9 @@ Streams of a cohort (``sync_state`` keeps one cursor each):
 
 Each page the plugin answers is committed in one transaction together with the cursor that follows it
 (``nextcursor``, an opaque keyset position: nothing of the same second is read twice or skipped). A crash
-or a kill therefore re-reads at most one page and never loses or duplicates a row. An unchanged cohort costs
+or a kill therefore re-reads at most one page and never loses or duplicates a row. The next page is read while
+the current one is stored (in a background thread that only reads): a page read ahead and never stored is read
+again by the next run, like any page after the stored cursor. An unchanged cohort costs
 one call per stream (at most 3), whatever its size; a full sync (``full=True``) reads everything from the
 start, grows with courses and rows (pages of ``sync.page_size``), and converges to the same store. A cursor
 remembers the courses it belongs to: when provisioning adds one, that stream starts over.
@@ -25,36 +27,25 @@ remembers the courses it belongs to: when provisioning adds one, that stream sta
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-import time
-from collections.abc import Iterable
+import threading
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
+from mintqo_lms.moodle.ahead import Ahead, read_ahead
 from mintqo_lms.moodle.errors import InvalidParameterError, MintqoError
-from mintqo_lms.moodle.syncpages import (
-    ActivityCompletion,
-    CourseCompletion,
-    QuizResponse,
-    ResponsesPage,
-    enrolment_digest,
-)
-from mintqo_lms.profile import backfill_stream, update_analyses
+from mintqo_lms.moodle.syncpages import EnrolmentDigest, ResponsesPage
 from mintqo_lms.store import Store
 
 COMPLETE_STATES = frozenset({1, 2})  # COMPLETION_COMPLETE, COMPLETION_COMPLETE_PASS (3 is "complete, failed")
 
-# Columns of the rows a page writes, in the order the bulk upserts give their values.
-ENROLMENT_COLUMNS = ("courseid", "userid", "roles", "status", "timestart", "timeend", "timemodified", "active",
-                     "seen_at")
-MEMBER_COLUMNS = ("courseid", "groupid", "group_idnumber", "userid", "timeadded", "seen_at")
-ACTIVITY_COMPLETION_COLUMNS = ("cmid", "userid", "courseid", "activity_idnumber", "state", "timemodified",
-                               "overrideby")
-COURSE_COMPLETION_COLUMNS = ("courseid", "userid", "timeenrolled", "timestarted", "timecompleted", "timemodified")
-ATTEMPT_COLUMNS = ("attemptid", "quizid", "cmid", "userid", "attempt", "timestart", "timefinish", "timemodified")
-RESPONSE_COLUMNS = ("attemptid", "slot", "question_idnumber", "answer_position", "answer_text", "fraction")
+ENROLMENTS, COMPLETIONS, RESPONSES = "enrolments", "completions", "responses"   # the streams' kinds
 
 
 class SyncError(MintqoError):
@@ -145,30 +136,128 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     ``sync_runs``.
 
     An unknown cohort (a typo) or one that was never provisioned is an error, not an empty success: "0
-    answers" must mean that nobody answered."""
+    answers" must mean that nobody answered.
+
+    The pages of the three streams are read one after the other in a background thread, always one ahead of
+    the page being stored (:func:`~mintqo_lms.moodle.ahead.read_ahead`): the client's work hides in Moodle's
+    answer time. Only the reading runs there; every page is still stored, with its cursor, here."""
     check_syncable(store, cohort)
+    with _young_objects_only():
+        return _sync(moodle, store, cohort, page_size, full, templates_root)
+
+
+@contextmanager
+def _young_objects_only() -> Iterator[None]:
+    """Garbage collections during the sync look at what the sync allocates, not at everything the process has
+    imported: a full collection in a fresh process takes some 45 ms with every thread stopped, the reads ahead
+    included. Afterwards the older objects are collected as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _sync(moodle: Moodle, store: Store, cohort: str, page_size: int, full: bool,
+          templates_root: str | os.PathLike[str] | None) -> SyncResult:
     result = SyncResult(cohort=cohort, full=full)
     stats = moodle.client.stats
     snapshot = stats.as_dict()
-    run_id = store.start_run("sync", cohort)
+    plan = _plan(store, cohort, page_size, full)
+    # Two pages ahead (a read-ahead of a read-ahead): the next request leaves as soon as a page is decoded, also
+    # while a page that takes long to store (the first of completions loads the curricula) is still being stored.
+    reading = threading.Event()
+    pages = read_ahead(read_ahead(_pages(moodle, plan, reading)))
+    # read_ahead starts reading when first asked: asked here, the first page travels while the run is recorded
+    head: Ahead[Any] = Ahead(next, pages, None)
+    reading.wait(timeout=1.0)  # the request is being built: the work here would only hold it back (the GIL)
     try:
-        courseids = sorted(int(row["moodle_id"]) for row in store.db["courses"].rows_where(
-            "cohort = ? AND moodle_id IS NOT NULL", [cohort]))
-        if courseids:
-            _sync_enrolments(moodle, store, cohort, courseids, page_size, full, result)
-            _sync_completions(moodle, store, cohort, courseids, page_size, full, result, templates_root)
-        quizids = [row["instance_id"] for row in store.db.query(
-            "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
-            "WHERE c.cohort = ? AND a.modname = 'quiz' ORDER BY a.instance_id", [cohort])]
-        if quizids:
-            _sync_responses(moodle, store, cohort, courseids, quizids, page_size, full, result, templates_root)
-    except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
-        store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
-                         error=str(exc) or exc.__class__.__name__)
-        raise
+        run_id = store.start_run("sync", cohort)
+        try:
+            _store_pages(moodle, store, cohort, plan, _after(head, pages), result, templates_root)
+        except BaseException as exc:  # a kill signal (serve's SIGTERM) included: the run is recorded as failed
+            _stop(head, pages)  # no read left running while the failure is recorded
+            store.finish_run(run_id, status="failed", summary=result.counts(), calls=stats.delta(snapshot),
+                             error=str(exc) or exc.__class__.__name__)
+            raise
+    finally:
+        _stop(head, pages)
     result.calls = stats.delta(snapshot)
     store.finish_run(run_id, status="ok", summary=result.counts(), calls=result.calls)
     return result
+
+
+def _after(head: Ahead[Any], pages: Iterator[Any]) -> Iterator[Any]:
+    """The first page (already on its way in ``head``), then the rest of ``pages``."""
+    first = head.result()
+    if first is not None:
+        yield first
+        yield from pages
+
+
+def _stop(head: Ahead[Any], pages: Generator[Any, None, None]) -> None:
+    head.wait()  # a generator cannot be closed while another thread runs it
+    pages.close()
+
+
+@dataclass
+class _Plan:
+    """What the streams read, decided from the store before the first request (the reads ahead never see the
+    store)."""
+
+    courseids: list[int]
+    quizids: frozenset[int]
+    page_size: int
+    enrolments_cursor: str
+    completions_cursor: str
+    responses_cursor: str
+
+
+def _plan(store: Store, cohort: str, page_size: int, full: bool) -> _Plan:
+    courseids = sorted(int(row["moodle_id"]) for row in store.db["courses"].rows_where(
+        "cohort = ? AND moodle_id IS NOT NULL", [cohort]))
+    quizids = frozenset(row["instance_id"] for row in store.db.query(
+        "SELECT a.instance_id FROM activities a JOIN courses c ON c.idnumber = a.course_idnumber "
+        "WHERE c.cohort = ? AND a.modname = 'quiz'", [cohort]))
+    return _Plan(courseids, quizids, page_size,
+                 *(_start_cursor(store, stream(cohort), courseids, full)
+                   for stream in (enrolments_stream, completions_stream, responses_stream)))
+
+
+def _pages(moodle: Moodle, plan: _Plan, reading: threading.Event) -> Iterator[tuple[str, Any]]:
+    """Every page of the cohort's streams, stream after stream, each tagged with its stream's kind. Runs ahead in
+    a background thread: it reads from Moodle and nothing else. The answers come first: their pages take the
+    longest to store (scoring), and the last page is stored after the last answer, not hidden behind one.
+    ``reading`` is set when the first request is about to be made."""
+    reading.set()
+    if plan.quizids:
+        for page in _response_pages(moodle, plan.courseids, plan.responses_cursor, plan.page_size):
+            yield RESPONSES, page
+    if plan.courseids:
+        for page in moodle.plugin.iter_enrolments(plan.courseids, plan.enrolments_cursor, plan.page_size):
+            yield ENROLMENTS, page
+        for page in moodle.plugin.iter_completions(plan.courseids, plan.completions_cursor, plan.page_size):
+            yield COMPLETIONS, page
+
+
+def _store_pages(moodle: Moodle, store: Store, cohort: str, plan: _Plan, pages: Iterator[tuple[str, Any]],
+                 result: SyncResult, templates_root: str | os.PathLike[str] | None) -> None:
+    """Store every page with the cursor that follows it, then read again in full the courses whose digest says
+    that rows were removed in Moodle (after the other streams: that read depends on the stored rows)."""
+    from mintqo_lms.syncstore import CompletionPages, EnrolmentPages, ResponsePages  # while the first page travels
+
+    enrolments = EnrolmentPages(store, cohort, plan.courseids, full_read=not plan.enrolments_cursor)
+    completions = CompletionPages(store, cohort, plan.courseids, templates_root)
+    responses = ResponsePages(store, cohort, plan.courseids, plan.quizids, templates_root)
+    ingest = {ENROLMENTS: enrolments.save, COMPLETIONS: completions.save, RESPONSES: responses.save}
+    for kind, page in pages:
+        ingest[kind](page, result)
+    if enrolments.stale:
+        # Someone was unenrolled or taken out of a group by hand: read those courses in full.
+        again = EnrolmentPages(store, cohort, plan.courseids, reread=enrolments.stale, check=False)
+        for page in moodle.plugin.iter_enrolments(plan.courseids, enrolments.cursor, plan.page_size,
+                                                  sorted(enrolments.stale)):
+            again.save(page, result)
 
 
 def check_syncable(store: Store, cohort: str) -> None:
@@ -196,7 +285,7 @@ def _start_cursor(store: Store, stream: str, ids: list[int], full: bool) -> str:
     return str(saved.get("cursor", ""))
 
 
-def _save_cursor(store: Store, stream: str, ids: list[int], cursor: str) -> None:
+def save_cursor(store: Store, stream: str, ids: list[int], cursor: str) -> None:
     store.set_cursor(stream, json.dumps({"cursor": cursor, "ids": ids}, sort_keys=True))
 
 
@@ -208,175 +297,17 @@ def stream_position(raw: str) -> str:
         return raw
 
 
-# -- enrolments and group members -------------------------------------------------------------------
-
-def _sync_enrolments(moodle: Moodle, store: Store, cohort: str, courseids: list[int], page_size: int,
-                     full: bool, result: SyncResult) -> None:
-    stream = enrolments_stream(cohort)
-    cursor = _start_cursor(store, stream, courseids, full)
-    # From the start (a full sync, a first one) the keyset brings every row: all courses are read in full.
-    reread = set(courseids) if not cursor else set()
-    fullcourseids: list[int] = []
-    for round_ in range(2):
-        seen_enrolled: dict[int, set[int]] = {c: set() for c in reread}
-        seen_members: dict[int, set[tuple[int, int]]] = {c: set() for c in reread}
-        first = True
-        while True:
-            # The full rows of the re-read courses come with the first page (the plugin's rule).
-            page = moodle.plugin.get_enrolments_page(courseids, cursor=cursor, limit=page_size,
-                                                     fullcourseids=fullcourseids if first else [])
-            first = False
-            now = int(time.time())
-            with store.transaction():
-                store.upsert_rows("moodle_enrolments", ("courseid", "userid"), ENROLMENT_COLUMNS, ((
-                    e.courseid, e.userid, ",".join(sorted(e.roles)), e.status, e.timestart, e.timeend,
-                    e.timemodified, 1, now) for e in page.enrolments))
-                store.upsert_rows("moodle_group_members", ("groupid", "userid"), MEMBER_COLUMNS, ((
-                    m.courseid, m.groupid, m.groupidnumber, m.userid, m.timeadded, now) for m in page.members))
-                for e in page.enrolments:
-                    if e.courseid in seen_enrolled:
-                        seen_enrolled[e.courseid].add(e.userid)
-                for m in page.members:
-                    if m.courseid in seen_members:
-                        seen_members[m.courseid].add((m.groupid, m.userid))
-                if not page.hasmore:  # the re-read courses are complete: what was not seen is gone from Moodle
-                    result.removed_in_moodle += _replace_course_rows(store, seen_enrolled, seen_members)
-                _save_cursor(store, stream, courseids, page.nextcursor)
-            result.enrolment_records += len(page.enrolments)
-            result.member_records += len(page.members)
-            if page.hasmore and page.nextcursor == cursor:
-                raise SyncError(f"Moodle said there are more enrolments after cursor '{cursor}' but did not move it")
-            cursor = page.nextcursor
-            if not page.hasmore:
-                break
-        result.reread_courses += len(reread)
-        stale = _stale_courses(store, page.digests)
-        if not stale or round_ == 1:
-            return
-        # Someone was unenrolled or taken out of a group by hand: read those courses in full.
-        reread, fullcourseids = stale, sorted(stale)
-
-
-def _replace_course_rows(store: Store, enrolled: dict[int, set[int]], members: dict[int, set[tuple[int, int]]]) -> int:
-    removed = 0
-    for courseid, userids in enrolled.items():
-        for row in store.db.query("SELECT userid FROM moodle_enrolments WHERE courseid = ? AND active = 1",
-                                  [courseid]):
-            if row["userid"] not in userids:
-                store.db["moodle_enrolments"].update((courseid, row["userid"]), {"active": 0})
-                removed += 1
-    for courseid, keys in members.items():
-        for row in list(store.db.query("SELECT groupid, userid FROM moodle_group_members WHERE courseid = ?",
-                                       [courseid])):
-            if (row["groupid"], row["userid"]) not in keys:
-                store.db["moodle_group_members"].delete((row["groupid"], row["userid"]))
-                removed += 1
-    return removed
-
-
-def store_digest(store: Store, courseid: int):
+def store_digest(store: Store, courseid: int) -> EnrolmentDigest:
     """The digest of the store's rows of one course, computed like the plugin computes Moodle's."""
-    enrolments = list(store.db.query("SELECT userid, roles FROM moodle_enrolments WHERE courseid = ? AND active = 1",
-                                     [courseid]))
-    members = list(store.db.query("SELECT groupid, userid FROM moodle_group_members WHERE courseid = ?",
-                                  [courseid]))
-    return enrolment_digest(courseid, enrolments, members)
+    from mintqo_lms.syncstore import store_digests
+
+    return store_digests(store, [courseid])[courseid]
 
 
-def _stale_courses(store: Store, digests: Iterable) -> set[int]:
-    return {d.courseid for d in digests if not store_digest(store, d.courseid).same_rows(d)}
-
-
-# -- completions ------------------------------------------------------------------------------------
-
-def _sync_completions(moodle: Moodle, store: Store, cohort: str, courseids: list[int], page_size: int, full: bool,
-                      result: SyncResult, templates_root: str | os.PathLike[str] | None) -> None:
-    from mintqo_lms.attendance import in_person_idnumbers, record_moodle_ticks
-
-    stream = completions_stream(cohort)
-    cursor = _start_cursor(store, stream, courseids, full)
-    idnumbers = {row["cmid"]: row["idnumber"] for row in store.db["activities"].rows}
-    in_person = in_person_idnumbers(templates_root)
-    key_of = {row["cmid"]: (row["course_idnumber"], row["idnumber"].rsplit(":", 1)[-1]) for row in store.db.query(
-        "SELECT a.cmid, a.course_idnumber, a.idnumber FROM activities a "
-        "JOIN courses c ON c.idnumber = a.course_idnumber "
-        "WHERE c.cohort = ?", [cohort]) if row["idnumber"] in in_person}
-    people = {row["moodle_user_id"]: row["id"] for row in store.db.query(
-        "SELECT id, moodle_user_id FROM people WHERE moodle_user_id IS NOT NULL")}
-    while True:
-        page = moodle.plugin.get_completions_page(courseids, cursor=cursor, limit=page_size)
-        with store.transaction():
-            _upsert_activity_completions(store, page.activities, idnumbers)
-            _upsert_course_completions(store, page.courses)
-            record_moodle_ticks(store, cohort, page.activities, key_of, people)
-            _save_cursor(store, stream, courseids, page.nextcursor)
-        result.activity_records += len(page.activities)
-        result.activities_completed += sum(1 for a in page.activities if a.state in COMPLETE_STATES)
-        result.self_ticks += sum(1 for a in page.activities if a.cmid in key_of and not a.overrideby
-                                 and a.state in COMPLETE_STATES)
-        result.course_records += len(page.courses)
-        result.courses_completed += sum(1 for c in page.courses if c.timecompleted)
-        cursor = page.nextcursor
-        if not page.hasmore:
-            return
-
-
-def _upsert_activity_completions(store: Store, rows: Iterable[ActivityCompletion], idnumbers: dict[int, str]) -> None:
-    store.upsert_rows("activity_completion", ("cmid", "userid"), ACTIVITY_COMPLETION_COLUMNS, ((
-        r.cmid, r.userid, r.courseid, r.idnumber or idnumbers.get(r.cmid), r.state, r.timemodified, r.overrideby,
-    ) for r in rows))
-
-
-def _upsert_course_completions(store: Store, rows: Iterable[CourseCompletion]) -> None:
-    store.upsert_rows("course_completion", ("courseid", "userid"), COURSE_COMPLETION_COLUMNS, ((
-        r.courseid, r.userid, r.timeenrolled, r.timestarted, r.timecompleted, r.timemodified) for r in rows))
-
-
-# -- self-analysis answers --------------------------------------------------------------------------
-
-def _sync_responses(moodle: Moodle, store: Store, cohort: str, courseids: list[int], quizids: list[int],
-                    page_size: int, full: bool, result: SyncResult,
-                    templates_root: str | os.PathLike[str] | None = None) -> None:
-    """The cohort's quizzes read by course (plugin 1.4.1): one form field per course, where 1,280 quiz ids would
-    be cut by ``max_input_vars``. The cursor carries the course ids, so the first sync after reading by quiz ids
-    starts from the beginning once (a re-read: rows are upserted). Rows of a quiz provisioning does not know (a
-    teacher's own quiz in the course) are left out, as when the quizzes were named."""
-    stream = responses_stream(cohort)
-    ours = set(quizids)
-    cursor = _start_cursor(store, stream, courseids, full)
-    while True:
-        page = _responses_page(moodle, courseids, cursor, page_size)
-        rows: list[QuizResponse] = [r for r in page.rows if r.quizid in ours]
-        with store.transaction():
-            by_attempt: dict[int, list[QuizResponse]] = {}
-            for r in rows:
-                by_attempt.setdefault(r.attemptid, []).append(r)
-            attempts = {attemptid: answers[-1] for attemptid, answers in by_attempt.items()}
-            # Score what is new or changed (a re-read of unchanged attempts — a full sync, a re-run after a
-            # crash — leaves their scores as they are); a store that never scored gets its backfill.
-            backfill = store.get_cursor(backfill_stream(cohort), "") != "1"
-            changed = list(attempts.values()) if backfill else [
-                a for a in attempts.values() if _attempt_changed(store, a, by_attempt[a.attemptid])]
-            store.upsert_rows("quiz_attempts", ("attemptid",), ATTEMPT_COLUMNS, ((
-                r.attemptid, r.quizid, r.cmid, r.userid, r.attempt, r.timestart, r.timefinish, r.timemodified,
-            ) for r in attempts.values()))
-            store.upsert_rows("responses", ("attemptid", "slot"), RESPONSE_COLUMNS, ((
-                r.attemptid, r.slot, r.questionidnumber, r.answerposition, r.answertext, r.fraction) for r in rows))
-            scored = update_analyses(store, cohort, [a.attemptid for a in changed],
-                                     templates_root=templates_root) if changed or backfill else []
-            _save_cursor(store, stream, courseids, page.nextcursor)
-        result.analyses += len(scored)
-        result.attempts += len(attempts)
-        result.responses += len(rows)
-        cursor = page.nextcursor
-        if not page.hasmore:
-            return
-
-
-def _responses_page(moodle: Moodle, courseids: list[int], cursor: str, page_size: int) -> ResponsesPage:
-    """One page by course; a plugin before 1.4.1 refuses the unknown ``courseids`` and is named as such."""
+def _response_pages(moodle: Moodle, courseids: list[int], cursor: str, page_size: int) -> Iterator[ResponsesPage]:
+    """The pages by course; a plugin before 1.4.1 refuses the unknown ``courseids`` and is named as such."""
     try:
-        return moodle.plugin.get_quiz_responses_page([], cursor=cursor, limit=page_size, courseids=courseids)
+        yield from moodle.plugin.iter_quiz_response_pages([], cursor, page_size, courseids)
     except InvalidParameterError:
         raise SyncError("local_mintqo_get_quiz_responses refused to read quizzes by course: the site's "
                         "local_mintqo must be 1.4.1 or newer (update it; 'mintqo-lms doctor' shows its "
@@ -398,17 +329,6 @@ def sync_and_feedback(moodle: Moodle, store: Store, cohort: str, config, *, full
     return result, feedback
 
 
-def _attempt_changed(store: Store, attempt: QuizResponse, rows: list[QuizResponse]) -> bool:
-    """New, re-finished, or with other answers than stored (a regrade)."""
-    stored = next(iter(store.db.query("SELECT timemodified, timefinish FROM quiz_attempts WHERE attemptid = ?",
-                                      [attempt.attemptid])), None)
-    if stored is None or (stored["timemodified"], stored["timefinish"]) != (attempt.timemodified, attempt.timefinish):
-        return True
-    answers = {(r["slot"], r["answer_position"], r["fraction"]) for r in store.db.query(
-        "SELECT slot, answer_position, fraction FROM responses WHERE attemptid = ?", [attempt.attemptid])}
-    return answers != {(r.slot, r.answerposition, r.fraction) for r in rows}
-
-
 __all__ = ["COMPLETE_STATES", "SyncError", "SyncResult", "active_cohorts", "check_syncable", "completions_stream",
-           "enrolments_stream", "responses_stream", "store_digest", "stream_position", "sync_and_feedback",
-           "sync_cohort"]
+           "enrolments_stream", "responses_stream", "save_cursor", "store_digest", "stream_position",
+           "sync_and_feedback", "sync_cohort"]

@@ -159,7 +159,8 @@ def test_change_is_the_follow_up_minus_the_first_analysis(world):
     sb.site.clock = 1_760_000_000
     chosen = {s.key: 3 for s in V1.statements()} | {"ang-01": 4, "ang-02": 4}
     sb.site.submit_quiz_attempt(tobias, followup_quiz, positions(chosen))
-    sync_cohort(moodle, store, "2025")
+    # the follow-up is scored; the first analysis it is compared with is read, not scored again
+    assert sync_cohort(moodle, store, "2025").analyses == 1
     [item] = profile(store, "2025", network="MINT-Region Trier", initiative="Forscherwerkstatt Saarburg")[
         "initiatives"]
     assert [a["quiz"] for a in item["analyses"]] == ["selbstanalyse-1", "selbstanalyse-2"]

@@ -202,3 +202,17 @@ def test_bulk_insert_refuses_a_second_row_with_the_same_key_and_rolls_back(tmp_p
                 store.insert_rows("course_completion", columns, [(2, 5, 1, 1, 0, 1), (2, 6, 1, 1, 0, 1),
                                                                  (2, 5, 1, 1, 9, 9)])
         assert store.db["course_completion"].count == 0
+
+
+def test_query_in_asks_in_chunks_and_every_matching_row_comes_back_once(tmp_path):
+    """Values over several chunks (an old SQLite build allows 999 host parameters per statement): every matching
+    row comes back, none twice, the parameters before the list stay in front of each chunk."""
+    columns = ("courseid", "userid", "roles", "status", "timestart", "timeend", "timemodified", "active", "seen_at")
+    with Store(tmp_path / "in.db") as store:
+        with store.transaction():
+            store.upsert_rows("moodle_enrolments", ("courseid", "userid"), columns,
+                              [(2, userid, "student", 0, 0, 0, 100, userid % 2, 1) for userid in range(1, 2501)])
+        rows = list(store.query_in("SELECT userid FROM moodle_enrolments WHERE courseid = ? AND active = 1 AND "
+                                   "userid IN ({})", range(0, 3000), [2]))
+        assert sorted(r["userid"] for r in rows) == list(range(1, 2501, 2))
+        assert list(store.query_in("SELECT userid FROM moodle_enrolments WHERE userid IN ({})", [])) == []

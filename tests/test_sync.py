@@ -8,7 +8,9 @@ by others), so these tests run the sandbox on a clock they move forward (:class:
 from __future__ import annotations
 
 import dataclasses
+import gc
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from mintqo_lms.sandbox import Sandbox
 from mintqo_lms.sandbox.core_user import enrol_user, unenrol_user
 from mintqo_lms.sandbox.params import Params
 from mintqo_lms.sandbox.registry import all_functions
+from mintqo_lms import syncstore
 from mintqo_lms.store import Store
 from mintqo_lms.sync import (
     SyncError,
@@ -358,3 +361,48 @@ def test_a_plugin_before_1_4_1_is_named_when_it_refuses_courseids(clocked, monke
     with pytest.raises(SyncError) as caught:
         sync_cohort(moodle, store, "2025")
     assert "must be 1.4.1" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_next_page_is_read_while_a_page_is_stored(clocked, monkeypatch):
+    """The completions are asked for while the enrolments are still being stored (reading ahead); what is stored
+    is the same."""
+    sb, store, moodle, clock = clocked
+    asked = threading.Event()
+    read = moodle.plugin.get_completions_page
+
+    def completions_page(*args, **kwargs):
+        asked.set()
+        return read(*args, **kwargs)
+
+    save_page = syncstore.EnrolmentPages.save
+    asked_while_storing = []
+
+    def storing(self, page, result):
+        asked_while_storing.append(asked.wait(timeout=10))   # without reading ahead it never comes
+        save_page(self, page, result)
+
+    monkeypatch.setattr(moodle.plugin, "get_completions_page", completions_page)
+    monkeypatch.setattr(syncstore.EnrolmentPages, "save", storing)
+    result = sync_cohort(moodle, store, "2025")
+    assert asked_while_storing == [True]
+    assert result.enrolment_records == store.db["moodle_enrolments"].count > 0
+
+
+def test_objects_frozen_for_the_sync_are_collected_as_before_afterwards(clocked, monkeypatch):
+    """The sync keeps garbage collection off the objects that were there before it (gc.freeze); after it, ok or
+    failed, nothing stays frozen."""
+    sb, store, moodle, clock = clocked
+    frozen_during = []
+    save_page = syncstore.ResponsePages.save
+
+    def saving(self, page, result):
+        frozen_during.append(gc.get_freeze_count() > 0)
+        save_page(self, page, result)
+
+    monkeypatch.setattr(syncstore.ResponsePages, "save", saving)
+    sync_cohort(moodle, store, "2025")
+    sb.faults.add("local_mintqo_get_completions", kind="exception")
+    with pytest.raises(MoodleError):
+        sync_cohort(moodle, store, "2025")
+    assert frozen_during == [True, True]
+    assert gc.get_freeze_count() == 0
