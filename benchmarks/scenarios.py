@@ -202,27 +202,37 @@ class Scenario:
     per_person_site: str          # "fresh": a site of its own; "same": the site ours just worked on
     note: str = ""
     prepare: Callable[[Context], Any] | None = None   # untimed preparation (ours only); its result is ctx.data
+    # the command's module, imported before the clock starts (a command has imported it before it works)
+    module: str = ""
 
 
 SCENARIOS: list[Scenario] = [
     Scenario("provision_first", provision, pp_provision, "fresh",
-             "per-person: accounts, enrolments, groups only (core web services cannot create course content)"),
+             "per-person: accounts, enrolments, groups only (core web services cannot create course content)",
+             module="mintqo_lms.provision"),
     Scenario("provision_unchanged", provision, pp_provision, "fresh",
-             "per-person: the same script again (looks up each account, enrols each person again)"),
+             "per-person: the same script again (looks up each account, enrols each person again)",
+             module="mintqo_lms.provision"),
     Scenario("publish_new_version", publish, None, "same",
-             "per-person: not possible with core web services (no function imports a quiz)"),
+             "per-person: not possible with core web services (no function imports a quiz)",
+             module="mintqo_lms.publish"),
     Scenario("sync_full", sync, pp_read, "same",
              "per-person: enrolled users per course, one completion call per person per course, attempts per "
-             "person per quiz, one review per attempt"),
-    Scenario("sync_unchanged", sync, pp_read, "same", "per-person: no cursor, so the same reads again"),
+             "person per quiz, one review per attempt",
+             module="mintqo_lms.sync"),
+    Scenario("sync_unchanged", sync, pp_read, "same", "per-person: no cursor, so the same reads again",
+             module="mintqo_lms.sync"),
     Scenario("attendance_import", attendance_import, pp_attendance, "same",
              "every in-person workshop's sheet; per-person: one completion override per person present (user "
-             "looked up once by e-mail; the activity's id given to it for free)", attendance_sheets),
+             "looked up once by e-mail; the activity's id given to it for free)", attendance_sheets,
+             module="mintqo_lms.attendance"),
     Scenario("certificates_issue", certificates_issue, pp_certificates, "same",
              "per-person: one course-completion call per coordinator, one message per completer (no PDFs: core "
-             "web services have no place for them)"),
+             "web services have no place for them)",
+             module="mintqo_lms.certificates"),
     Scenario("report", report, pp_read, "same",
-             "ours reads the store only; per-person: no store, so everything is read from Moodle again"),
+             "ours reads the store only; per-person: no store, so everything is read from Moodle again",
+             module="mintqo_lms.reports"),
 ]
 
 BY_NAME = {s.name: s for s in SCENARIOS}
