@@ -447,23 +447,24 @@ class Store:
         if kind.endswith("-dry-run"):  # the older spelling of a dry run
             kind, dry_run = kind[: -len("-dry-run")], True
         self.mark_interrupted_runs()
+        # plain SQL: a run is recorded by every command, and sqlite-utils looks up the table's columns each time
         with self.transaction():
-            return int(self.db["sync_runs"].insert({
-                "kind": kind, "cohort": cohort, "started_at": _now(), "status": "running", "dry_run": int(dry_run),
-                "pid": os.getpid(), "host": socket.gethostname(), "command": command or _command_line(),
-            }).last_pk)
+            return int(self.db.execute(
+                "INSERT INTO sync_runs (kind, cohort, started_at, status, dry_run, pid, host, command) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                [kind, cohort, _now(), int(dry_run), os.getpid(), socket.gethostname(),
+                 command or _command_line()]).lastrowid)
 
     def finish_run(self, run_id: int, *, status: str, summary: dict[str, Any] | None = None,
                    calls: dict[str, Any] | None = None, error: str | None = None) -> None:
         from mintqo_lms.moodle.client import redact_secrets  # an error may quote Moodle, which may echo the token
 
         with self.transaction():
-            self.db["sync_runs"].update(run_id, {
-                "finished_at": _now(), "status": status,
-                "summary": redact_secrets(json.dumps(summary or {}, ensure_ascii=False, sort_keys=True)),
-                "calls": json.dumps(calls or {}, sort_keys=True),
-                "error": redact_secrets(error) if error is not None else None,
-            })
+            self.db.execute(
+                "UPDATE sync_runs SET finished_at = ?, status = ?, summary = ?, calls = ?, error = ? WHERE id = ?",
+                [_now(), status, redact_secrets(json.dumps(summary or {}, ensure_ascii=False, sort_keys=True)),
+                 json.dumps(calls or {}, sort_keys=True), redact_secrets(error) if error is not None else None,
+                 run_id])
 
     def run_number(self, run_id: int) -> int:
         """The run's number among the real (not dry) runs of its kind and cohort: 1 for the first provision
@@ -473,10 +474,16 @@ class Store:
             "SELECT COUNT(*) FROM sync_runs WHERE kind = ? AND cohort IS ? AND dry_run = 0 AND id <= ?",
             [row["kind"], row["cohort"], run_id]).fetchone()[0])
 
+    def _runs_have_owner(self) -> bool:
+        """Whether ``sync_runs`` records the owning process (a store opened without migrating may be older)."""
+        if not getattr(self, "_runs_have_pid", False):  # once true, a migration never takes it back
+            self._runs_have_pid = "pid" in {row[1] for row in self.db.execute("PRAGMA table_info(sync_runs)")}
+        return self._runs_have_pid
+
     def mark_interrupted_runs(self) -> list[int]:
         """Runs still ``running`` whose process no longer exists (killed, machine restarted) are marked
         ``interrupted``; returns their ids. Runs of other hosts are left alone (we cannot see their processes)."""
-        if "sync_runs" not in self.db.table_names() or "pid" not in self.db["sync_runs"].columns_dict:
+        if not self._runs_have_owner():
             return []
         host = socket.gethostname()
         dead = [row["id"] for row in self.db.query(
