@@ -34,13 +34,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
-from mintqo_lms.moodle.plugin import StateCategoryRole, StateCourse, StateUser
+from mintqo_lms.moodle.ahead import Ahead
+from mintqo_lms.moodle.plugin import CourseState, StateCategoryRole, StateCourse, StateUser
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
@@ -300,7 +302,7 @@ class Provisioner:
         _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
-            course.content_hash = _fingerprint(course.content)
+            course.content_hash = content_fingerprint(course.content)
         return roster, courses, enrolments, groups, category_roles
 
     def _xml(self, instrument: Any) -> str:
@@ -398,21 +400,30 @@ class Provisioner:
 
     # -- read pass: the plan ------------------------------------------------------------------------
 
-    def plan(self, cohort: str) -> Plan:
+    def read_state(self, cohort: str) -> Ahead[CourseState]:
+        """The cohort's ``local_mintqo_get_course_state``, started now: it travels while the desired state is
+        built (which needs nothing from Moodle)."""
+        return Ahead(self.moodle.plugin.get_course_state, categoryidnumber=cohort_category_idnumber(cohort),
+                     page_size=STATE_PAGE_SIZE)
+
+    def plan(self, cohort: str, state_read: Ahead[CourseState] | None = None) -> Plan:
         """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
         courses): its category with the parents, every course in it with sections, activities, groups and
         enrolments, the users in them and the category's role holders. Core reads follow only for what that
         answer lacks: the root category on the first run, courses moved out of the category by hand, people
-        who are in no course yet."""
-        roster, courses, enrolments, groups, category_roles = self._desired(cohort)
+        who are in no course yet. ``state_read``: that call already started by :meth:`read_state`."""
+        pending = state_read or self.read_state(cohort)
+        try:
+            roster, courses, enrolments, groups, category_roles = self._desired(cohort)
+        finally:
+            pending.wait()   # a desired state that fails leaves no read behind
         plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
                     category_roles=category_roles)
         core = self.moodle.core
         prog = self.config.programme
 
         try:
-            state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
-                                                        page_size=STATE_PAGE_SIZE)
+            state = pending.result()
         except AccessDeniedError as exc:
             if exc.errorcode != "accessexception":
                 raise
@@ -794,6 +805,7 @@ def content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict
                              "(run 'mintqo-lms doctor')") from None
 
 
+@lru_cache(maxsize=32)   # one XML (the same string) in every course: hashed once
 def questionset_key(xml: str) -> str:
     """A question set's key in a call: the same XML (one instrument in many courses) travels once."""
     return "qs-" + hashlib.sha256(xml.encode("utf-8")).hexdigest()[:24]
@@ -838,10 +850,15 @@ def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_
     provisioner = Provisioner(moodle, store, config, progress=progress)
     stats = moodle.client.stats
     calls_before, snapshot = stats.total_calls, stats.as_dict()
-    run_id = store.start_run("provision" if not dry_run else "provision-dry-run", cohort)
+    state_read = provisioner.read_state(cohort)
+    try:
+        run_id = store.start_run("provision" if not dry_run else "provision-dry-run", cohort)
+    except BaseException:
+        state_read.wait()
+        raise
     result: ProvisionResult | None = None
     try:
-        plan = provisioner.plan(cohort)
+        plan = provisioner.plan(cohort, state_read)
         result = ProvisionResult(plan=plan, run_id=run_id)
         if not dry_run and plan.has_work:
             provisioner.apply(plan, result)
@@ -877,8 +894,18 @@ def _lost_content(content: dict[str, Any], state: StateCourse | None) -> list[st
     return lost
 
 
-def _fingerprint(content: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+def fingerprint(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def quiz_by_key(quiz: dict[str, Any]) -> dict[str, Any]:
+    """An ``import_quiz``-style quiz with its question XML named by key: what a fingerprint needs of it (the
+    same key is the same XML), without encoding the whole XML again for every course."""
+    return {**quiz, "questionsxml": questionset_key(quiz["questionsxml"])}
+
+
+def content_fingerprint(content: dict[str, Any]) -> str:
+    return fingerprint({**content, "quizzes": [quiz_by_key(quiz) for quiz in content["quizzes"]]})
 
 
 def _cohort_start(cohort: str) -> int | None:
