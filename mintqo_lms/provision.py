@@ -42,7 +42,7 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
 from mintqo_lms.moodle.ahead import Ahead
-from mintqo_lms.moodle.plugin import CourseState, StateCategoryRole, StateCourse, StateUser
+from mintqo_lms.moodle.plugin import CourseContentResult, CourseState, StateCategoryRole, StateCourse, StateUser
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
@@ -765,23 +765,31 @@ class Provisioner:
         entries, questionsets = content_entries(stale)
         self.progress("Course content", 0, len(stale))
         # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
-        # entry answered, so a run cut off in between sends that course again.
-        for done, (index, answer) in enumerate(content_calls(plugin, entries, questionsets), start=1):
-            course = stale[index]
-            content = course.content
-            named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
-            result.content_items.update(f"sections {s.status}" for s in answer.sections)
-            result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
-            result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
-            result.content_items.update(f"calendar events {e.status}" for e in answer.events)
+        # entry answered (one transaction for the courses a call completed), so a run cut off in between sends
+        # that course again.
+        done = 0
+        for completed in content_calls(plugin, entries, questionsets):
             with self.store.transaction():
-                store_activities(self.store, course.idnumber, [
-                    (m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"],
-                     named[m.idnumber]["section"]) for m in answer.modules])
-                self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
-            course.content_stale = False
-            result.applied["content updated" if course.content_known else "content created"] += 1
-            self.progress("Course content", done, len(stale))
+                for index, answer in completed:
+                    self._store_content(stale[index], answer, result)
+            for index, _ in completed:
+                stale[index].content_stale = False
+                done += 1
+                self.progress("Course content", done, len(stale))
+
+    def _store_content(self, course: DesiredCourse, answer: CourseContentResult, result: ProvisionResult) -> None:
+        content = course.content
+        named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
+        result.content_items.update(f"sections {s.status}" for s in answer.sections)
+        result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
+        result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
+        result.content_items.update(f"calendar events {e.status}" for e in answer.events)
+        store_activities(self.store, course.idnumber, [
+            (m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"], named[m.idnumber]["section"])
+            for m in answer.modules])
+        self.store.db.conn.execute("UPDATE courses SET content_hash = ? WHERE idnumber = ?",
+                                   [course.content_hash, course.idnumber])
+        result.applied["content updated" if course.content_known else "content created"] += 1
 
 
 def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str, int, int, str, str, int]]) -> None:
@@ -794,9 +802,10 @@ def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str
 
 
 def content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
-    """``iter_course_content``; a service without the function (plugin before 1.4.0) is named as such."""
+    """``iter_course_content_calls``: per call, the ``(index, answer)`` of the courses it completed; a service
+    without the function (plugin before 1.4.0) is named as such."""
     try:
-        yield from plugin.iter_course_content(entries, questionsets)
+        yield from plugin.iter_course_content_calls(entries, questionsets)
     except AccessDeniedError as exc:
         if exc.errorcode != "accessexception":
             raise

@@ -147,21 +147,26 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
                 "modules": [quiz_module(p, questionsets) for p, _ in pending]} for course, pending in todo]
     if progress:
         progress("Quizzes", 0, len(todo))
-    for done, (index, answer) in enumerate(content_calls(moodle.plugin, entries, questionsets), start=1):
-        course, pending = todo[index]
-        placed = list(zip(pending, answer.quizzes))
+    done = 0
+    for completed in content_calls(moodle.plugin, entries, questionsets):
         now = int(time.time())
-        with store.transaction():
-            store_activities(store, course.idnumber, [
-                (quiz.idnumber, quiz.cmid, quiz.quizid, "quiz", payload["name"], payload["section"])
-                for (payload, _), quiz in placed])
-            store.upsert_rows("sync_state", ("stream",), ("stream", "cursor", "updated_at"),
-                              [(_stream(course, payload), sending, now) for (payload, sending), _ in placed])
-        for quiz in answer.quizzes:
-            result.quizzes[quiz.status] += 1
-            result.published.append(f"{course.idnumber} {quiz.idnumber}")
-        if progress:
-            progress("Quizzes", done, len(todo))
+        with store.transaction():   # the courses this call completed, together
+            for index, answer in completed:
+                course, pending = todo[index]
+                placed = list(zip(pending, answer.quizzes))
+                store_activities(store, course.idnumber, [
+                    (quiz.idnumber, quiz.cmid, quiz.quizid, "quiz", payload["name"], payload["section"])
+                    for (payload, _), quiz in placed])
+                store.upsert_rows("sync_state", ("stream",), ("stream", "cursor", "updated_at"),
+                                  [(_stream(course, payload), sending, now) for (payload, sending), _ in placed])
+        for index, answer in completed:
+            course = todo[index][0]
+            for quiz in answer.quizzes:
+                result.quizzes[quiz.status] += 1
+                result.published.append(f"{course.idnumber} {quiz.idnumber}")
+            done += 1
+            if progress:
+                progress("Quizzes", done, len(todo))
 
 
 STREAM_PREFIX, STREAM_END = "publish:", "publish;"   # ";" follows ":": every stream of publish lies between

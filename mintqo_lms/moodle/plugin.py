@@ -334,6 +334,15 @@ class PluginAPI:
                             max_quizzes: int = MAX_CONTENT_QUIZZES) -> Iterator[tuple[int, CourseContentResult]]:
         """Like :meth:`upsert_course_content`, yielding ``(index in courses, result)`` as soon as the call carrying
         a course's last entry answered (its content is complete in Moodle then); each call is all-or-nothing."""
+        for completed in self.iter_course_content_calls(courses, questionsets, max_courses=max_courses,
+                                                        max_quizzes=max_quizzes):
+            yield from completed
+
+    def iter_course_content_calls(self, courses: Sequence[Mapping[str, Any]], questionsets: Mapping[str, str], *,
+                                  max_courses: int = MAX_CONTENT_COURSES, max_quizzes: int = MAX_CONTENT_QUIZZES
+                                  ) -> Iterator[list[tuple[int, CourseContentResult]]]:
+        """Per call, the courses it completed (``(index in courses, result)``, maybe none): a caller can store them
+        in one transaction."""
         budget = self.client.max_form_fields - PROTOCOL_FIELDS
         partial: dict[int, CourseContentResult] = {}
         for call in plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes):
@@ -342,13 +351,15 @@ class PluginAPI:
             if len(results) != len(call.pieces):
                 raise IncompleteBatchError(f"local_mintqo_upsert_course_content: sent {len(call.pieces)} course "
                                            f"entries, Moodle answered {len(results)}")
+            completed = []
             for piece, result in zip(call.pieces, results):
                 merged = partial[piece.index].merge(result) if piece.index in partial else result
                 if piece.last:
                     partial.pop(piece.index, None)
-                    yield piece.index, merged
+                    completed.append((piece.index, merged))
                 else:
                     partial[piece.index] = merged
+            yield completed
 
     def get_course_state(self, *, categoryidnumber: str = "", courseids: Sequence[int] = (),
                          courseidnumbers: Sequence[str] = (), page_size: int = 200) -> CourseState:
