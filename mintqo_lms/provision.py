@@ -237,7 +237,7 @@ class Provisioner:
                                                  if config.programme.templates_dir else None)
         self.progress = progress or (lambda label, done, total: None)
         self.roles = config.roles
-        self._xml_cache: dict[int, tuple[Any, str]] = {}
+        self._xml_cache: dict[int, tuple[Any, str, list[dict[str, Any]]]] = {}
 
     # -- desired state ------------------------------------------------------------------------------
 
@@ -305,11 +305,13 @@ class Provisioner:
             course.content_hash = content_fingerprint(course.content)
         return roster, courses, enrolments, groups, category_roles
 
-    def _xml(self, instrument: Any) -> str:
-        """The instrument's Moodle XML, made once per run (every regional course imports the same)."""
+    def _xml(self, instrument: Any) -> tuple[str, list[dict[str, Any]]]:
+        """The instrument's Moodle XML and quiz sections, made once per run (every regional course imports the
+        same)."""
         if id(instrument) not in self._xml_cache:   # the instrument is kept too: its id stays its own
-            self._xml_cache[id(instrument)] = (instrument, to_moodle_xml(instrument))
-        return self._xml_cache[id(instrument)][1]
+            self._xml_cache[id(instrument)] = (instrument, to_moodle_xml(instrument),
+                                               [dict(s) for s in quiz_sections(instrument)])
+        return self._xml_cache[id(instrument)][1:]
 
     def _content(self, course: DesiredCourse) -> dict[str, Any]:
         """Everything the plugin calls send for a course's sections, activities, events and settings.
@@ -341,6 +343,7 @@ class Provisioner:
                 window = by_key.get(activity.key, [None])[0]
                 if activity.type == "quiz":
                     instrument = curriculum.instrument(activity.instrument or "")
+                    xml, quiz_parts = self._xml(instrument)
                     # One attempt each (Moodle names a "grading method" whenever more are allowed); the team's
                     # analysis is the latest finished attempt of any member, so another member can submit anew.
                     settings: dict[str, Any] = {"attempts": 1, "grademethod": 4, "questionsperpage": 0, "visible": 1}
@@ -351,8 +354,8 @@ class Provisioner:
                                          if v})
                     quizzes.append({
                         "section": number, "idnumber": idnumber, "name": activity.name,
-                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": self._xml(instrument),
-                        "sections": [dict(s) for s in quiz_sections(instrument)],
+                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": xml,
+                        "sections": [dict(s) for s in quiz_parts],
                         "settings": settings,
                     })
                     # Right after the quiz: the page where every member reads the team's analysis (one team,

@@ -8,6 +8,7 @@ parameter must simply not be sent (PHP has no null in a form).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,15 @@ from typing import Any
 from pydantic import BaseModel
 
 FormFields = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class PreparedForm:
+    """A call's parameters already encoded (:func:`form_body`, without the protocol fields): made in a background
+    thread while the previous request travels, so the encoding hides inside that wait."""
+
+    text: str
+    fields: int
 
 
 def _scalar(value: Any) -> str:
