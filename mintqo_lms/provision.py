@@ -244,11 +244,13 @@ class Provisioner:
     def desired_courses(self, cohort: str) -> list[DesiredCourse]:
         """The cohort's courses as the templates, roster and timetable want them, content included (what
         ``content["quizzes"]`` sends to ``import_quiz``); reads only the store. ``selfanalysis publish`` places
-        new instrument versions with the same quiz settings from here."""
-        return self._desired(cohort)[1]
+        new instrument versions with the same quiz settings from here (``content_hash`` is left empty: only
+        the plan compares it)."""
+        return self._desired(cohort, fingerprints=False)[1]
 
-    def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
-                                               list[DesiredGroup], list[tuple[int, str]]]:
+    def _desired(self, cohort: str, *, fingerprints: bool = True
+                 ) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]], list[DesiredGroup],
+                            list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)
         qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
         regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
@@ -302,7 +304,8 @@ class Provisioner:
         _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
-            course.content_hash = content_fingerprint(course.content)
+            if fingerprints:
+                course.content_hash = content_fingerprint(course.content)
         return roster, courses, enrolments, groups, category_roles
 
     def _xml(self, instrument: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -511,7 +514,7 @@ class Provisioner:
                        if rest else {})
         for person in people:
             user = by_idnumber.get(person.idnumber) or by_email.get(person.email)
-            account = by_username.get(moodle_username(person.email))
+            account = by_username.get(moodle_username(person.email)) if by_username else None
             if user is None and account is not None:
                 if account.email.lower() != person.email:
                     raise ProvisionError(
@@ -523,7 +526,7 @@ class Provisioner:
                 plan.add("user", "unchanged", person.idnumber, person.email)
             else:
                 plan.add("user", "create", person.idnumber, person.email)
-        if any(c.kind == "user" and c.action == "create" for c in plan.changes):
+        if len(plan.user_ids) < len(people):   # someone gets a new account
             plan.lang = self._account_language(plan)
 
     def _account_language(self, plan: Plan) -> str:
@@ -551,11 +554,12 @@ class Provisioner:
                 for userid in group.members:
                     course.user_groups.setdefault(userid, set()).add(group.id)
         courses = {c.idnumber: c for c in plan.courses}
+        roleids = {role: getattr(self.roles, role) for role in {role for _, _, role in plan.enrolments}}
+        nothing: set[int] = set()
         for course_idnumber, person_id, role in plan.enrolments:
             course = courses[course_idnumber]
             userid = plan.user_ids.get(person_id)
-            roleid = getattr(self.roles, role)
-            done = userid is not None and roleid in course.enrolled.get(userid, set())
+            done = userid is not None and roleids[role] in course.enrolled.get(userid, nothing)
             plan.add("enrolment", "unchanged" if done else "create",
                      f"{course_idnumber} {plan.people[person_id].email}", role)
         for group in plan.groups:
