@@ -246,67 +246,33 @@ class Provisioner:
         ``content["quizzes"]`` sends to ``import_quiz``); reads only the store. ``selfanalysis publish`` places
         new instrument versions with the same quiz settings from here (``content_hash`` is left empty: only
         the plan compares it)."""
-        return self._desired(cohort, fingerprints=False)[1]
+        return self._courses(cohort, load_cohort(self.store, cohort), fingerprints=False)
 
-    def _desired(self, cohort: str, *, fingerprints: bool = True
-                 ) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]], list[DesiredGroup],
-                            list[tuple[int, str]]]:
+    def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
+                                               list[DesiredGroup], list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)
+        courses = self._courses(cohort, roster, fingerprints=True)
+        return (roster, courses, *_people(cohort, roster, courses))
+
+    def _courses(self, cohort: str, roster: CohortRoster, *, fingerprints: bool) -> list[DesiredCourse]:
+        """The cohort course and one regional course per network, with their content."""
         qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
         regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
         timetable = load_timetable(self.store, cohort)
         names = qualification.render_course(cohort)
         courses = [DesiredCourse(cohort_course_idnumber(cohort), qualification, names.fullname, names.shortname,
                                  names.summary)]
-        enrolments: list[tuple[str, int, str]] = []
-        groups: list[DesiredGroup] = []
-        cohort_course = courses[0].idnumber
-        # Programme-office staff are managers of the cohort's category: a real role in every course of the
-        # cohort (cohort course and regional courses) without an enrolment in each.
-        category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
-        # Each role's list and each initiative's members once: at 16x the programme (7,600 people, 2,400
-        # initiatives) filtering the roster per initiative took longer than reading the whole cohort.
-        coordinators, buddy_list = roster.by_role("coordinator"), roster.by_role("buddy")
-        buddies_of: dict[int, list[int]] = {}
-        for buddy in buddy_list:
-            buddies_of.setdefault(buddy.buddy_of_id, []).append(buddy.person_id)
-        members_of: dict[tuple[str, str], list[int]] = {}
-        for member in roster.by_role("initiative"):
-            members_of.setdefault((member.network_slug, member.initiative_slug), []).append(member.person_id)
-        initiatives_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
-            initiatives_of.setdefault(net_slug, []).append((init_slug, initiative))
-        for member in coordinators:
-            enrolments.append((cohort_course, member.person_id, "student"))
-        for member in buddy_list:
-            enrolments.append((cohort_course, member.person_id, "teacher"))
-        for coordinator in coordinators:
-            buddies = buddies_of.get(coordinator.person_id, [])
-            if buddies:
-                groups.append(DesiredGroup(
-                    buddy_group_idnumber(cohort, coordinator), cohort_course,
-                    f"Buddy-Tandem {coordinator.first_name} {coordinator.last_name}",
-                    "Buddy-Programm: Koordination und Alumni-Buddy", [coordinator.person_id, *buddies]))
         for slug, network in sorted(roster.networks.items()):
             names = regional.render_course(cohort, network=network["name"], region=network["region"])
-            idnumber = region_idnumber(cohort, network["name"])
-            courses.append(DesiredCourse(idnumber, regional, names.fullname, names.shortname, names.summary,
-                                         network_slug=slug))
-            enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
-            for init_slug, initiative in initiatives_of.get(slug, []):
-                members = members_of.get((slug, init_slug), [])
-                for person_id in members:
-                    enrolments.append((idnumber, person_id, "student"))
-                offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
-                groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
-                                           idnumber, initiative["name"], offer, members))
+            courses.append(DesiredCourse(region_idnumber(cohort, network["name"]), regional, names.fullname,
+                                         names.shortname, names.summary, network_slug=slug))
         _unique_shortnames(courses, roster)
         _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
             if fingerprints:
                 course.content_hash = content_fingerprint(course.content)
-        return roster, courses, enrolments, groups, category_roles
+        return courses
 
     def _xml(self, instrument: Any) -> tuple[str, list[dict[str, Any]]]:
         """The instrument's Moodle XML and quiz sections, made once per run (every regional course imports the
@@ -888,6 +854,52 @@ def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_
                               "warnings": plan.warnings},
                      calls=stats.delta(snapshot))
     return result
+
+
+def _people(cohort: str, roster: CohortRoster, courses: list[DesiredCourse]
+            ) -> tuple[list[tuple[str, int, str]], list[DesiredGroup], list[tuple[int, str]]]:
+    """Who is enrolled where with which role, the groups with their members, and the category roles."""
+    enrolments: list[tuple[str, int, str]] = []
+    groups: list[DesiredGroup] = []
+    cohort_course = courses[0].idnumber
+    regional = {course.network_slug: course.idnumber for course in courses[1:]}
+    # Programme-office staff are managers of the cohort's category: a real role in every course of the
+    # cohort (cohort course and regional courses) without an enrolment in each.
+    category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
+    # Each role's list and each initiative's members once: at 16x the programme (7,600 people, 2,400
+    # initiatives) filtering the roster per initiative took longer than reading the whole cohort.
+    coordinators, buddy_list = roster.by_role("coordinator"), roster.by_role("buddy")
+    buddies_of: dict[int, list[int]] = {}
+    for buddy in buddy_list:
+        buddies_of.setdefault(buddy.buddy_of_id, []).append(buddy.person_id)
+    members_of: dict[tuple[str, str], list[int]] = {}
+    for member in roster.by_role("initiative"):
+        members_of.setdefault((member.network_slug, member.initiative_slug), []).append(member.person_id)
+    initiatives_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
+        initiatives_of.setdefault(net_slug, []).append((init_slug, initiative))
+    for member in coordinators:
+        enrolments.append((cohort_course, member.person_id, "student"))
+    for member in buddy_list:
+        enrolments.append((cohort_course, member.person_id, "teacher"))
+    for coordinator in coordinators:
+        buddies = buddies_of.get(coordinator.person_id, [])
+        if buddies:
+            groups.append(DesiredGroup(
+                buddy_group_idnumber(cohort, coordinator), cohort_course,
+                f"Buddy-Tandem {coordinator.first_name} {coordinator.last_name}",
+                "Buddy-Programm: Koordination und Alumni-Buddy", [coordinator.person_id, *buddies]))
+    for slug, network in sorted(roster.networks.items()):
+        idnumber = regional[slug]
+        enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
+        for init_slug, initiative in initiatives_of.get(slug, []):
+            members = members_of.get((slug, init_slug), [])
+            for person_id in members:
+                enrolments.append((idnumber, person_id, "student"))
+            offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
+            groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
+                                       idnumber, initiative["name"], offer, members))
+    return enrolments, groups, category_roles
 
 
 _TAG = re.compile(r"<[^>]*>")
