@@ -32,10 +32,10 @@ import secrets
 import string
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
@@ -50,6 +50,7 @@ from mintqo_lms.templates import Activity, Curriculum, Section, load_curriculum,
 from mintqo_lms.timetable import TIMEZONE, Slot, format_slot, load_timetable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -60,6 +61,7 @@ _USERNAME_UNSAFE = re.compile(r"[^a-z0-9._@-]")
 SHORTNAME_MAX = 255                 # course.shortname (varchar 255)
 NEWS_FORUM_NAME = "Ankündigungen"   # Moodle's own announcements forum, in German
 NEWS_FORUM_INTRO = "<p>Neuigkeiten und Ankündigungen zu diesem Kurs.</p>"
+CALLS_PER_COMMIT = 4               # content calls whose answers are stored in one transaction
 STATE_PAGE_SIZE = 200              # courses per local_mintqo_get_course_state page (the plugin's maximum)
 WELCOME_KEY = "willkommen"          # the label in section 0 that shows the course summary on the course page
 
@@ -737,11 +739,12 @@ class Provisioner:
         result.content_items.update(f"course settings {c.status}" for c in configured)
         entries, questionsets = content_entries(stale)
         self.progress("Course content", 0, len(stale))
-        # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
-        # entry answered (one transaction for the courses a call completed), so a run cut off in between sends
-        # that course again.
+        # Batched across courses; a course's rows and fingerprint are stored only after the call carrying its last
+        # entry answered, so a run cut off before sends that course again.
         done = 0
-        for completed in content_calls(plugin, entries, questionsets):
+
+        def store(completed: list[tuple[int, CourseContentResult]]) -> None:
+            nonlocal done
             with self.store.transaction():
                 for index, answer in completed:
                     self._store_content(stale[index], answer, result)
@@ -749,6 +752,8 @@ class Provisioner:
                 stale[index].content_stale = False
                 done += 1
                 self.progress("Course content", done, len(stale))
+
+        store_answered(content_calls(plugin, entries, questionsets), store)
 
     def _store_content(self, course: DesiredCourse, answer: CourseContentResult, result: ProvisionResult) -> None:
         content = course.content
@@ -763,6 +768,30 @@ class Provisioner:
         self.store.db.conn.execute("UPDATE courses SET content_hash = ? WHERE idnumber = ?",
                                    [course.content_hash, course.idnumber])
         result.applied["content updated" if course.content_known else "content created"] += 1
+
+
+def store_answered(calls: Iterable[list[T]], store: Callable[[list[T]], None], *,
+                   calls_per_commit: int = CALLS_PER_COMMIT) -> None:
+    """Hand what ``calls`` answered (per call, a list) to ``store``, the answers of ``calls_per_commit`` calls at a
+    time: a commit is an fsync (milliseconds), a content call carries whole courses. A run killed in between
+    sends those calls again (everything goes by idnumber); a failing call first stores what came before it."""
+    pending: list[T] = []
+
+    def flush() -> None:
+        nonlocal pending
+        answered, pending = pending, []
+        if answered:
+            store(answered)
+
+    try:
+        for number, answered in enumerate(calls, start=1):
+            pending += answered
+            if number % calls_per_commit == 0:
+                flush()
+    except Exception:
+        flush()
+        raise
+    flush()
 
 
 def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str, int, int, str, str, int]]) -> None:

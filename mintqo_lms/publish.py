@@ -34,7 +34,8 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import Provisioner, content_calls, fingerprint, quiz_by_key, quiz_module, store_activities
+from mintqo_lms.provision import (Provisioner, content_calls, fingerprint, quiz_by_key, quiz_module,
+                                  store_activities, store_answered)
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument
 
@@ -148,9 +149,11 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
     if progress:
         progress("Quizzes", 0, len(todo))
     done = 0
-    for completed in content_calls(moodle.plugin, entries, questionsets):
+
+    def store_quizzes(completed: list[tuple[int, Any]]) -> None:
+        nonlocal done
         now = int(time.time())
-        with store.transaction():   # the courses this call completed, together
+        with store.transaction():
             for index, answer in completed:
                 course, pending = todo[index]
                 placed = list(zip(pending, answer.quizzes))
@@ -167,6 +170,8 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
             done += 1
             if progress:
                 progress("Quizzes", done, len(todo))
+
+    store_answered(content_calls(moodle.plugin, entries, questionsets), store_quizzes)
 
 
 STREAM_PREFIX, STREAM_END = "publish:", "publish;"   # ";" follows ":": every stream of publish lies between
