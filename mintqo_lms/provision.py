@@ -374,30 +374,18 @@ class Provisioner:
 
     # -- read pass: the plan ------------------------------------------------------------------------
 
-    def read_state(self, cohort: str) -> Ahead[CourseState]:
-        """The cohort's ``local_mintqo_get_course_state``, started now: it travels while the desired state is
-        built (which needs nothing from Moodle)."""
-        return Ahead(self.moodle.plugin.get_course_state, categoryidnumber=cohort_category_idnumber(cohort),
-                     page_size=STATE_PAGE_SIZE)
+    def read_state(self, cohort: str) -> Ahead[tuple[CourseState, int | None]]:
+        """The cohort's ``local_mintqo_get_course_state`` (and the root category's id), started now: they travel
+        while the desired state is built (which needs nothing from Moodle)."""
+        return Ahead(self._read_state, cohort)
 
-    def plan(self, cohort: str, state_read: Ahead[CourseState] | None = None) -> Plan:
-        """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
-        courses): its category with the parents, every course in it with sections, activities, groups and
-        enrolments, the users in them and the category's role holders. Core reads follow only for what that
-        answer lacks: the root category on the first run, courses moved out of the category by hand, people
-        who are in no course yet. ``state_read``: that call already started by :meth:`read_state`."""
-        pending = state_read or self.read_state(cohort)
+    def _read_state(self, cohort: str) -> tuple[CourseState, int | None]:
+        """The state and the root category's id: it is among the state's categories (the cohort category's
+        parents) unless the cohort category is new; then it is looked up. Reads only, no store: this runs in
+        the background."""
         try:
-            roster, courses, enrolments, groups, category_roles = self._desired(cohort)
-        finally:
-            pending.wait()   # a desired state that fails leaves no read behind
-        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
-                    category_roles=category_roles)
-        core = self.moodle.core
-        prog = self.config.programme
-
-        try:
-            state = pending.result()
+            state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
+                                                        page_size=STATE_PAGE_SIZE)
         except AccessDeniedError as exc:
             if exc.errorcode != "accessexception":
                 raise
@@ -406,13 +394,30 @@ class Provisioner:
                 "the token cannot call local_mintqo_get_course_state: the site's local_mintqo plugin is older "
                 "than 1.3.0 (update it; the upgrade adds the function to the MINT-QO Sync service) or the "
                 "token belongs to another service (run 'mintqo-lms doctor')") from None
-        cohort_cat = state.categories[0] if state.categories else None
-        root_id = next((c.id for c in state.categories if c.idnumber == prog.root_category_idnumber), None)
+        root = self.config.programme.root_category_idnumber
+        root_id = next((c.id for c in state.categories if c.idnumber == root), None)
         if root_id is None:
-            root = core.get_categories_by_idnumber(prog.root_category_idnumber)
-            root_id = root[0].id if root else None
-        plan.root_category_id = root_id
-        plan.add("category", "unchanged" if root_id else "create", prog.root_category_idnumber,
+            found = self.moodle.core.get_categories_by_idnumber(root)
+            root_id = found[0].id if found else None
+        return state, root_id
+
+    def plan(self, cohort: str, state_read: Ahead[tuple[CourseState, int | None]] | None = None) -> Plan:
+        """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
+        courses): its category with the parents, every course in it with sections, activities, groups and
+        enrolments, the users in them and the category's role holders. Core reads follow only for what that
+        answer lacks: the root category on the first run, courses moved out of the category by hand, people
+        who are in no course yet. ``state_read``: the first two already started by :meth:`read_state`."""
+        pending = state_read or self.read_state(cohort)
+        try:
+            roster, courses, enrolments, groups, category_roles = self._desired(cohort)
+        finally:
+            pending.wait()   # a desired state that fails leaves no read behind
+        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
+                    category_roles=category_roles)
+        prog = self.config.programme
+        state, plan.root_category_id = pending.result()
+        cohort_cat = state.categories[0] if state.categories else None
+        plan.add("category", "unchanged" if plan.root_category_id else "create", prog.root_category_idnumber,
                  prog.root_category_name)
         plan.cohort_category_id = cohort_cat.id if cohort_cat else None
         plan.add("category", "unchanged" if cohort_cat else "create", cohort_category_idnumber(cohort))
