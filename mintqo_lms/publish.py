@@ -34,8 +34,8 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import (Provisioner, content_calls, fingerprint, quiz_by_key, quiz_module,
-                                  store_activities, store_answered)
+from mintqo_lms.provision import (Provisioner, content_calls, cyclic_gc_paused, fingerprint, quiz_by_key,
+                                  quiz_module, store_activities, store_answered)
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument
 
@@ -75,6 +75,7 @@ def published_idnumber(quiz_idnumber: str, instrument: Instrument) -> str:
     return f"{quiz_idnumber}-{instrument.version}"
 
 
+@cyclic_gc_paused()
 def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrument_ref: str, *,
             templates_root: str | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> PublishResult:

@@ -9,7 +9,7 @@ import pytest
 
 import mintqo_lms.provision as provision_module
 from mintqo_lms.config import Config
-from mintqo_lms.moodle.errors import MoodleError
+from mintqo_lms.moodle.errors import MintqoError, MoodleError
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import ProvisionError, cohort_course_idnumber, provision
 from mintqo_lms.samples import write_synthetic_roster
@@ -190,3 +190,31 @@ def test_content_answered_before_a_failing_call_is_kept_and_not_sent_again(tmp_p
         assert resent and not resent & kept
         assert writes(sb, mark)["local_mintqo_upsert_course_content"] >= 1
         assert all(row["content_hash"] for row in store.db["courses"].rows)
+
+
+def test_the_cycle_collector_is_off_while_provisioning_and_back_on_after_success_and_failure(tmp_path):
+    import gc
+
+    seen = []
+    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
+        import_roster(store, EXAMPLE_ROSTER, "2025")
+        moodle = site(sb)
+        read = moodle.plugin.get_course_state
+
+        def state(*args, **kwargs):
+            seen.append(gc.isenabled())
+            return read(*args, **kwargs)
+
+        moodle.plugin.get_course_state = state
+        assert gc.isenabled()
+        provision(moodle, store, Config(), "2025")
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(MintqoError):
+            provision(moodle, store, Config(), "2031")   # no such cohort
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            provision(moodle, store, Config(), "2025")
+            assert not gc.isenabled()   # a caller's choice is left alone
+        finally:
+            gc.enable()
