@@ -11,12 +11,16 @@ How it stays safe to run again and again:
 * The read pass is one ``local_mintqo_get_course_state`` call for the whole cohort (a page per 200 courses:
   category and parents, courses, sections, activities, quiz questions, groups, enrolments, users, category
   roles), so an unchanged run costs one call at any size; core reads follow only for what it cannot know
-  (the root category on the first run, courses moved out by hand, people in no course yet).
+  (the root category on the first run, courses moved out by hand, people in no course yet). The state read
+  (and on a first run the root category's) travels in the background while the desired state is built from
+  the templates, the roster and the timetable, which need nothing from Moodle.
 * Writes grow with the number of courses, not of people: users, enrolments, groups and memberships travel
   in chunked batches across all courses, and so does course content (``upsert_course_content``: many courses'
   sections, activities, quizzes, criteria and events a call). A course's
   content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
-  lost a section or activity of it, so an unchanged second run makes no write call at all.
+  lost a section or activity of it, so an unchanged second run makes no write call at all. A course's rows and
+  fingerprint are stored only after the call carrying its last part answered, those of four calls in one
+  transaction (a commit is an fsync); a run killed in between sends them again.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
 """
 
