@@ -762,10 +762,15 @@ class Provisioner:
         if not stale:
             return
         plugin = self.moodle.plugin
-        # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
-        configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]} for c in stale])
+        building = Ahead(content_entries, stale)   # pure work: made while the settings call travels
+        try:
+            # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
+            configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]}
+                                                   for c in stale])
+        finally:
+            building.wait()
         result.content_items.update(f"course settings {c.status}" for c in configured)
-        entries, questionsets = content_entries(stale)
+        entries, questionsets = building.result()
         self.progress("Course content", 0, len(stale))
         # Batched across courses; a course's rows and fingerprint are stored only after the call carrying its last
         # entry answered, so a run cut off before sends that course again.
