@@ -11,18 +11,23 @@ How it stays safe to run again and again:
 * The read pass is one ``local_mintqo_get_course_state`` call for the whole cohort (a page per 200 courses:
   category and parents, courses, sections, activities, quiz questions, groups, enrolments, users, category
   roles), so an unchanged run costs one call at any size; core reads follow only for what it cannot know
-  (the root category on the first run, courses moved out by hand, people in no course yet).
+  (the root category on the first run, courses moved out by hand, people in no course yet). The state read
+  (and on a first run the root category's) travels in the background while the desired state is built from
+  the templates, the roster and the timetable, which need nothing from Moodle.
 * Writes grow with the number of courses, not of people: users, enrolments, groups and memberships travel
   in chunked batches across all courses, and so does course content (``upsert_course_content``: many courses'
   sections, activities, quizzes, criteria and events a call). A course's
   content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
-  lost a section or activity of it, so an unchanged second run makes no write call at all.
+  lost a section or activity of it, so an unchanged second run makes no write call at all. A course's rows and
+  fingerprint are stored only after the call carrying its last part answered, those of four calls in one
+  transaction (a commit is an fsync); a run killed in between sends them again.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import html
 import json
@@ -32,15 +37,18 @@ import secrets
 import string
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from mintqo_lms.config import Config
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
-from mintqo_lms.moodle.plugin import StateCategoryRole, StateCourse, StateUser
+from mintqo_lms.moodle.ahead import Ahead
+from mintqo_lms.moodle.plugin import CourseContentResult, CourseState, StateCategoryRole, StateCourse, StateUser
 from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
@@ -48,6 +56,7 @@ from mintqo_lms.templates import Activity, Curriculum, Section, load_curriculum,
 from mintqo_lms.timetable import TIMEZONE, Slot, format_slot, load_timetable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUALIFICATION_TEMPLATE = "qualification"
 REGIONAL_TEMPLATE = "regional_cycle"
@@ -58,6 +67,7 @@ _USERNAME_UNSAFE = re.compile(r"[^a-z0-9._@-]")
 SHORTNAME_MAX = 255                 # course.shortname (varchar 255)
 NEWS_FORUM_NAME = "Ankündigungen"   # Moodle's own announcements forum, in German
 NEWS_FORUM_INTRO = "<p>Neuigkeiten und Ankündigungen zu diesem Kurs.</p>"
+CALLS_PER_COMMIT = 4               # content calls whose answers are stored in one transaction
 STATE_PAGE_SIZE = 200              # courses per local_mintqo_get_course_state page (the plugin's maximum)
 WELCOME_KEY = "willkommen"          # the label in section 0 that shows the course summary on the course page
 
@@ -114,7 +124,7 @@ KIND_LABELS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     kind: str      # category, course, user, enrolment, group, membership, content
     action: str    # create, update, unchanged
@@ -157,6 +167,23 @@ class DesiredGroup:
 
 
 @dataclass
+class _PeopleLines:
+    """The plan's line for every enrolment and group membership, made while the state read travels (they need
+    only the roster); the answer then only marks those already done as unchanged."""
+
+    enrolments: list[Change]
+    memberships: list[list[Change]]    # per group of ``plan.groups``
+
+    @classmethod
+    def of(cls, plan: Plan) -> _PeopleLines:
+        email = {person_id: member.email for person_id, member in plan.people.items()}
+        return cls([Change("enrolment", "create", f"{course} {email[person_id]}", role)
+                    for course, person_id, role in plan.enrolments],
+                   [[Change("membership", "create", f"{group.idnumber} {email[person_id]}")
+                     for person_id in group.member_ids] for group in plan.groups])
+
+
+@dataclass
 class Plan:
     cohort: str
     changes: list[Change] = field(default_factory=list)
@@ -177,8 +204,8 @@ class Plan:
 
     def counts(self) -> dict[str, Counter]:
         table: dict[str, Counter] = {}
-        for change in self.changes:
-            table.setdefault(change.kind, Counter())[change.action] += 1
+        for (kind, action), number in Counter((change.kind, change.action) for change in self.changes).items():
+            table.setdefault(kind, Counter())[action] = number
         return table
 
     @property
@@ -235,79 +262,50 @@ class Provisioner:
                                                  if config.programme.templates_dir else None)
         self.progress = progress or (lambda label, done, total: None)
         self.roles = config.roles
-        self._xml_cache: dict[int, tuple[Any, str]] = {}
+        self._xml_cache: dict[int, tuple[Any, str, list[dict[str, Any]]]] = {}
 
     # -- desired state ------------------------------------------------------------------------------
 
     def desired_courses(self, cohort: str) -> list[DesiredCourse]:
         """The cohort's courses as the templates, roster and timetable want them, content included (what
         ``content["quizzes"]`` sends to ``import_quiz``); reads only the store. ``selfanalysis publish`` places
-        new instrument versions with the same quiz settings from here."""
-        return self._desired(cohort)[1]
+        new instrument versions with the same quiz settings from here (``content_hash`` is left empty: only
+        the plan compares it)."""
+        return self._courses(cohort, load_cohort(self.store, cohort), fingerprints=False)
 
     def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
                                                list[DesiredGroup], list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)
+        courses = self._courses(cohort, roster, fingerprints=True)
+        return (roster, courses, *_people(cohort, roster, courses))
+
+    def _courses(self, cohort: str, roster: CohortRoster, *, fingerprints: bool) -> list[DesiredCourse]:
+        """The cohort course and one regional course per network, with their content."""
         qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
         regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
         timetable = load_timetable(self.store, cohort)
         names = qualification.render_course(cohort)
         courses = [DesiredCourse(cohort_course_idnumber(cohort), qualification, names.fullname, names.shortname,
                                  names.summary)]
-        enrolments: list[tuple[str, int, str]] = []
-        groups: list[DesiredGroup] = []
-        cohort_course = courses[0].idnumber
-        # Programme-office staff are managers of the cohort's category: a real role in every course of the
-        # cohort (cohort course and regional courses) without an enrolment in each.
-        category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
-        # Each role's list and each initiative's members once: at 16x the programme (7,600 people, 2,400
-        # initiatives) filtering the roster per initiative took longer than reading the whole cohort.
-        coordinators, buddy_list = roster.by_role("coordinator"), roster.by_role("buddy")
-        buddies_of: dict[int, list[int]] = {}
-        for buddy in buddy_list:
-            buddies_of.setdefault(buddy.buddy_of_id, []).append(buddy.person_id)
-        members_of: dict[tuple[str, str], list[int]] = {}
-        for member in roster.by_role("initiative"):
-            members_of.setdefault((member.network_slug, member.initiative_slug), []).append(member.person_id)
-        initiatives_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
-            initiatives_of.setdefault(net_slug, []).append((init_slug, initiative))
-        for member in coordinators:
-            enrolments.append((cohort_course, member.person_id, "student"))
-        for member in buddy_list:
-            enrolments.append((cohort_course, member.person_id, "teacher"))
-        for coordinator in coordinators:
-            buddies = buddies_of.get(coordinator.person_id, [])
-            if buddies:
-                groups.append(DesiredGroup(
-                    buddy_group_idnumber(cohort, coordinator), cohort_course,
-                    f"Buddy-Tandem {coordinator.first_name} {coordinator.last_name}",
-                    "Buddy-Programm: Koordination und Alumni-Buddy", [coordinator.person_id, *buddies]))
         for slug, network in sorted(roster.networks.items()):
             names = regional.render_course(cohort, network=network["name"], region=network["region"])
-            idnumber = region_idnumber(cohort, network["name"])
-            courses.append(DesiredCourse(idnumber, regional, names.fullname, names.shortname, names.summary,
-                                         network_slug=slug))
-            enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
-            for init_slug, initiative in initiatives_of.get(slug, []):
-                members = members_of.get((slug, init_slug), [])
-                for person_id in members:
-                    enrolments.append((idnumber, person_id, "student"))
-                offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
-                groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
-                                           idnumber, initiative["name"], offer, members))
+            courses.append(DesiredCourse(region_idnumber(cohort, network["name"]), regional, names.fullname,
+                                         names.shortname, names.summary, network_slug=slug))
         _unique_shortnames(courses, roster)
         _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
-            course.content_hash = _fingerprint(course.content)
-        return roster, courses, enrolments, groups, category_roles
+            if fingerprints:
+                course.content_hash = content_fingerprint(course.content)
+        return courses
 
-    def _xml(self, instrument: Any) -> str:
-        """The instrument's Moodle XML, made once per run (every regional course imports the same)."""
+    def _xml(self, instrument: Any) -> tuple[str, list[dict[str, Any]]]:
+        """The instrument's Moodle XML and quiz sections, made once per run (every regional course imports the
+        same)."""
         if id(instrument) not in self._xml_cache:   # the instrument is kept too: its id stays its own
-            self._xml_cache[id(instrument)] = (instrument, to_moodle_xml(instrument))
-        return self._xml_cache[id(instrument)][1]
+            self._xml_cache[id(instrument)] = (instrument, to_moodle_xml(instrument),
+                                               [dict(s) for s in quiz_sections(instrument)])
+        return self._xml_cache[id(instrument)][1:]
 
     def _content(self, course: DesiredCourse) -> dict[str, Any]:
         """Everything the plugin calls send for a course's sections, activities, events and settings.
@@ -339,6 +337,7 @@ class Provisioner:
                 window = by_key.get(activity.key, [None])[0]
                 if activity.type == "quiz":
                     instrument = curriculum.instrument(activity.instrument or "")
+                    xml, quiz_parts = self._xml(instrument)
                     # One attempt each (Moodle names a "grading method" whenever more are allowed); the team's
                     # analysis is the latest finished attempt of any member, so another member can submit anew.
                     settings: dict[str, Any] = {"attempts": 1, "grademethod": 4, "questionsperpage": 0, "visible": 1}
@@ -349,8 +348,8 @@ class Provisioner:
                                          if v})
                     quizzes.append({
                         "section": number, "idnumber": idnumber, "name": activity.name,
-                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": self._xml(instrument),
-                        "sections": [dict(s) for s in quiz_sections(instrument)],
+                        "intro": quiz_intro(instrument, activity.intro), "questionsxml": xml,
+                        "sections": [dict(s) for s in quiz_parts],
                         "settings": settings,
                     })
                     # Right after the quiz: the page where every member reads the team's analysis (one team,
@@ -398,18 +397,15 @@ class Provisioner:
 
     # -- read pass: the plan ------------------------------------------------------------------------
 
-    def plan(self, cohort: str) -> Plan:
-        """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
-        courses): its category with the parents, every course in it with sections, activities, groups and
-        enrolments, the users in them and the category's role holders. Core reads follow only for what that
-        answer lacks: the root category on the first run, courses moved out of the category by hand, people
-        who are in no course yet."""
-        roster, courses, enrolments, groups, category_roles = self._desired(cohort)
-        plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments, groups=groups,
-                    category_roles=category_roles)
-        core = self.moodle.core
-        prog = self.config.programme
+    def read_state(self, cohort: str) -> Ahead[tuple[CourseState, int | None]]:
+        """The cohort's ``local_mintqo_get_course_state`` (and the root category's id), started now: they travel
+        while the desired state is built (which needs nothing from Moodle)."""
+        return Ahead(self._read_state, cohort)
 
+    def _read_state(self, cohort: str) -> tuple[CourseState, int | None]:
+        """The state and the root category's id: it is among the state's categories (the cohort category's
+        parents) unless the cohort category is new; then it is looked up. Reads only, no store: this runs in
+        the background."""
         try:
             state = self.moodle.plugin.get_course_state(categoryidnumber=cohort_category_idnumber(cohort),
                                                         page_size=STATE_PAGE_SIZE)
@@ -421,13 +417,31 @@ class Provisioner:
                 "the token cannot call local_mintqo_get_course_state: the site's local_mintqo plugin is older "
                 "than 1.3.0 (update it; the upgrade adds the function to the MINT-QO Sync service) or the "
                 "token belongs to another service (run 'mintqo-lms doctor')") from None
-        cohort_cat = state.categories[0] if state.categories else None
-        root_id = next((c.id for c in state.categories if c.idnumber == prog.root_category_idnumber), None)
+        root = self.config.programme.root_category_idnumber
+        root_id = next((c.id for c in state.categories if c.idnumber == root), None)
         if root_id is None:
-            root = core.get_categories_by_idnumber(prog.root_category_idnumber)
-            root_id = root[0].id if root else None
-        plan.root_category_id = root_id
-        plan.add("category", "unchanged" if root_id else "create", prog.root_category_idnumber,
+            found = self.moodle.core.get_categories_by_idnumber(root)
+            root_id = found[0].id if found else None
+        return state, root_id
+
+    def plan(self, cohort: str, state_read: Ahead[tuple[CourseState, int | None]] | None = None) -> Plan:
+        """The read pass. An unchanged cohort costs one ``local_mintqo_get_course_state`` call (a page per 200
+        courses): its category with the parents, every course in it with sections, activities, groups and
+        enrolments, the users in them and the category's role holders. Core reads follow only for what that
+        answer lacks: the root category on the first run, courses moved out of the category by hand, people
+        who are in no course yet. ``state_read``: the first two already started by :meth:`read_state`."""
+        pending = state_read or self.read_state(cohort)
+        try:
+            roster, courses, enrolments, groups, category_roles = self._desired(cohort)
+            plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments,
+                        groups=groups, category_roles=category_roles)
+            lines = _PeopleLines.of(plan)
+        finally:
+            pending.wait()   # a desired state that fails leaves no read behind
+        prog = self.config.programme
+        state, plan.root_category_id = pending.result()
+        cohort_cat = state.categories[0] if state.categories else None
+        plan.add("category", "unchanged" if plan.root_category_id else "create", prog.root_category_idnumber,
                  prog.root_category_name)
         plan.cohort_category_id = cohort_cat.id if cohort_cat else None
         plan.add("category", "unchanged" if cohort_cat else "create", cohort_category_idnumber(cohort))
@@ -443,7 +457,7 @@ class Provisioner:
 
         self._plan_courses(plan, found)
         self._plan_users(plan, list(users.values()))
-        self._plan_enrolments_and_groups(plan, found)
+        self._plan_enrolments_and_groups(plan, found, lines)
         self._plan_category_roles(plan, state.categoryroles if cohort_cat else [])
         self._plan_content(plan, found)
         return plan
@@ -497,7 +511,7 @@ class Provisioner:
                        if rest else {})
         for person in people:
             user = by_idnumber.get(person.idnumber) or by_email.get(person.email)
-            account = by_username.get(moodle_username(person.email))
+            account = by_username.get(moodle_username(person.email)) if by_username else None
             if user is None and account is not None:
                 if account.email.lower() != person.email:
                     raise ProvisionError(
@@ -509,7 +523,7 @@ class Provisioner:
                 plan.add("user", "unchanged", person.idnumber, person.email)
             else:
                 plan.add("user", "create", person.idnumber, person.email)
-        if any(c.kind == "user" and c.action == "create" for c in plan.changes):
+        if len(plan.user_ids) < len(people):   # someone gets a new account
             plan.lang = self._account_language(plan)
 
     def _account_language(self, plan: Plan) -> str:
@@ -523,7 +537,7 @@ class Provisioner:
             f"'{languages.defaultlang}' (install the pack under Site administration → Language packs)")
         return languages.defaultlang
 
-    def _plan_enrolments_and_groups(self, plan: Plan, found: dict[str, StateCourse]) -> None:
+    def _plan_enrolments_and_groups(self, plan: Plan, found: dict[str, StateCourse], lines: _PeopleLines) -> None:
         for course in plan.courses:
             existing = found.get(course.idnumber)
             if course.moodle_id is None or existing is None:
@@ -537,23 +551,23 @@ class Provisioner:
                 for userid in group.members:
                     course.user_groups.setdefault(userid, set()).add(group.id)
         courses = {c.idnumber: c for c in plan.courses}
-        for course_idnumber, person_id, role in plan.enrolments:
-            course = courses[course_idnumber]
+        roleids = {role: getattr(self.roles, role) for role in {role for _, _, role in plan.enrolments}}
+        nothing: set[int] = set()
+        for line, (course_idnumber, person_id, role) in zip(lines.enrolments, plan.enrolments):
             userid = plan.user_ids.get(person_id)
-            roleid = getattr(self.roles, role)
-            done = userid is not None and roleid in course.enrolled.get(userid, set())
-            plan.add("enrolment", "unchanged" if done else "create",
-                     f"{course_idnumber} {plan.people[person_id].email}", role)
-        for group in plan.groups:
+            if userid is not None and roleids[role] in courses[course_idnumber].enrolled.get(userid, nothing):
+                line.action = "unchanged"
+        plan.changes += lines.enrolments
+        for group, members in zip(plan.groups, lines.memberships):
             course = courses[group.course_idnumber]
             group.moodle_id = course.groups.get(group.idnumber) or course.group_names.get(group.name)
             plan.add("group", "unchanged" if group.moodle_id else "create", group.idnumber, group.name)
-            for person_id in group.member_ids:
+            for line, person_id in zip(members, group.member_ids):
                 userid = plan.user_ids.get(person_id)
-                done = (group.moodle_id is not None and userid is not None
-                        and group.moodle_id in course.user_groups.get(userid, set()))
-                plan.add("membership", "unchanged" if done else "create",
-                         f"{group.idnumber} {plan.people[person_id].email}")
+                if (group.moodle_id is not None and userid is not None
+                        and group.moodle_id in course.user_groups.get(userid, nothing)):
+                    line.action = "unchanged"
+            plan.changes += members
 
     def _plan_category_roles(self, plan: Plan, held: list[StateCategoryRole]) -> None:
         """Who holds which role in the cohort's category, as Moodle says (the state answer lists them)."""
@@ -748,29 +762,69 @@ class Provisioner:
         if not stale:
             return
         plugin = self.moodle.plugin
-        # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
-        configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]} for c in stale])
+        building = Ahead(content_entries, stale)   # pure work: made while the settings call travels
+        try:
+            # Course settings first, for every stale course in one call: the German news forum, no welcome mail.
+            configured = plugin.configure_courses([{"courseid": c.moodle_id, **c.content["configure"]}
+                                                   for c in stale])
+        finally:
+            building.wait()
         result.content_items.update(f"course settings {c.status}" for c in configured)
-        entries, questionsets = content_entries(stale)
+        entries, questionsets = building.result()
         self.progress("Course content", 0, len(stale))
-        # Batched across courses; a course's rows and fingerprint are stored once the call carrying its last
-        # entry answered, so a run cut off in between sends that course again.
-        for done, (index, answer) in enumerate(content_calls(plugin, entries, questionsets), start=1):
-            course = stale[index]
-            content = course.content
-            named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
-            result.content_items.update(f"sections {s.status}" for s in answer.sections)
-            result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
-            result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
-            result.content_items.update(f"calendar events {e.status}" for e in answer.events)
+        # Batched across courses; a course's rows and fingerprint are stored only after the call carrying its last
+        # entry answered, so a run cut off before sends that course again.
+        done = 0
+
+        def store(completed: list[tuple[int, CourseContentResult]]) -> None:
+            nonlocal done
             with self.store.transaction():
-                store_activities(self.store, course.idnumber, [
-                    (m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"],
-                     named[m.idnumber]["section"]) for m in answer.modules])
-                self.store.db["courses"].update(course.idnumber, {"content_hash": course.content_hash})
-            course.content_stale = False
-            result.applied["content updated" if course.content_known else "content created"] += 1
-            self.progress("Course content", done, len(stale))
+                for index, answer in completed:
+                    self._store_content(stale[index], answer, result)
+            for index, _ in completed:
+                stale[index].content_stale = False
+                done += 1
+                self.progress("Course content", done, len(stale))
+
+        store_answered(content_calls(plugin, entries, questionsets), store)
+
+    def _store_content(self, course: DesiredCourse, answer: CourseContentResult, result: ProvisionResult) -> None:
+        content = course.content
+        named = {a["idnumber"]: a for a in [*content["activities"], *content["quizzes"]]}
+        result.content_items.update(f"sections {s.status}" for s in answer.sections)
+        result.content_items.update(f"activities {m.status}" for m in answer.modules if m.modname != "quiz")
+        result.content_items.update(f"quizzes {q.status}" for q in answer.quizzes)
+        result.content_items.update(f"calendar events {e.status}" for e in answer.events)
+        store_activities(self.store, course.idnumber, [
+            (m.idnumber, m.cmid, m.instanceid, m.modname, named[m.idnumber]["name"], named[m.idnumber]["section"])
+            for m in answer.modules])
+        self.store.db.conn.execute("UPDATE courses SET content_hash = ? WHERE idnumber = ?",
+                                   [course.content_hash, course.idnumber])
+        result.applied["content updated" if course.content_known else "content created"] += 1
+
+
+def store_answered(calls: Iterable[list[T]], store: Callable[[list[T]], None], *,
+                   calls_per_commit: int = CALLS_PER_COMMIT) -> None:
+    """Hand what ``calls`` answered (per call, a list) to ``store``, the answers of ``calls_per_commit`` calls at a
+    time: a commit is an fsync (milliseconds), a content call carries whole courses. A run killed in between
+    sends those calls again (everything goes by idnumber); a failing call first stores what came before it."""
+    pending: list[T] = []
+
+    def flush() -> None:
+        nonlocal pending
+        answered, pending = pending, []
+        if answered:
+            store(answered)
+
+    try:
+        for number, answered in enumerate(calls, start=1):
+            pending += answered
+            if number % calls_per_commit == 0:
+                flush()
+    except Exception:
+        flush()
+        raise
+    flush()
 
 
 def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str, int, int, str, str, int]]) -> None:
@@ -783,9 +837,10 @@ def store_activities(store: Store, course_idnumber: str, modules: list[tuple[str
 
 
 def content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict[str, str]) -> Any:
-    """``iter_course_content``; a service without the function (plugin before 1.4.0) is named as such."""
+    """``iter_course_content_calls``: per call, the ``(index, answer)`` of the courses it completed; a service
+    without the function (plugin before 1.4.0) is named as such."""
     try:
-        yield from plugin.iter_course_content(entries, questionsets)
+        yield from plugin.iter_course_content_calls(entries, questionsets)
     except AccessDeniedError as exc:
         if exc.errorcode != "accessexception":
             raise
@@ -794,6 +849,7 @@ def content_calls(plugin: Any, entries: list[dict[str, Any]], questionsets: dict
                              "(run 'mintqo-lms doctor')") from None
 
 
+@lru_cache(maxsize=32)   # one XML (the same string) in every course: hashed once
 def questionset_key(xml: str) -> str:
     """A question set's key in a call: the same XML (one instrument in many courses) travels once."""
     return "qs-" + hashlib.sha256(xml.encode("utf-8")).hexdigest()[:24]
@@ -832,16 +888,38 @@ def content_entries(courses: list[DesiredCourse]) -> tuple[list[dict[str, Any]],
     return entries, questionsets
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cycle collector off for the duration (a context manager and a decorator): a cohort's state and
+    plan are hundreds of thousands of objects (at 16x), and each full collection walks them all again (a fifth
+    of an unchanged run's time), while what a run leaves behind is freed by reference counting anyway. Switched
+    back on afterwards, whatever happens."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@cyclic_gc_paused()
 def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_run: bool = False,
               progress: ProgressCallback | None = None) -> ProvisionResult:
     """Plan, and unless ``dry_run``, apply. Returns the plan and what was applied."""
     provisioner = Provisioner(moodle, store, config, progress=progress)
     stats = moodle.client.stats
     calls_before, snapshot = stats.total_calls, stats.as_dict()
-    run_id = store.start_run("provision" if not dry_run else "provision-dry-run", cohort)
+    state_read = provisioner.read_state(cohort)
+    try:
+        run_id = store.start_run("provision" if not dry_run else "provision-dry-run", cohort)
+    except BaseException:
+        state_read.wait()
+        raise
     result: ProvisionResult | None = None
     try:
-        plan = provisioner.plan(cohort)
+        plan = provisioner.plan(cohort, state_read)
         result = ProvisionResult(plan=plan, run_id=run_id)
         if not dry_run and plan.has_work:
             provisioner.apply(plan, result)
@@ -855,6 +933,52 @@ def provision(moodle: Moodle, store: Store, config: Config, cohort: str, *, dry_
                               "warnings": plan.warnings},
                      calls=stats.delta(snapshot))
     return result
+
+
+def _people(cohort: str, roster: CohortRoster, courses: list[DesiredCourse]
+            ) -> tuple[list[tuple[str, int, str]], list[DesiredGroup], list[tuple[int, str]]]:
+    """Who is enrolled where with which role, the groups with their members, and the category roles."""
+    enrolments: list[tuple[str, int, str]] = []
+    groups: list[DesiredGroup] = []
+    cohort_course = courses[0].idnumber
+    regional = {course.network_slug: course.idnumber for course in courses[1:]}
+    # Programme-office staff are managers of the cohort's category: a real role in every course of the
+    # cohort (cohort course and regional courses) without an enrolment in each.
+    category_roles = [(member.person_id, "manager") for member in roster.by_role("staff")]
+    # Each role's list and each initiative's members once: at 16x the programme (7,600 people, 2,400
+    # initiatives) filtering the roster per initiative took longer than reading the whole cohort.
+    coordinators, buddy_list = roster.by_role("coordinator"), roster.by_role("buddy")
+    buddies_of: dict[int, list[int]] = {}
+    for buddy in buddy_list:
+        buddies_of.setdefault(buddy.buddy_of_id, []).append(buddy.person_id)
+    members_of: dict[tuple[str, str], list[int]] = {}
+    for member in roster.by_role("initiative"):
+        members_of.setdefault((member.network_slug, member.initiative_slug), []).append(member.person_id)
+    initiatives_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (net_slug, init_slug), initiative in sorted(roster.initiatives.items()):
+        initiatives_of.setdefault(net_slug, []).append((init_slug, initiative))
+    for member in coordinators:
+        enrolments.append((cohort_course, member.person_id, "student"))
+    for member in buddy_list:
+        enrolments.append((cohort_course, member.person_id, "teacher"))
+    for coordinator in coordinators:
+        buddies = buddies_of.get(coordinator.person_id, [])
+        if buddies:
+            groups.append(DesiredGroup(
+                buddy_group_idnumber(cohort, coordinator), cohort_course,
+                f"Buddy-Tandem {coordinator.first_name} {coordinator.last_name}",
+                "Buddy-Programm: Koordination und Alumni-Buddy", [coordinator.person_id, *buddies]))
+    for slug, network in sorted(roster.networks.items()):
+        idnumber = regional[slug]
+        enrolments.append((idnumber, network["coordinator_id"], "editingteacher"))
+        for init_slug, initiative in initiatives_of.get(slug, []):
+            members = members_of.get((slug, init_slug), [])
+            for person_id in members:
+                enrolments.append((idnumber, person_id, "student"))
+            offer = f"Angebot: {initiative['offer']}" if initiative.get("offer") else ""
+            groups.append(DesiredGroup(initiative_idnumber(cohort, network["name"], initiative["name"]),
+                                       idnumber, initiative["name"], offer, members))
+    return enrolments, groups, category_roles
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -877,8 +1001,18 @@ def _lost_content(content: dict[str, Any], state: StateCourse | None) -> list[st
     return lost
 
 
-def _fingerprint(content: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+def fingerprint(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def quiz_by_key(quiz: dict[str, Any]) -> dict[str, Any]:
+    """An ``import_quiz``-style quiz with its question XML named by key: what a fingerprint needs of it (the
+    same key is the same XML), without encoding the whole XML again for every course."""
+    return {**quiz, "questionsxml": questionset_key(quiz["questionsxml"])}
+
+
+def content_fingerprint(content: dict[str, Any]) -> str:
+    return fingerprint({**content, "quizzes": [quiz_by_key(quiz) for quiz in content["quizzes"]]})
 
 
 def _cohort_start(cohort: str) -> int | None:

@@ -23,8 +23,7 @@ would show "kann ich nicht beurteilen" as the highest rating.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,8 @@ from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import Provisioner, content_calls, quiz_module, store_activities
+from mintqo_lms.provision import (Provisioner, content_calls, cyclic_gc_paused, fingerprint, quiz_by_key,
+                                  quiz_module, store_activities, store_answered)
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument
 
@@ -75,10 +75,7 @@ def published_idnumber(quiz_idnumber: str, instrument: Instrument) -> str:
     return f"{quiz_idnumber}-{instrument.version}"
 
 
-def _fingerprint(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
+@cyclic_gc_paused()
 def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrument_ref: str, *,
             templates_root: str | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> PublishResult:
@@ -112,6 +109,7 @@ def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrumen
 def _payloads(course: Any, instrument: Instrument, instrument_ref: str, xml: str) -> list[dict[str, Any]]:
     """The new version's quiz beside each of the course's quizzes, as ``import_quiz`` takes it."""
     payloads = []
+    intro, sections = quiz_intro(instrument, NEW_VERSION_INTRO), quiz_sections(instrument)
     for quiz in course.content["quizzes"]:
         activity = course.curriculum.activity(quiz["idnumber"].rsplit(":", 1)[-1])
         if activity.instrument == instrument_ref:
@@ -120,9 +118,7 @@ def _payloads(course: Any, instrument: Instrument, instrument_ref: str, xml: str
         payloads.append({
             "section": quiz["section"], "idnumber": published_idnumber(quiz["idnumber"], instrument),
             "name": f"{quiz['name']} (Version {instrument.version.lstrip('v')})",
-            "intro": quiz_intro(instrument, NEW_VERSION_INTRO),
-            "questionsxml": xml,
-            "sections": [dict(s) for s in quiz_sections(instrument)],
+            "intro": intro, "questionsxml": xml, "sections": [dict(s) for s in sections],
             "settings": dict(quiz["settings"]),
         })
     return payloads
@@ -132,38 +128,54 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
           instrument_ref: str, result: PublishResult, progress: Callable[[str, int, int], None] | None) -> None:
     """The quizzes not published yet (or changed since), batched across courses; each course's rows and
     fingerprints are stored once the call carrying its last entry answered."""
-    todo: list[tuple[Any, list[dict[str, Any]]]] = []
+    todo: list[tuple[Any, list[tuple[dict[str, Any], str]]]] = []
     xml = to_moodle_xml(instrument)
+    known = {(row["course_idnumber"], row["idnumber"]) for row in store.db.query(
+        "SELECT course_idnumber, idnumber FROM activities WHERE modname = 'quiz'")}
+    sent = {row["stream"]: row["cursor"] for row in store.db.query(   # the range keeps to the key's index
+        "SELECT stream, cursor FROM sync_state WHERE stream >= ? AND stream < ?", [STREAM_PREFIX, STREAM_END])}
     for course in courses:
         pending = []
         for payload in _payloads(course, instrument, instrument_ref, xml):
-            known = store.db["activities"].count_where(
-                "course_idnumber = ? AND idnumber = ?", [course.idnumber, payload["idnumber"]])
-            if known and store.get_cursor(_stream(course, payload), "") == _fingerprint(payload):
+            sending = fingerprint(quiz_by_key(payload))
+            if (course.idnumber, payload["idnumber"]) in known and sent.get(_stream(course, payload)) == sending:
                 result.skipped += 1
             else:
-                pending.append(payload)
+                pending.append((payload, sending))
         if pending:
             todo.append((course, pending))
     questionsets: dict[str, str] = {}
     entries = [{"courseid": stored[course.idnumber]["moodle_id"],
-                "modules": [quiz_module(p, questionsets) for p in pending]} for course, pending in todo]
+                "modules": [quiz_module(p, questionsets) for p, _ in pending]} for course, pending in todo]
     if progress:
         progress("Quizzes", 0, len(todo))
-    for done, (index, answer) in enumerate(content_calls(moodle.plugin, entries, questionsets), start=1):
-        course, pending = todo[index]
-        placed = list(zip(pending, answer.quizzes))
+    done = 0
+
+    def store_quizzes(completed: list[tuple[int, Any]]) -> None:
+        nonlocal done
+        now = int(time.time())
         with store.transaction():
-            store_activities(store, course.idnumber, [
-                (quiz.idnumber, quiz.cmid, quiz.quizid, "quiz", payload["name"], payload["section"])
-                for payload, quiz in placed])
-            for payload, _ in placed:
-                store.set_cursor(_stream(course, payload), _fingerprint(payload))
-        for quiz in answer.quizzes:
-            result.quizzes[quiz.status] += 1
-            result.published.append(f"{course.idnumber} {quiz.idnumber}")
-        if progress:
-            progress("Quizzes", done, len(todo))
+            for index, answer in completed:
+                course, pending = todo[index]
+                placed = list(zip(pending, answer.quizzes))
+                store_activities(store, course.idnumber, [
+                    (quiz.idnumber, quiz.cmid, quiz.quizid, "quiz", payload["name"], payload["section"])
+                    for (payload, _), quiz in placed])
+                store.upsert_rows("sync_state", ("stream",), ("stream", "cursor", "updated_at"),
+                                  [(_stream(course, payload), sending, now) for (payload, sending), _ in placed])
+        for index, answer in completed:
+            course = todo[index][0]
+            for quiz in answer.quizzes:
+                result.quizzes[quiz.status] += 1
+                result.published.append(f"{course.idnumber} {quiz.idnumber}")
+            done += 1
+            if progress:
+                progress("Quizzes", done, len(todo))
+
+    store_answered(content_calls(moodle.plugin, entries, questionsets), store_quizzes)
+
+
+STREAM_PREFIX, STREAM_END = "publish:", "publish;"   # ";" follows ":": every stream of publish lies between
 
 
 def _stream(course: Any, payload: dict[str, Any]) -> str:

@@ -247,6 +247,28 @@ def test_a_broken_template_stops_before_any_call(sandbox, store, tmp_path):
     assert writes(sandbox) == Counter()
 
 
+def test_an_edited_instrument_sends_the_courses_with_its_quiz_again_and_then_nothing(sandbox, store, tmp_path):
+    # The content fingerprint names a quiz's XML by its hash: an edit in the instrument must still be found.
+    templates = tmp_path / "templates"
+    shutil.copytree(PROJECT / "lms_templates", templates)
+    config = Config()
+    config.programme.templates_dir = templates
+    import_roster(store, EXAMPLE_ROSTER, "2025")
+    first = provision(site(sandbox), store, config, "2025")
+    regional = [c.idnumber for c in first.plan.courses if c.network_slug]
+    path = templates / "selfanalysis" / "v1.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("knüpft an die Interessen", "knüpft an die Fragen", 1), encoding="utf-8")
+
+    mark = len(sandbox.calls)
+    edited = provision(site(sandbox), store, config, "2025")
+    assert {c.key for c in edited.plan.changes if c.kind == "content" and c.action != "unchanged"} == set(regional)
+    assert edited.applied["content updated"] == len(regional) and writes(sandbox, mark)["local_mintqo_upsert_course_content"]
+    mark = len(sandbox.calls)
+    again = provision(site(sandbox), store, config, "2025")
+    assert not again.plan.has_work and writes(sandbox, mark) == Counter()
+
+
 def test_unknown_cohort_is_a_clear_error(sandbox, store):
     with pytest.raises(MoodleError.__mro__[1], match="no roster yet"):
         provision(site(sandbox), store, Config(), "2031")

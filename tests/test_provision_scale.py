@@ -9,6 +9,7 @@ import pytest
 
 import mintqo_lms.provision as provision_module
 from mintqo_lms.config import Config
+from mintqo_lms.moodle.errors import MintqoError, MoodleError
 from mintqo_lms.programme import import_roster
 from mintqo_lms.provision import ProvisionError, cohort_course_idnumber, provision
 from mintqo_lms.samples import write_synthetic_roster
@@ -144,3 +145,76 @@ def test_a_plugin_without_a_needed_function_is_named_and_no_content_is_marked_do
         assert not any(row["content_hash"] for row in store.db["courses"].rows)
         if function == "local_mintqo_get_course_state":
             assert list(sb.calls) == [function]
+
+
+def test_answers_are_stored_a_few_calls_at_a_time_and_a_failing_call_keeps_those_before_it():
+    stored: list[list[str]] = []
+
+    def calls():
+        yield ["a"]
+        yield ["b"]
+        yield []               # a call that completed no course (a big course's first part)
+        yield ["c"]
+        yield ["d", "e"]
+        raise MoodleError("local_mintqo_upsert_course_content", "kaputt")
+
+    with pytest.raises(MoodleError):
+        provision_module.store_answered(calls(), stored.append, calls_per_commit=2)
+    assert stored == [["a", "b"], ["c"], ["d", "e"]]
+
+
+def test_content_answered_before_a_failing_call_is_kept_and_not_sent_again(tmp_path):
+    roster = write_synthetic_roster(tmp_path / "roster.csv", **PROGRAMME)
+    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
+        import_roster(store, roster, "2025")
+        moodle = site(sb)
+        sent = moodle.client.call_prepared
+        content_calls = []
+
+        def failing(function, form):
+            if function == "local_mintqo_upsert_course_content":
+                content_calls.append(function)
+                if len(content_calls) == provision_module.CALLS_PER_COMMIT + 2:
+                    raise MoodleError(function, "kaputt")
+            return sent(function, form)
+
+        moodle.client.call_prepared = failing
+        with pytest.raises(MoodleError):
+            provision(moodle, store, Config(), "2025")
+        kept = {row["idnumber"] for row in store.db["courses"].rows if row["content_hash"]}
+        assert kept and len(kept) < 21   # the courses of the calls that answered, not the rest
+
+        mark = len(sb.calls)
+        again = provision(site(sb), store, Config(), "2025")
+        resent = {c.key for c in again.plan.changes if c.kind == "content" and c.action != "unchanged"}
+        assert resent and not resent & kept
+        assert writes(sb, mark)["local_mintqo_upsert_course_content"] >= 1
+        assert all(row["content_hash"] for row in store.db["courses"].rows)
+
+
+def test_the_cycle_collector_is_off_while_provisioning_and_back_on_after_success_and_failure(tmp_path):
+    import gc
+
+    seen = []
+    with Sandbox() as sb, Store(tmp_path / "s.db") as store:
+        import_roster(store, EXAMPLE_ROSTER, "2025")
+        moodle = site(sb)
+        read = moodle.plugin.get_course_state
+
+        def state(*args, **kwargs):
+            seen.append(gc.isenabled())
+            return read(*args, **kwargs)
+
+        moodle.plugin.get_course_state = state
+        assert gc.isenabled()
+        provision(moodle, store, Config(), "2025")
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(MintqoError):
+            provision(moodle, store, Config(), "2031")   # no such cohort
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            provision(moodle, store, Config(), "2025")
+            assert not gc.isenabled()   # a caller's choice is left alone
+        finally:
+            gc.enable()

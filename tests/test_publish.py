@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from mintqo_lms.templates import load_instrument
 # These tests sync right after the simulated work; the plugin's settle window is not their topic.
 pytestmark = pytest.mark.usefixtures("no_settle")
 
-EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "lms_templates" / "roster.example.csv"
+PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLE_ROSTER = PROJECT / "lms_templates" / "roster.example.csv"
 READS = {"local_mintqo_get_quiz_responses", "local_mintqo_get_completions"}
 
 
@@ -91,6 +93,23 @@ def test_publishing_again_makes_no_write_call(world):
     again = publish(moodle, store, Config(), "2025", "selfanalysis/v2")
     assert again.quizzes == {} and again.skipped > 0 and again.total_calls == 0
     assert len(sb.calls) == mark
+
+
+def test_an_edited_instrument_is_published_again_and_then_left_alone(world, tmp_path):
+    # The fingerprint names the XML by its hash: an edit in the instrument must still be found.
+    sb, store, moodle = world
+    templates = tmp_path / "templates"
+    shutil.copytree(PROJECT / "lms_templates", templates)
+    first = publish(moodle, store, Config(), "2025", "selfanalysis/v2", templates_root=str(templates))
+    path = templates / "selfanalysis" / "v2.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("knüpft an die Interessen", "knüpft an die Fragen", 1), encoding="utf-8")
+    edited = publish(moodle, store, Config(), "2025", "selfanalysis/v2", templates_root=str(templates))
+    assert edited.skipped == 0 and sum(edited.quizzes.values()) == sum(first.quizzes.values()) > 0
+    assert edited.total_calls > 0
+    mark = len(sb.calls)
+    again = publish(moodle, store, Config(), "2025", "selfanalysis/v2", templates_root=str(templates))
+    assert again.quizzes == {} and again.skipped == sum(first.quizzes.values()) and len(sb.calls) == mark
 
 
 def test_the_curriculums_own_instrument_and_an_unprovisioned_cohort_are_refused(world, tmp_path):

@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from mintqo_lms.moodle.encoding import FormFields, encode_params, flatten, form_body
+from mintqo_lms.moodle.ahead import read_ahead
+from mintqo_lms.moodle.encoding import FormFields, PreparedForm, encode_params, flatten, form_body
 from mintqo_lms.moodle.errors import (
     IncompleteBatchError,
     InsecureURLError,
@@ -224,20 +225,30 @@ class MoodleClient:
 
         Raises a :class:`~mintqo_lms.moodle.errors.MoodleError` subclass for every failure.
         """
+        return self.call_prepared(function, self.prepare(function, **params))
+
+    def prepare(self, function: str, **params: Any) -> PreparedForm:
+        """``params`` encoded for :meth:`call_prepared` (pure work, no request: may run in another thread)."""
         fields = encode_params(params)
         if len(fields) + PROTOCOL_FIELDS > self.max_form_fields:
             raise RequestTooLargeError(
                 f"{function}: {len(fields) + PROTOCOL_FIELDS} form fields exceed the limit of "
                 f"{self.max_form_fields}; use call_batched()"
             )
-        return self._post(function, fields)
+        return PreparedForm(form_body(fields), len(fields))
 
-    def _post(self, function: str, fields: FormFields) -> Any:
+    def call_prepared(self, function: str, form: PreparedForm) -> Any:
+        """:meth:`call` with parameters :meth:`prepare` encoded."""
+        return self._post(function, form)
+
+    def _post(self, function: str, fields: FormFields | PreparedForm) -> Any:
         with self._one_request:
             return self._post_alone(function, fields)
 
-    def _post_alone(self, function: str, fields: FormFields) -> Any:
-        body = [("wstoken", self.__token), ("wsfunction", function), ("moodlewsrestformat", "json"), *fields]
+    def _post_alone(self, function: str, fields: FormFields | PreparedForm) -> Any:
+        head = form_body([("wstoken", self.__token), ("wsfunction", function), ("moodlewsrestformat", "json")])
+        tail = fields.text if isinstance(fields, PreparedForm) else form_body(fields)
+        body = f"{head}&{tail}" if tail else head   # encoded once, before the clock starts: the client's work
         self.last_function = function
         retry_any_failure = is_read_function(function)
         attempt = 0
@@ -279,13 +290,11 @@ class MoodleClient:
             self._sleep(delay)
             attempt += 1
 
-    def _send(self, body: list[tuple[str, Any]]) -> requests.Response:
-        """One HTTP request; its duration (requests reads the whole body) is counted as waiting for Moodle.
-        The form is encoded before the clock starts: encoding is the client's work, not Moodle's."""
-        encoded = form_body(body)
+    def _send(self, body: str) -> requests.Response:
+        """One HTTP request; its duration (requests reads the whole body) is counted as waiting for Moodle."""
         sent = time.perf_counter()
         try:
-            return self.session.post(self.endpoint, data=encoded, headers=FORM_HEADERS, timeout=self.timeout)
+            return self.session.post(self.endpoint, data=body, headers=FORM_HEADERS, timeout=self.timeout)
         finally:
             self.stats.wait_s += time.perf_counter() - sent
 
@@ -332,8 +341,12 @@ class MoodleClient:
         :class:`IncompleteBatchError` instead of silently losing records.
         """
         results: list[Any] = []
-        for chunk in self.chunks(items, list_param, **params):
-            answer = self._post(function, encode_params({**params, list_param: chunk}))
+        # Each chunk is encoded while the one before it travels (read_ahead runs the generator one step ahead).
+        prepared = ((chunk, PreparedForm(form_body(fields), len(fields)))
+                    for chunk in self.chunks(items, list_param, **params)
+                    for fields in [encode_params({**params, list_param: chunk})])
+        for chunk, form in read_ahead(prepared):
+            answer = self._post(function, form)
             if answer is None:
                 continue
             if isinstance(answer, Mapping):

@@ -7,6 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
+from mintqo_lms.moodle.ahead import read_ahead
 from mintqo_lms.moodle.client import PROTOCOL_FIELDS, MoodleClient
 from mintqo_lms.moodle.content import MAX_CONTENT_COURSES, MAX_CONTENT_QUIZZES, plan_calls
 from mintqo_lms.moodle.errors import IncompleteBatchError, MoodleError
@@ -334,21 +335,36 @@ class PluginAPI:
                             max_quizzes: int = MAX_CONTENT_QUIZZES) -> Iterator[tuple[int, CourseContentResult]]:
         """Like :meth:`upsert_course_content`, yielding ``(index in courses, result)`` as soon as the call carrying
         a course's last entry answered (its content is complete in Moodle then); each call is all-or-nothing."""
+        for completed in self.iter_course_content_calls(courses, questionsets, max_courses=max_courses,
+                                                        max_quizzes=max_quizzes):
+            yield from completed
+
+    def iter_course_content_calls(self, courses: Sequence[Mapping[str, Any]], questionsets: Mapping[str, str], *,
+                                  max_courses: int = MAX_CONTENT_COURSES, max_quizzes: int = MAX_CONTENT_QUIZZES
+                                  ) -> Iterator[list[tuple[int, CourseContentResult]]]:
+        """Per call, the courses it completed (``(index in courses, result)``, maybe none): a caller can store them
+        in one transaction."""
         budget = self.client.max_form_fields - PROTOCOL_FIELDS
         partial: dict[int, CourseContentResult] = {}
-        for call in plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes):
-            answer = self.client.call("local_mintqo_upsert_course_content", **call.params(questionsets))
+        function = "local_mintqo_upsert_course_content"
+        # Each call is encoded while the one before it travels (writes still go one after the other, in order).
+        prepared = ((call, self.client.prepare(function, **call.params(questionsets)))
+                    for call in plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes))
+        for call, form in read_ahead(prepared):
+            answer = self.client.call_prepared(function, form)
             results = [CourseContentResult.model_validate(c) for c in answer["courses"]]
             if len(results) != len(call.pieces):
                 raise IncompleteBatchError(f"local_mintqo_upsert_course_content: sent {len(call.pieces)} course "
                                            f"entries, Moodle answered {len(results)}")
+            completed = []
             for piece, result in zip(call.pieces, results):
                 merged = partial[piece.index].merge(result) if piece.index in partial else result
                 if piece.last:
                     partial.pop(piece.index, None)
-                    yield piece.index, merged
+                    completed.append((piece.index, merged))
                 else:
                     partial[piece.index] = merged
+            yield completed
 
     def get_course_state(self, *, categoryidnumber: str = "", courseids: Sequence[int] = (),
                          courseidnumbers: Sequence[str] = (), page_size: int = 200) -> CourseState:
