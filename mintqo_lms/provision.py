@@ -27,7 +27,6 @@ How it stays safe to run again and again:
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import html
 import json
@@ -37,13 +36,13 @@ import secrets
 import string
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from mintqo_lms.config import Config
+from mintqo_lms.gcpause import cyclic_gc_paused
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
@@ -886,22 +885,6 @@ def content_entries(courses: list[DesiredCourse]) -> tuple[list[dict[str, Any]],
                         "completioncriteria": [{"idnumber": i} for i in content["criteria"]],
                         "events": content["events"]})
     return entries, questionsets
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Python's cycle collector off for the duration (a context manager and a decorator): a cohort's state and
-    plan are hundreds of thousands of objects (at 16x), and each full collection walks them all again (a fifth
-    of an unchanged run's time), while what a run leaves behind is freed by reference counting anyway. Switched
-    back on afterwards, whatever happens."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @cyclic_gc_paused()

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mintqo_lms.config import Config
+from mintqo_lms.gcpause import cyclic_gc_paused
 from mintqo_lms.instrument import quiz_intro, quiz_sections, to_moodle_xml
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import MintqoError
-from mintqo_lms.provision import (Provisioner, content_calls, cyclic_gc_paused, fingerprint, quiz_by_key,
+from mintqo_lms.provision import (Provisioner, content_calls, fingerprint, quiz_by_key,
                                   quiz_module, store_activities, store_answered)
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Instrument, load_instrument

@@ -27,15 +27,14 @@ remembers the courses it belongs to: when provisioning adds one, that stream sta
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import threading
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mintqo_lms.gcpause import cyclic_gc_paused
 from mintqo_lms.keys import require_cohort
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.ahead import Ahead, read_ahead
@@ -142,20 +141,8 @@ def sync_cohort(moodle: Moodle, store: Store, cohort: str, *, page_size: int = 1
     the page being stored (:func:`~mintqo_lms.moodle.ahead.read_ahead`): the client's work hides in Moodle's
     answer time. Only the reading runs there; every page is still stored, with its cursor, here."""
     check_syncable(store, cohort)
-    with _young_objects_only():
+    with cyclic_gc_paused():
         return _sync(moodle, store, cohort, page_size, full, templates_root)
-
-
-@contextmanager
-def _young_objects_only() -> Iterator[None]:
-    """Garbage collections during the sync look at what the sync allocates, not at everything the process has
-    imported: a full collection in a fresh process takes some 45 ms with every thread stopped, the reads ahead
-    included. Afterwards the older objects are collected as before."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _sync(moodle: Moodle, store: Store, cohort: str, page_size: int, full: bool,

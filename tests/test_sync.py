@@ -388,21 +388,20 @@ def test_the_next_page_is_read_while_a_page_is_stored(clocked, monkeypatch):
     assert result.enrolment_records == store.db["moodle_enrolments"].count > 0
 
 
-def test_objects_frozen_for_the_sync_are_collected_as_before_afterwards(clocked, monkeypatch):
-    """The sync keeps garbage collection off the objects that were there before it (gc.freeze); after it, ok or
-    failed, nothing stays frozen."""
+def test_the_cycle_collector_is_off_while_syncing_and_back_on_after_success_and_failure(clocked, monkeypatch):
     sb, store, moodle, clock = clocked
-    frozen_during = []
+    collecting_during = []
     save_page = syncstore.ResponsePages.save
 
     def saving(self, page, result):
-        frozen_during.append(gc.get_freeze_count() > 0)
+        collecting_during.append(gc.isenabled())
         save_page(self, page, result)
 
     monkeypatch.setattr(syncstore.ResponsePages, "save", saving)
     sync_cohort(moodle, store, "2025")
+    assert gc.isenabled()
     sb.faults.add("local_mintqo_get_completions", kind="exception")
     with pytest.raises(MoodleError):
         sync_cohort(moodle, store, "2025")
-    assert frozen_during == [True, True]
-    assert gc.get_freeze_count() == 0
+    assert collecting_during == [False, False]
+    assert gc.isenabled()
