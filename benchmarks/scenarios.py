@@ -158,8 +158,12 @@ def certificates_issue(ctx: Context) -> dict[str, Any]:
     module = _module("mintqo_lms.certificates")
     run = _function(module, "issue_certificates")
     result = run(ctx.store, ctx.cohort, site_url=ctx.moodle.client.url, moodle=ctx.moodle)
-    return {name: len(getattr(result, name)) for name in ("issued", "already", "incomplete", "messages_sent")
-            if isinstance(getattr(result, name, None), (list, dict, set))}
+    counts: dict[str, Any] = {name: len(getattr(result, name)) for name in ("issued", "already", "incomplete",
+                                                                          "messages_sent")
+                              if isinstance(getattr(result, name, None), (list, dict, set))}
+    if isinstance(getattr(result, "render_s", None), float):
+        counts["render_s"] = round(result.render_s, 3)   # drawing the PDFs: local work, shown apart
+    return counts
 
 
 def report(ctx: Context) -> dict[str, Any]:

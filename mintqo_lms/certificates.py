@@ -529,6 +529,14 @@ def issue_certificates(store: Store, cohort: str, *, site_url: str, moodle: Mood
     """Issue one certificate to every eligible coordinator of ``cohort`` who has none yet (see the module
     docstring); then, with ``moodle``, publish every record whose state the plugin does not have yet and (with
     ``notify``) send each new holder one German Moodle message. Recorded in ``sync_runs`` like the other runs."""
+    with store.durable():
+        return _issue_certificates(store, cohort, site_url=site_url, moodle=moodle, dry_run=dry_run, notify=notify,
+                                   templates_root=templates_root, now=now)
+
+
+def _issue_certificates(store: Store, cohort: str, *, site_url: str, moodle: Moodle | None = None,
+                        dry_run: bool = False, notify: bool = True,
+                        templates_root: str | os.PathLike[str] | None = None, now: int | None = None) -> IssueResult:
     require_cohort(store, cohort)
     template = load_certificate_template(templates_root)   # a template mistake stops before anything is issued
     people, modules = eligibility(store, cohort, templates_root)
@@ -779,6 +787,12 @@ def revoke_certificate(store: Store, text: str, reason: str, *, moodle: Moodle |
                        ) -> tuple[dict, bool, PublishResult | None]:
     """Mark a certificate revoked (the record stays) and, with ``moodle``, publish the revocation at once.
     Returns the record, whether this call revoked it (False: it was revoked before) and the publication."""
+    with store.durable():
+        return _revoke_certificate(store, text, reason, moodle=moodle)
+
+
+def _revoke_certificate(store: Store, text: str, reason: str, *, moodle: Moodle | None = None
+                        ) -> tuple[dict, bool, PublishResult | None]:
     reason = " ".join((reason or "").split())
     if not reason:
         raise CertificateError("--reason is required: say why the certificate is revoked")

@@ -50,6 +50,12 @@ def send_recorded(moodle: Moodle, store: Store, table: str, pk: tuple[str, ...],
     ``row`` holds the primary key columns ``pk`` and whatever else the table keeps (``attempts``,
     ``created_at`` …); ``status``, ``clientmsgid``, ``msgid``, ``error``, ``updated_at`` and ``sent_at`` are set
     here."""
+    with store.durable():
+        return _send_recorded(moodle, store, table, pk, row, touserid=touserid, text=text, clientmsgid=clientmsgid)
+
+
+def _send_recorded(moodle: Moodle, store: Store, table: str, pk: tuple[str, ...], row: Mapping[str, Any], *,
+                   touserid: int, text: str, clientmsgid: str) -> Outcome:
     now = int(time.time())
     with store.transaction():  # recorded before it goes out: a lost answer is never re-sent on its own
         store.db[table].upsert({**row, "status": "sending", "clientmsgid": clientmsgid, "error": None,

@@ -229,6 +229,11 @@ def forget_person(store: Store, email: str, *, moodle: Any = None) -> ForgetResu
 
     ``moodle`` (optional) lets the certificates module republish a pseudonymised certificate record to the
     plugin's verification page."""
+    with store.durable():
+        return _forget_person(store, email, moodle=moodle)
+
+
+def _forget_person(store: Store, email: str, *, moodle: Any = None) -> ForgetResult:
     email = _normalise(email)
     person = _person(store, email)
     pid, uid = person["id"], person["moodle_user_id"]

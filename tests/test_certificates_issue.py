@@ -322,3 +322,23 @@ def test_cli_issue_list_verify_revoke(world, tmp_path):
     assert "revoked (Irrtum)" in table.output and "verify page: revoked" in table.output
     for result in (dry, issued, again, listed, valid, unknown, revoked, after, table):
         assert sb.token not in result.output
+
+
+def test_certificates_and_their_messages_are_committed_durably(world, monkeypatch):
+    """A certificate's code and its message record are what only the store knows: they are committed with
+    synchronous=FULL, the rest of the store's commits stay NORMAL."""
+    sb, store, moodle = world
+    work_in_moodle(sb, store, moodle, TRIER)
+    synced(sb, store, moodle)
+    seen = []
+    send = moodle.core.send_instant_message
+
+    def sending(*args, **kwargs):
+        seen.append(store.db.execute("PRAGMA synchronous").fetchone()[0])
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(moodle.core, "send_instant_message", sending)
+    issued = issue_certificates(store, COHORT, site_url=sb.url, moodle=moodle)
+    assert [name for _, name in issued.issued] == ["Jürgen Weißmüller"]
+    assert seen == [2]
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1

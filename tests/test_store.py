@@ -216,3 +216,26 @@ def test_query_in_asks_in_chunks_and_every_matching_row_comes_back_once(tmp_path
                                    "userid IN ({})", range(0, 3000), [2]))
         assert sorted(r["userid"] for r in rows) == list(range(1, 2501, 2))
         assert list(store.query_in("SELECT userid FROM moodle_enrolments WHERE userid IN ({})", [])) == []
+
+
+def test_commits_are_normal_unless_durable_where_only_the_store_knows(tmp_path):
+    """WAL with synchronous=NORMAL by default; FULL inside durable() (nested too), NORMAL again after it, also
+    after an error; durable() cannot begin inside a transaction."""
+    store = Store(tmp_path / "s.db")
+    synchronous = lambda: store.db.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+    assert synchronous() == 1
+    with store.durable():
+        assert synchronous() == 2
+        with store.durable():
+            assert synchronous() == 2
+        assert synchronous() == 2
+    assert synchronous() == 1
+    with pytest.raises(RuntimeError):
+        with store.durable():
+            raise RuntimeError("boom")
+    assert synchronous() == 1
+    with store.transaction():
+        with pytest.raises(StoreError, match="outside a transaction"):
+            with store.durable():
+                pass
+    assert synchronous() == 1
