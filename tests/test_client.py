@@ -10,10 +10,12 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 import responses
+from pydantic import ValidationError
 
 from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.client import MoodleClient, check_url
 from mintqo_lms.moodle.encoding import encode_params
+from mintqo_lms.moodle.models import MoodleModel
 from mintqo_lms.moodle.errors import (
     AccessDeniedError,
     IncompleteBatchError,
@@ -346,3 +348,46 @@ def test_namespaced_exception_classes_are_read_by_their_own_name():
     denied = {"exception": "core\\exception\\required_capability_exception", "errorcode": "nopermissions",
               "message": "Sorry, but you do not currently have permissions to do that (Create courses)."}
     assert isinstance(error_from_answer("core_course_create_courses", denied), AccessDeniedError)
+
+
+# -- call_model: the answer validated straight from its bytes -------------------------------------------------
+
+class _Answer(MoodleModel):
+    total: int = 0
+    names: list[str] = []
+
+
+@responses.activate
+def test_call_model_validates_the_answer_straight_from_its_text():
+    responses.post(ENDPOINT, json={"total": 2, "names": ["Jörg", "Ayşe"], "extra": 1})
+    answer = make_client().call_model("local_mintqo_get_course_state", _Answer, limitfrom=0)
+    assert answer == _Answer(total=2, names=["Jörg", "Ayşe"])
+
+
+@responses.activate
+def test_call_model_raises_moodles_exception_instead_of_an_empty_model():
+    # every field has a default: validated as a model, the error answer would pass as "nothing there"
+    responses.post(ENDPOINT, json={"exception": "webservice_access_exception", "errorcode": "accessexception",
+                                   "message": "Access control exception"})
+    client = make_client()
+    with pytest.raises(AccessDeniedError):
+        client.call_model("local_mintqo_get_course_state", _Answer)
+    assert client.stats.by_function["local_mintqo_get_course_state"].errors == 1
+
+
+@pytest.mark.parametrize("body", ['{"total": "zwei", "names": 5}', "[1, 2]", "", "null"])
+@responses.activate
+def test_call_model_shape_errors_are_those_of_the_decoded_answer(body):
+    responses.post(ENDPOINT, body=body, content_type="application/json")
+    with pytest.raises(ValidationError) as caught:
+        make_client().call_model("local_mintqo_get_course_state", _Answer)
+    with pytest.raises(ValidationError) as expected:
+        _Answer.model_validate(json.loads(body) if body else None)
+    assert caught.value.errors() == expected.value.errors()
+
+
+@responses.activate
+def test_call_model_of_cut_off_json_is_a_protocol_error():
+    responses.post(ENDPOINT, body='{"total": 2, "names": ["Jö', content_type="application/json")
+    with pytest.raises(MoodleProtocolError, match="cut off"):
+        make_client().call_model("local_mintqo_get_course_state", _Answer)

@@ -374,9 +374,10 @@ class PluginAPI:
         users: dict[int, StateUser] = {}
         limitfrom = 0
         while True:
-            answer = CourseState.model_validate(self.client.call(
-                "local_mintqo_get_course_state", categoryidnumber=categoryidnumber, courseids=list(courseids),
-                courseidnumbers=list(courseidnumbers), limitfrom=limitfrom, limitnum=page_size))
+            answer = self.client.call_model(
+                "local_mintqo_get_course_state", CourseState, categoryidnumber=categoryidnumber,
+                courseids=list(courseids), courseidnumbers=list(courseidnumbers), limitfrom=limitfrom,
+                limitnum=page_size)
             merged.categories, merged.categoryroles, merged.total = answer.categories, answer.categoryroles, answer.total
             merged.courses.extend(answer.courses)
             users.update((u.id, u) for u in answer.users)
