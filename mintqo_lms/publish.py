@@ -107,10 +107,11 @@ def publish(moodle: Moodle, store: Store, config: Config, cohort: str, instrumen
     return result
 
 
-def _payloads(course: Any, instrument: Instrument, instrument_ref: str, xml: str) -> list[dict[str, Any]]:
-    """The new version's quiz beside each of the course's quizzes, as ``import_quiz`` takes it."""
+def _payloads(course: Any, instrument: Instrument, instrument_ref: str, xml: str, intro: str,
+              sections: list[Any]) -> list[dict[str, Any]]:
+    """The new version's quiz beside each of the course's quizzes, as ``import_quiz`` takes it (``intro`` and
+    ``sections`` are the instrument's, made once for all courses)."""
     payloads = []
-    intro, sections = quiz_intro(instrument, NEW_VERSION_INTRO), quiz_sections(instrument)
     for quiz in course.content["quizzes"]:
         activity = course.curriculum.activity(quiz["idnumber"].rsplit(":", 1)[-1])
         if activity.instrument == instrument_ref:
@@ -131,13 +132,14 @@ def _send(moodle: Moodle, store: Store, courses: list[Any], stored: dict[str, An
     fingerprints are stored once the call carrying its last entry answered."""
     todo: list[tuple[Any, list[tuple[dict[str, Any], str]]]] = []
     xml = to_moodle_xml(instrument)
+    intro, sections = quiz_intro(instrument, NEW_VERSION_INTRO), quiz_sections(instrument)
     known = {(row["course_idnumber"], row["idnumber"]) for row in store.db.query(
         "SELECT course_idnumber, idnumber FROM activities WHERE modname = 'quiz'")}
     sent = {row["stream"]: row["cursor"] for row in store.db.query(   # the range keeps to the key's index
         "SELECT stream, cursor FROM sync_state WHERE stream >= ? AND stream < ?", [STREAM_PREFIX, STREAM_END])}
     for course in courses:
         pending = []
-        for payload in _payloads(course, instrument, instrument_ref, xml):
+        for payload in _payloads(course, instrument, instrument_ref, xml, intro, sections):
             sending = fingerprint(quiz_by_key(payload))
             if (course.idnumber, payload["idnumber"]) in known and sent.get(_stream(course, payload)) == sending:
                 result.skipped += 1
