@@ -251,16 +251,22 @@ def load_cohort(store: Store, cohort: str) -> CohortRoster:
         "SELECT m.person_id, p.email, p.first_name, p.last_name, p.idnumber, p.moodle_user_id, m.role, "
         "m.network_slug, m.initiative_slug, m.buddy_of_id FROM memberships m JOIN people p ON p.id = m.person_id "
         "WHERE m.cohort = ? AND m.active = 1 ORDER BY m.roster_line, m.role", [cohort])]
-    networks = {row["slug"]: row for row in store.db["networks"].rows_where("cohort = ?", [cohort])}
-    active_networks = {m.network_slug for m in members if m.role == "coordinator"}
     initiatives = {(row["network_slug"], row["slug"]): row
                    for row in store.db["initiatives"].rows_where("cohort = ?", [cohort])}
     active_initiatives = {(m.network_slug, m.initiative_slug) for m in members if m.role == "initiative"}
     return CohortRoster(
         cohort=cohort, members=members,
-        networks={k: v for k, v in networks.items() if k in active_networks},
+        networks=active_networks(store, cohort),
         initiatives={k: v for k, v in initiatives.items() if k in active_initiatives},
     )
+
+
+def active_networks(store: Store, cohort: str) -> dict[str, dict]:
+    """The cohort's networks that have an active coordinator (slug -> row): all the courses need of a roster."""
+    return {row["slug"]: row for row in store.db.query(
+        "SELECT n.* FROM networks n WHERE n.cohort = ? AND EXISTS (SELECT 1 FROM memberships m WHERE "
+        "m.cohort = n.cohort AND m.network_slug = n.slug AND m.role = 'coordinator' AND m.active = 1) "
+        "ORDER BY n.rowid", [cohort])}
 
 
 def set_moodle_user_ids(store: Store, ids: Iterable[tuple[int, int]]) -> None:
@@ -303,7 +309,7 @@ def find_person(store: Store, email: str) -> dict:
     return rows[0]
 
 
-__all__ = ["ALLOW_SHRINK_FLAG", "RESTORE_OPTION", "CohortRoster", "EmptyRosterError", "ImportSummary", "Member",
+__all__ = ["ALLOW_SHRINK_FLAG", "RESTORE_OPTION", "CohortRoster", "active_networks", "EmptyRosterError", "ImportSummary", "Member",
            "ProgrammeError", "RosterShrinkError", "UnknownCohortError", "cohort_title", "find_person",
            "import_roster", "load_cohort", "remove_member", "removed_people", "person_idnumber", "require_cohort",
            "save_roster", "set_moodle_user_ids", "slugify"]

@@ -48,7 +48,8 @@ from mintqo_lms.moodle import Moodle
 from mintqo_lms.moodle.errors import AccessDeniedError, InvalidParameterError, MintqoError
 from mintqo_lms.moodle.ahead import Ahead
 from mintqo_lms.moodle.plugin import CourseContentResult, CourseState, StateCategoryRole, StateCourse, StateUser
-from mintqo_lms.programme import CohortRoster, Member, cohort_title, load_cohort, set_moodle_user_ids
+from mintqo_lms.programme import (CohortRoster, Member, active_networks, cohort_title, load_cohort, require_cohort,
+                                  set_moodle_user_ids)
 from mintqo_lms.roster import initiative_idnumber, region_idnumber
 from mintqo_lms.store import Store
 from mintqo_lms.templates import Activity, Curriculum, Section, load_curriculum, short_network_name
@@ -270,15 +271,16 @@ class Provisioner:
         ``content["quizzes"]`` sends to ``import_quiz``); reads only the store. ``selfanalysis publish`` places
         new instrument versions with the same quiz settings from here (``content_hash`` is left empty: only
         the plan compares it)."""
-        return self._courses(cohort, load_cohort(self.store, cohort), fingerprints=False)
+        require_cohort(self.store, cohort)
+        return self._courses(cohort, active_networks(self.store, cohort), fingerprints=False)
 
     def _desired(self, cohort: str) -> tuple[CohortRoster, list[DesiredCourse], list[tuple[str, int, str]],
                                                list[DesiredGroup], list[tuple[int, str]]]:
         roster = load_cohort(self.store, cohort)
-        courses = self._courses(cohort, roster, fingerprints=True)
+        courses = self._courses(cohort, roster.networks, fingerprints=True)
         return (roster, courses, *_people(cohort, roster, courses))
 
-    def _courses(self, cohort: str, roster: CohortRoster, *, fingerprints: bool) -> list[DesiredCourse]:
+    def _courses(self, cohort: str, networks: dict[str, dict], *, fingerprints: bool) -> list[DesiredCourse]:
         """The cohort course and one regional course per network, with their content."""
         qualification = load_curriculum(QUALIFICATION_TEMPLATE, self.templates_root)
         regional = load_curriculum(REGIONAL_TEMPLATE, self.templates_root)
@@ -286,11 +288,11 @@ class Provisioner:
         names = qualification.render_course(cohort)
         courses = [DesiredCourse(cohort_course_idnumber(cohort), qualification, names.fullname, names.shortname,
                                  names.summary)]
-        for slug, network in sorted(roster.networks.items()):
+        for slug, network in sorted(networks.items()):
             names = regional.render_course(cohort, network=network["name"], region=network["region"])
             courses.append(DesiredCourse(region_idnumber(cohort, network["name"]), regional, names.fullname,
                                          names.shortname, names.summary, network_slug=slug))
-        _unique_shortnames(courses, roster)
+        _unique_shortnames(courses, networks)
         _course_dates(courses, timetable, cohort)
         for course in courses:
             course.content = self._content(course)
@@ -1064,12 +1066,12 @@ def _event(section: Section, slot: Slot, count: int) -> dict[str, Any]:
             "timestart": start, "timeduration": duration, "location": slot.location}
 
 
-def _unique_shortnames(courses: list[DesiredCourse], roster: CohortRoster) -> None:
+def _unique_shortnames(courses: list[DesiredCourse], networks: dict[str, dict]) -> None:
     """Readable short names must still be unique on the site: two networks of a cohort whose short names
     agree ("MINT-Region Trier", "MINT-Netzwerk Trier") get their full names; anything longer than Moodle's
     255 characters is cut and keeps a short key, so it stays unique."""
     counts = Counter(c.shortname for c in courses)
-    names = {slug: n["name"] for slug, n in roster.networks.items()}
+    names = {slug: n["name"] for slug, n in networks.items()}
     for course in courses:
         if counts[course.shortname] > 1 and course.network_slug:
             course.shortname = course.curriculum.render_course(
