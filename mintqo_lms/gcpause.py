@@ -24,4 +24,14 @@ def cyclic_gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        _age_without_walk()
         gc.enable()
+
+
+def _age_without_walk() -> None:
+    """The run's objects join the oldest generation as they are: switched back on with them still young, the
+    collector's next allocation walked them all (up to 6 ms after an unchanged 1x provisioning). Freezing and
+    unfreezing moves them in one step and resets the young count; skipped if someone else froze objects."""
+    if not gc.get_freeze_count():
+        gc.freeze()
+        gc.unfreeze()
