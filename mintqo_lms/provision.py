@@ -146,8 +146,8 @@ class DesiredCourse:
     dates_from_timetable: bool = False  # only then are an existing course's dates kept in step
     moodle_id: int | None = None
     changed_fields: dict[str, str] = field(default_factory=dict)   # what Moodle holds differently from us
-    enrolled: dict[int, set[int]] = field(default_factory=dict)         # userid -> roleids
-    user_groups: dict[int, set[int]] = field(default_factory=dict)      # userid -> groupids
+    enrolled: set[tuple[int, int]] = field(default_factory=set)         # (userid, roleid) held
+    user_groups: set[tuple[int, int]] = field(default_factory=set)      # (userid, groupid) memberships
     groups: dict[str, int] = field(default_factory=dict)                # group idnumber -> id
     group_names: dict[str, int] = field(default_factory=dict)           # name -> id (adoption of hand-made groups)
     content: dict[str, Any] = field(default_factory=dict)  # what the plugin calls send (sections, quizzes …)
@@ -543,31 +543,25 @@ class Provisioner:
             existing = found.get(course.idnumber)
             if course.moodle_id is None or existing is None:
                 continue
-            for enrolment in existing.enrolments:
-                course.enrolled[enrolment.userid] = {r.roleid for r in enrolment.roles}
-            for group in existing.groups:
-                if group.idnumber:
-                    course.groups[group.idnumber] = group.id
-                course.group_names[group.name] = group.id
-                for userid in group.members:
-                    course.user_groups.setdefault(userid, set()).add(group.id)
+            course.enrolled = {(e.userid, r.roleid) for e in existing.enrolments for r in e.roles}
+            course.user_groups = {(userid, g.id) for g in existing.groups for userid in g.members}
+            course.groups = {g.idnumber: g.id for g in existing.groups if g.idnumber}
+            course.group_names = {g.name: g.id for g in existing.groups}
         courses = {c.idnumber: c for c in plan.courses}
         roleids = {role: getattr(self.roles, role) for role in {role for _, _, role in plan.enrolments}}
-        nothing: set[int] = set()
+        user_ids = plan.user_ids   # a person without an account (None) is in no pair
         for line, (course_idnumber, person_id, role) in zip(lines.enrolments, plan.enrolments):
-            userid = plan.user_ids.get(person_id)
-            if userid is not None and roleids[role] in courses[course_idnumber].enrolled.get(userid, nothing):
+            if (user_ids.get(person_id), roleids[role]) in courses[course_idnumber].enrolled:
                 line.action = "unchanged"
         plan.changes += lines.enrolments
         for group, members in zip(plan.groups, lines.memberships):
             course = courses[group.course_idnumber]
             group.moodle_id = course.groups.get(group.idnumber) or course.group_names.get(group.name)
             plan.add("group", "unchanged" if group.moodle_id else "create", group.idnumber, group.name)
-            for line, person_id in zip(members, group.member_ids):
-                userid = plan.user_ids.get(person_id)
-                if (group.moodle_id is not None and userid is not None
-                        and group.moodle_id in course.user_groups.get(userid, nothing)):
-                    line.action = "unchanged"
+            if group.moodle_id is not None:
+                for line, person_id in zip(members, group.member_ids):
+                    if (user_ids.get(person_id), group.moodle_id) in course.user_groups:
+                        line.action = "unchanged"
             plan.changes += members
 
     def _plan_category_roles(self, plan: Plan, held: list[StateCategoryRole]) -> None:
@@ -702,9 +696,9 @@ class Provisioner:
         todo = []
         for course_idnumber, person_id, role in plan.enrolments:
             course, userid, roleid = courses[course_idnumber], plan.user_ids[person_id], getattr(self.roles, role)
-            if roleid not in course.enrolled.get(userid, set()):
+            if (userid, roleid) not in course.enrolled:
                 todo.append({"roleid": roleid, "userid": userid, "courseid": course.moodle_id})
-                course.enrolled.setdefault(userid, set()).add(roleid)
+                course.enrolled.add((userid, roleid))
         if todo:
             self.moodle.core.enrol_users(todo)
             result.applied["enrolment created"] += len(todo)
@@ -748,9 +742,9 @@ class Provisioner:
             course = courses[group.course_idnumber]
             for person_id in group.member_ids:
                 userid = plan.user_ids[person_id]
-                if group.moodle_id not in course.user_groups.get(userid, set()):
+                if (userid, group.moodle_id) not in course.user_groups:
                     members.append({"groupid": group.moodle_id, "userid": userid})
-                    course.user_groups.setdefault(userid, set()).add(group.moodle_id)
+                    course.user_groups.add((userid, group.moodle_id))
         if members:
             self.moodle.core.add_group_members(members)
             result.applied["membership created"] += len(members)
