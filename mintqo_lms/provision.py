@@ -437,6 +437,7 @@ class Provisioner:
             plan = Plan(cohort=cohort, courses=courses, people=roster.people(), enrolments=enrolments,
                         groups=groups, category_roles=category_roles)
             lines = _PeopleLines.of(plan)
+            uploaded = {row["idnumber"]: row for row in self.store.db["courses"].rows}   # the store's, meanwhile too
         finally:
             pending.wait()   # a desired state that fails leaves no read behind
         prog = self.config.programme
@@ -460,7 +461,7 @@ class Provisioner:
         self._plan_users(plan, list(users.values()))
         self._plan_enrolments_and_groups(plan, found, lines)
         self._plan_category_roles(plan, state.categoryroles if cohort_cat else [])
-        self._plan_content(plan, found)
+        self._plan_content(plan, found, uploaded)
         return plan
 
     def _plan_courses(self, plan: Plan, found: dict[str, StateCourse]) -> None:
@@ -576,10 +577,10 @@ class Provisioner:
             plan.add("role", "unchanged" if known else "create",
                      f"{contextkey} {plan.people[person_id].email}", role)
 
-    def _plan_content(self, plan: Plan, found: dict[str, StateCourse]) -> None:
+    def _plan_content(self, plan: Plan, found: dict[str, StateCourse], stored: dict[str, Any]) -> None:
         """A course's content is re-sent when its template fingerprint changed since the last complete upload
-        (kept in the store), or when Moodle lost a section or an activity of it (deleted by hand)."""
-        stored = {row["idnumber"]: row for row in self.store.db["courses"].rows}
+        (kept in the store: ``stored``, its courses rows by idnumber), or when Moodle lost a section or an activity
+        of it (deleted by hand)."""
         for course in plan.courses:
             previous = stored.get(course.idnumber)
             known = previous is not None and previous["moodle_id"] == course.moodle_id and course.moodle_id
