@@ -26,9 +26,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 from mintqo_lms.keys import require_cohort
@@ -320,7 +320,7 @@ def _sheet_people(store: Store, course_idnumber: str, emails: list[str]) -> dict
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(emails), 500):   # SQLite's limit on host parameters
         chunk = emails[start:start + 500]
-        out.update((row["email"], row) for row in _rows(store, 
+        out.update((row["email"], row) for row in _rows(store,
             "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
             "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p "
             f"WHERE p.email IN ({','.join('?' * len(chunk))})", [course_idnumber, *chunk]))
@@ -343,7 +343,7 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         problems.sort(key=lambda p: p.line or 0)
         raise AttendanceError(problems)
     result = AttendanceResult(target=target, rows=len(rows))
-    recorded = {r["person_id"]: r for r in _rows(store, 
+    recorded = {r["person_id"]: r for r in _rows(store,
         "SELECT person_id, present, source, pushed_at FROM attendance WHERE cohort = ? AND course_idnumber = ? "
         "AND activity_key = ?", [cohort, target.course_idnumber, activity_key])}
     todo = [row for row in rows if _differs(recorded.get(row.person_id), row.present)]
