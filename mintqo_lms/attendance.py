@@ -26,6 +26,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,8 +170,9 @@ def _curriculum_of(store: Store, activity_key: str, network: str | None,
     looked at first (with ``--network`` the regional cycle), the other only when the key is not there."""
     order = (REGIONAL_TEMPLATE, QUALIFICATION_TEMPLATE) if network else (QUALIFICATION_TEMPLATE, REGIONAL_TEMPLATE)
     keys: set[str] = set()
+    root = templates_dir(templates_root)   # located once: finding it resolves paths on disk
     for template in order:
-        found = _in_person(store, template, templates_root)
+        found = _in_person(store, template, root)
         if activity_key in found.keys:
             return template, found
         keys.update(found.keys)
@@ -184,18 +186,18 @@ def _curriculum_of(store: Store, activity_key: str, network: str | None,
 _IN_PERSON_VERSION = b"in-person/1"
 
 
-def _in_person(store: Store, template: str, templates_root: str | os.PathLike[str] | None) -> InPerson:
+def _in_person(store: Store, template: str, root: Path) -> InPerson:
     """The template's curriculum key and in-person activities: kept ones while the file is unchanged."""
     stream = f"attendance:in-person:{template}"
     try:
-        raw = (templates_dir(templates_root) / "curriculum" / f"{template}.yaml").read_bytes()
+        raw = (root / "curriculum" / f"{template}.yaml").read_bytes()
     except OSError:
         raw = None   # load_curriculum names the problem
     digest = hashlib.sha256(_IN_PERSON_VERSION + b"\0" + raw).hexdigest() if raw is not None else None
     kept = json.loads(store.get_cursor(stream, "{}"))
     if digest is not None and kept.get("digest") == digest:
         return InPerson(kept["curriculum"], tuple(kept["keys"]))
-    curriculum = load_curriculum(template, templates_root)
+    curriculum = load_curriculum(template, root)
     found = InPerson(curriculum.key, tuple(in_person_keys(curriculum)))
     if digest is not None:
         with store.transaction():
@@ -218,7 +220,15 @@ def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
 
 
 def _first(store: Store, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    return next(iter(store.db.query(sql, params)), None)
+    return next(_rows(store, sql, params), None)
+
+
+def _rows(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any]]:
+    """Rows as dicts straight from the connection: sqlite-utils' query() parses every statement first, a
+    cost paid several times per sheet."""
+    cursor = store.db.conn.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return (dict(zip(names, row)) for row in cursor)
 
 
 def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list[RosterProblem], str]:
@@ -310,7 +320,7 @@ def _sheet_people(store: Store, course_idnumber: str, emails: list[str]) -> dict
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(emails), 500):   # SQLite's limit on host parameters
         chunk = emails[start:start + 500]
-        out.update((row["email"], row) for row in store.db.query(
+        out.update((row["email"], row) for row in _rows(store,
             "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
             "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p "
             f"WHERE p.email IN ({','.join('?' * len(chunk))})", [course_idnumber, *chunk]))
@@ -333,7 +343,7 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         problems.sort(key=lambda p: p.line or 0)
         raise AttendanceError(problems)
     result = AttendanceResult(target=target, rows=len(rows))
-    recorded = {r["person_id"]: r for r in store.db.query(
+    recorded = {r["person_id"]: r for r in _rows(store,
         "SELECT person_id, present, source, pushed_at FROM attendance WHERE cohort = ? AND course_idnumber = ? "
         "AND activity_key = ?", [cohort, target.course_idnumber, activity_key])}
     todo = [row for row in rows if _differs(recorded.get(row.person_id), row.present)]

@@ -120,3 +120,33 @@ def test_the_client_sends_one_request_at_a_time_and_remembers_the_last_function_
     assert client.last_function == "local_mintqo_get_enrolments"  # the reads ahead ran in other threads
     assert session.most_in_flight == 1
     assert client.stats.total_calls == 5
+
+
+class _EchoSession:
+    """Answers every request with one record per item it was sent, noting the thread that sent it."""
+
+    def __init__(self):
+        self.threads: list[str] = []
+
+    def post(self, url, data, headers=None, timeout=None):
+        self.threads.append(threading.current_thread().name)
+        items = sum(1 for pair in data.split("&") if pair.startswith("items%5B") and "%5D%5Bid%5D=" in pair)
+        response = requests.Response()
+        response.status_code = 200
+        response._content = ("[" + ",".join(['{"ok": 1}'] * items) + "]").encode()
+        return response
+
+
+def test_a_batch_of_one_request_starts_no_thread_and_a_longer_one_keeps_every_chunk_in_order(monkeypatch):
+    started: list[str] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self.name), real_start(self))[1])
+    session = _EchoSession()
+    client = MoodleClient("http://127.0.0.1:9", "secret-token-123", session=session, max_form_fields=20)
+
+    assert len(client.call_batched("local_x", "items", [{"id": 1}, {"id": 2}], expect_one_result_each=True)) == 2
+    assert started == [] and session.threads == [threading.current_thread().name]
+
+    answers = client.call_batched("local_x", "items", [{"id": i} for i in range(40)], expect_one_result_each=True)
+    assert len(answers) == 40 and client.stats.total_calls > 2   # several chunks, none lost
+    assert started and all(name == "mintqo-ahead" for name in started)  # encoded ahead, as before
