@@ -26,7 +26,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,15 +219,7 @@ def _network(store: Store, cohort: str, network: str) -> dict[str, Any]:
 
 
 def _first(store: Store, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    return next(_rows(store, sql, params), None)
-
-
-def _rows(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any]]:
-    """Rows as dicts straight from the connection: sqlite-utils' query() parses every statement first, a
-    cost paid several times per sheet."""
-    cursor = store.db.conn.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return (dict(zip(names, row)) for row in cursor)
+    return next(store.rows(sql, params), None)
 
 
 def parse_sheet(path: str | os.PathLike[str]) -> tuple[str, list[SheetRow], list[RosterProblem], str]:
@@ -317,14 +308,10 @@ def check_people(store: Store, target: Target, rows: list[SheetRow], shown: str,
 def _sheet_people(store: Store, course_idnumber: str, emails: list[str]) -> dict[str, dict[str, Any]]:
     """The sheet's people by e-mail (stored lower-case, as the sheet's are read) and whether each is a student
     of the course: indexed look-ups of just these people, so a sheet costs the same in any size of cohort."""
-    out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(emails), 500):   # SQLite's limit on host parameters
-        chunk = emails[start:start + 500]
-        out.update((row["email"], row) for row in _rows(store,
-            "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
-            "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p "
-            f"WHERE p.email IN ({','.join('?' * len(chunk))})", [course_idnumber, *chunk]))
-    return out
+    return {row["email"]: row for row in store.query_in(
+        "SELECT p.id, p.email, p.moodle_user_id, EXISTS (SELECT 1 FROM enrolments e WHERE e.course_idnumber = ? "
+        "AND e.person_id = p.id AND e.role = 'student') AS enrolled FROM people p WHERE p.email IN ({})",
+        emails, [course_idnumber])}
 
 
 def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLike[str], cohort: str,
@@ -343,7 +330,7 @@ def import_attendance(moodle: Moodle | None, store: Store, path: str | os.PathLi
         problems.sort(key=lambda p: p.line or 0)
         raise AttendanceError(problems)
     result = AttendanceResult(target=target, rows=len(rows))
-    recorded = {r["person_id"]: r for r in _rows(store,
+    recorded = {r["person_id"]: r for r in store.rows(
         "SELECT person_id, present, source, pushed_at FROM attendance WHERE cohort = ? AND course_idnumber = ? "
         "AND activity_key = ?", [cohort, target.course_idnumber, activity_key])}
     todo = [row for row in rows if _differs(recorded.get(row.person_id), row.present)]
@@ -454,14 +441,10 @@ _ATTENDANCE_COLUMNS = (*_ATTENDANCE_KEY, "cmid", "present", "source", "recorded_
 
 
 def _attendance_of(store: Store, cohort: str, person_ids: list[int]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The cohort's attendance rows of these people, by primary key (500 ids per query: SQLite's limits)."""
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for start in range(0, len(person_ids), 500):
-        chunk = person_ids[start:start + 500]
-        for row in store.db.query(f"SELECT * FROM attendance WHERE cohort = ? AND person_id IN "
-                                  f"({','.join('?' * len(chunk))})", [cohort, *chunk]):
-            out[(row["cohort"], row["course_idnumber"], row["activity_key"], row["person_id"])] = row
-    return out
+    """The cohort's attendance rows of these people, by primary key."""
+    return {(row["cohort"], row["course_idnumber"], row["activity_key"], row["person_id"]): row
+            for row in store.query_in("SELECT * FROM attendance WHERE cohort = ? AND person_id IN ({})",
+                                      person_ids, [cohort])}
 
 
 __all__ = ["AttendanceError", "AttendanceResult", "AttendanceTargetError", "Target", "import_attendance",
