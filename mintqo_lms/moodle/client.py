@@ -357,9 +357,7 @@ class MoodleClient:
         # Each chunk is encoded while the one before it travels (read_ahead runs the generator one step ahead).
         # A single chunk has nothing to overlap: a thread hand-off would only add the GIL's switch interval.
         chunks = list(self.chunks(items, list_param, **params))
-        prepared = ((chunk, PreparedForm(form_body(fields), len(fields)))
-                    for chunk in chunks
-                    for fields in [encode_params({**params, list_param: chunk})])
+        prepared = ((chunk, self.prepare(function, **{**params, list_param: chunk})) for chunk in chunks)
         for chunk, form in (read_ahead(prepared) if len(chunks) > 1 else prepared):
             answer = self._post(function, form)
             if answer is None:
