@@ -20,7 +20,7 @@ How it stays safe to run again and again:
   content is re-sent only when its template fingerprint changed (stored after a complete upload) or Moodle
   lost a section or activity of it, so an unchanged second run makes no write call at all. A course's rows and
   fingerprint are stored only after the call carrying its last part answered, those of four calls in one
-  transaction (a commit is an fsync); a run killed in between sends them again.
+  transaction (each commit has a fixed cost); a run killed in between sends them again.
 * Nothing is deleted or unenrolled here; ``mintqo-lms people remove`` does that explicitly.
 """
 
@@ -802,7 +802,7 @@ class Provisioner:
 def store_answered(calls: Iterable[list[T]], store: Callable[[list[T]], None], *,
                    calls_per_commit: int = CALLS_PER_COMMIT) -> None:
     """Hand what ``calls`` answered (per call, a list) to ``store``, the answers of ``calls_per_commit`` calls at a
-    time: a commit is an fsync (milliseconds), a content call carries whole courses. A run killed in between
+    time: each commit has a fixed cost, a content call carries whole courses. A run killed in between
     sends those calls again (everything goes by idnumber); a failing call first stores what came before it."""
     pending: list[T] = []
 
