@@ -47,6 +47,7 @@ from mintqo_lms.moodle.errors import (
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 REST_PATH = "/webservice/rest/server.php"
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -243,6 +244,14 @@ class MoodleClient:
         """:meth:`call` with parameters :meth:`prepare` encoded."""
         return self._post(function, form)
 
+    def prepare_each(self, function: str, calls: Sequence[T], params: Callable[[T], Mapping[str, Any]]
+                     ) -> Iterator[tuple[T, PreparedForm]]:
+        """Each of ``calls`` with its parameters (``params(call)``) encoded, in order. With more than one, the next
+        is encoded while the previous request travels (:func:`read_ahead`); a single one is encoded here, since a
+        thread hand-off would only add Python's thread switch interval (up to 5 ms)."""
+        prepared = ((call, self.prepare(function, **params(call))) for call in calls)
+        return read_ahead(prepared) if len(calls) > 1 else prepared
+
     def call_model(self, function: str, model: type[ModelT], **params: Any) -> ModelT:
         """:meth:`call`, the answer validated as ``model`` straight from its bytes (one pass in pydantic's core
         instead of json.loads and a walk over the objects: big state answers)."""
@@ -354,11 +363,8 @@ class MoodleClient:
         :class:`IncompleteBatchError` instead of silently losing records.
         """
         results: list[Any] = []
-        # Each chunk is encoded while the one before it travels (read_ahead runs the generator one step ahead).
-        # A single chunk has nothing to overlap: a thread hand-off would only add the GIL's switch interval.
         chunks = list(self.chunks(items, list_param, **params))
-        prepared = ((chunk, self.prepare(function, **{**params, list_param: chunk})) for chunk in chunks)
-        for chunk, form in (read_ahead(prepared) if len(chunks) > 1 else prepared):
+        for chunk, form in self.prepare_each(function, chunks, lambda chunk: {**params, list_param: chunk}):
             answer = self._post(function, form)
             if answer is None:
                 continue

@@ -7,7 +7,6 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
-from mintqo_lms.moodle.ahead import read_ahead
 from mintqo_lms.moodle.client import PROTOCOL_FIELDS, MoodleClient
 from mintqo_lms.moodle.content import MAX_CONTENT_COURSES, MAX_CONTENT_QUIZZES, plan_calls
 from mintqo_lms.moodle.errors import IncompleteBatchError, MoodleError
@@ -348,9 +347,8 @@ class PluginAPI:
         partial: dict[int, CourseContentResult] = {}
         function = "local_mintqo_upsert_course_content"
         # Each call is encoded while the one before it travels (writes still go one after the other, in order).
-        prepared = ((call, self.client.prepare(function, **call.params(questionsets)))
-                    for call in plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes))
-        for call, form in read_ahead(prepared):
+        calls = plan_calls(courses, budget, max_courses=max_courses, max_quizzes=max_quizzes)
+        for call, form in self.client.prepare_each(function, calls, lambda call: call.params(questionsets)):
             answer = self.client.call_prepared(function, form)
             results = [CourseContentResult.model_validate(c) for c in answer["courses"]]
             if len(results) != len(call.pieces):
